@@ -1,0 +1,29 @@
+# Two entry points: `make run` (the whole DVC pipeline) and `make test` (the test suite).
+# Both bootstrap a virtual environment with the pinned dependencies on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test venv clean-venv
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+# `dvc exp run` needs a git identity; set a repository-local one only where none is configured.
+run: $(STAMP)
+	@git config user.email >/dev/null || git config user.email "mtbert@localhost"
+	@git config user.name >/dev/null || git config user.name "mtbert"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,142 @@
+"""From data/raw to clean train/dev/test tables per task, with every quirk, drop and join recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from mtbert.data import joins, readers, splits
+from mtbert.data.download import available
+from mtbert.io import atomic_dir, write_json
+
+SPLITS = ("train", "dev", "test")
+TASKS = ("sst", "quora", "sts", "cfimdb")
+TEXT_COLUMNS = {"sst": readers.SINGLE, "cfimdb": readers.SINGLE, "quora": readers.PAIR, "sts": readers.PAIR}
+CS224N = "cs224n"
+SUMMARY = "summary.json"
+
+
+@dataclass
+class QuoraSplitConfig:
+    ratios: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "dev": 0.1, "test": 0.1})
+    seed: int = 0
+
+
+@dataclass
+class PrepareConfig:
+    # auto: the CS224N Quora splits when quora-train.csv was downloaded, else the offline re-split of quora-dev.csv
+    quora: Literal["auto", "cs224n", "resplit"] = "auto"
+    quora_split: QuoraSplitConfig = field(default_factory=QuoraSplitConfig)
+
+
+def resplit_name(cfg: QuoraSplitConfig) -> str:
+    ratios = "-".join(f"{round(100 * v / sum(cfg.ratios.values()))}" for v in cfg.ratios.values())
+    return f"quora-dev-resplit-{ratios}-seed{cfg.seed}"
+
+
+def _cs224n(raw: Path, name: str) -> Path:
+    return raw / "cs224n" / name
+
+
+def _read(raw: Path, name: str, task: str, logs: list) -> pd.DataFrame:
+    label = {"sst": ("sentiment", "class5"), "cfimdb": ("sentiment", "binary"),
+             "quora": ("is_duplicate", "binary"), "sts": ("similarity", "score")}[task]
+    labelled = "test-student" not in name
+    df, log = readers.read_cs224n(_cs224n(raw, name), TEXT_COLUMNS[task], label[0] if labelled else None, label[1])
+    logs.append(log)
+    return df
+
+
+def prepare_sst(raw: Path, logs: list, joined: dict) -> dict[str, pd.DataFrame]:
+    out = {}
+    for split, name in zip(SPLITS, ("ids-sst-train.csv", "ids-sst-dev.csv", "ids-sst-test-student.csv")):
+        trees = readers.read_sst_trees(raw / "sst" / "trees" / f"{split}.txt")
+        out[split], joined[f"sst/{split}"] = joins.join_sst_trees(_read(raw, name, "sst", logs), trees, name)
+    return out
+
+
+def prepare_sts(raw: Path, logs: list, joined: dict) -> dict[str, pd.DataFrame]:
+    stsb = readers.read_stsbenchmark(raw / "stsbenchmark" / "stsbenchmark")
+    out = {}
+    for split, name in zip(SPLITS, ("sts-train.csv", "sts-dev.csv", "sts-test-student.csv")):
+        out[split], joined[f"sts/{split}"] = joins.join_stsbenchmark(_read(raw, name, "sts", logs), stsb, name)
+    return out
+
+
+def prepare_cfimdb(raw: Path, logs: list, joined: dict) -> dict[str, pd.DataFrame]:
+    out = {}
+    for split, name in zip(SPLITS, ("ids-cfimdb-train.csv", "ids-cfimdb-dev.csv", "ids-cfimdb-test-student.csv")):
+        cad = readers.read_cad(raw / "cfimdb-cad" / "new" / f"{split}.tsv")
+        out[split], joined[f"cfimdb/{split}"] = joins.join_cfimdb(_read(raw, name, "cfimdb", logs), cad, name)
+    return out
+
+
+def prepare_quora(raw: Path, cfg: PrepareConfig, logs: list) -> tuple[dict[str, pd.DataFrame], dict]:
+    have_train = available(raw, "cs224n/quora-train.csv") and available(raw, "cs224n/quora-test-student.csv")
+    use_cs224n = cfg.quora == "cs224n" or (cfg.quora == "auto" and have_train)
+    if use_cs224n:
+        if not have_train:
+            raise FileNotFoundError("data.prepare.quora=cs224n, but quora-train.csv / quora-test-student.csv were not downloaded")
+        names = ("quora-train.csv", "quora-dev.csv", "quora-test-student.csv")
+        out = {s: _read(raw, n, "quora", logs) for s, n in zip(SPLITS, names)}
+        return out, {"split_source": CS224N, "description": "the CS224N default-project Quora splits (test labels hidden)"}
+    pairs = _read(raw, "quora-dev.csv", "quora", logs)
+    assignment = splits.grouped_split(pairs["sentence1"], pairs["sentence2"], cfg.quora_split.ratios, cfg.quora_split.seed)
+    out = {s: pairs[assignment == s].reset_index(drop=True) for s in cfg.quora_split.ratios}
+    groups = splits.pair_groups(pairs["sentence1"], pairs["sentence2"])
+    provenance = {
+        "split_source": resplit_name(cfg.quora_split),
+        "description": (
+            "OFFLINE re-split of the 20,212 usable labelled pairs of CS224N quora-dev.csv (quora-train.csv is not "
+            "available offline); pairs sharing a question text (case/space-insensitive, transitively) stay on one side. "
+            "Not comparable with results trained on the full 141k-pair Quora training set."
+        ),
+        "ratios": cfg.quora_split.ratios,
+        "seed": cfg.quora_split.seed,
+        "groups": int(groups.max() + 1),
+        "largest_group_pairs": int(pd.Series(groups).value_counts().max()),
+    }
+    return out, provenance
+
+
+def prepare_all(raw: Path, out_dir: Path, cfg: PrepareConfig) -> dict:
+    """Write data/prepared/<task>/<split>.csv and a summary of every read, drop, join and split."""
+    logs: list[readers.ReadLog] = []
+    joined: dict[str, dict] = {}
+    tables = {
+        "sst": prepare_sst(raw, logs, joined),
+        "sts": prepare_sts(raw, logs, joined),
+        "cfimdb": prepare_cfimdb(raw, logs, joined),
+    }
+    tables["quora"], quora_provenance = prepare_quora(raw, cfg, logs)
+    split_source = {"sst": CS224N, "sts": CS224N, "cfimdb": CS224N, "quora": quora_provenance["split_source"]}
+    with atomic_dir(out_dir) as staging:
+        for task in TASKS:
+            for split, df in tables[task].items():
+                df = df.assign(split=split, split_source=split_source[task])
+                path = staging / task / f"{split}.csv"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                df.to_csv(path, index=False)
+        summary = {
+            "split_source": split_source,
+            "quora": quora_provenance,
+            "reads": [dataclasses.asdict(log) | {"quirks": dict(log.quirks)} for log in logs],
+            "joins": joined,
+        }
+        write_json(staging / SUMMARY, summary)
+    return summary
+
+
+def load_split(prepared: Path, task: str, split: str) -> pd.DataFrame:
+    """A prepared table with its schema restored (labels Int64 for classes, float for STS)."""
+    path = prepared / task / f"{split}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no prepared {task}/{split} table (run the prepare stage)")
+    df = pd.read_csv(path, dtype={c: str for c in ("id", "sentence", "sentence1", "sentence2", "split", "split_source")},
+                     keep_default_na=False, na_values={"label": [""]})
+    df["label"] = df["label"].astype("float64" if task == "sts" else "Int64")
+    return df

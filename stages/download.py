@@ -1,0 +1,22 @@
+"""DVC stage: fetch and verify every input into data/raw (offline: from $MTL_MIRROR)."""
+
+from pathlib import Path
+
+from mtbert.config import load_params, section
+from mtbert.data.download import CheckpointConfig, DownloadConfig, download_all
+from mtbert.data.fetch import mirror_from_env
+from mtbert.data.sources import resolve
+
+
+def main() -> None:
+    params = load_params()
+    cfg = section(params, "data.download", DownloadConfig)
+    ckpt = section(params, "model", CheckpointConfig, only=("checkpoint", "revision"))
+    manifest = download_all(resolve(cfg.sources, ckpt.checkpoint, ckpt.revision), Path("data/raw"), mirror_from_env(), cfg.timeout_s)
+    for rec in manifest["files"]:
+        how = ", ".join(rec["verified_by"]) if rec["status"] == "ok" else "; ".join(rec["tried"])
+        print(f"{rec['status']:>11}  {rec['path']}  [{how}]")
+
+
+if __name__ == "__main__":
+    main()
