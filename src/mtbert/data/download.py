@@ -13,7 +13,10 @@ from mtbert.data import fetch as F
 from mtbert.data.sources import SOURCES, RemoteFile
 from mtbert.io import atomic_dir, write_json
 
-MANIFEST = "MANIFEST.json"
+
+def manifest_path(raw_dir: Path) -> Path:
+    """The manifest sits beside data/raw, tracked by git, so every file's sha256 is pinned in the repository."""
+    return raw_dir.with_name(raw_dir.name + ".manifest.json")
 
 
 @dataclass
@@ -31,7 +34,7 @@ class CheckpointConfig:
 
 
 def download_all(files: list[RemoteFile], out_dir: Path, mirror: Path | None, timeout: float = 60.0) -> dict:
-    """Fetch `files` into a staging copy of `out_dir` that replaces it only when all went well."""
+    """Fetch `files` into a staging copy of `out_dir` that replaces it only when all went well; write the manifest."""
     records = []
     with atomic_dir(out_dir) as staging:
         for rf in tqdm(files, desc="download", unit="file"):
@@ -42,14 +45,12 @@ def download_all(files: list[RemoteFile], out_dir: Path, mirror: Path | None, ti
                 if rf.extract:
                     record.extracted = F.safe_extract(path, path.parent)
             records.append(record)
-        manifest = {
-            "files": [dataclasses.asdict(r) for r in records],
-        }
-        write_json(staging / MANIFEST, manifest)
+    manifest = {"files": [dataclasses.asdict(r) for r in records]}
+    write_json(manifest_path(out_dir), manifest)
     return manifest
 
 
 def available(raw_dir: Path, path: str) -> bool:
     """Whether the manifest of a finished download lists `path` as present."""
-    manifest = json.loads((raw_dir / MANIFEST).read_text())
+    manifest = json.loads(manifest_path(raw_dir).read_text())
     return any(f["path"] == path and f["status"] == "ok" for f in manifest["files"])
