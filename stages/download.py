@@ -12,7 +12,8 @@ def main() -> None:
     params = load_params()
     cfg = section(params, "data.download", DownloadConfig)
     ckpt = section(params, "model", CheckpointConfig, only=("checkpoint", "revision"))
-    manifest = download_all(resolve(cfg.sources, ckpt.checkpoint, ckpt.revision), Path("data/raw"), mirror_from_env(), cfg.timeout_s)
+    files = resolve(cfg.sources, ckpt.checkpoint, ckpt.revision)
+    manifest = download_all(files, Path("data/raw"), mirror_from_env(), cfg.timeout_s, tuple(cfg.origins))
     for rec in manifest["files"]:
         how = ", ".join(rec["verified_by"]) if rec["status"] == "ok" else "; ".join(rec["tried"])
         print(f"{rec['status']:>11}  {rec['path']}  [{how}]")

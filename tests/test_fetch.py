@@ -192,3 +192,15 @@ def test_checkpoint_weights_check_compares_shapes_with_config(tmp_path):
     save_file({"embeddings.word_embeddings.weight": np.zeros((11, 4), np.float32)}, str(tmp_path / "model.safetensors"))
     with pytest.raises(contents.ContentError, match=r"shape \(11, 4\), expected \(10, 4\)"):
         contents.bert_weights(tmp_path / "model.safetensors")
+
+
+def test_origins_order_is_honoured(tmp_path, http_root):
+    root, base = http_root
+    (root / "f.txt").write_bytes(b"from url")
+    mirror = _mirror(tmp_path, "f.txt", b"from mirror")
+    rf = RemoteFile("f.txt", f"{base}/f.txt")
+    assert fetch(rf, tmp_path / "a", mirror, origins=("url", "mirror")).origin == f"{base}/f.txt"
+    assert (tmp_path / "a" / "f.txt").read_bytes() == b"from url"
+    assert fetch(rf, tmp_path / "b", mirror, origins=("mirror",)).origin.startswith("mirror")
+    with pytest.raises(MissingSourceError, match="no mirror"):
+        fetch(rf, tmp_path / "c", None, origins=("mirror",))

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from tqdm import tqdm
 
@@ -22,6 +23,8 @@ def manifest_path(raw_dir: Path) -> Path:
 @dataclass
 class DownloadConfig:
     sources: list[str] = field(default_factory=lambda: list(SOURCES))
+    # where to look, in order: "mirror" ($MTL_MIRROR, when set) and "url" (the canonical address)
+    origins: list[Literal["mirror", "url"]] = field(default_factory=lambda: ["mirror", "url"])
     timeout_s: float = 60.0
 
 
@@ -33,12 +36,13 @@ class CheckpointConfig:
     revision: str = "main"
 
 
-def download_all(files: list[RemoteFile], out_dir: Path, mirror: Path | None, timeout: float = 60.0) -> dict:
+def download_all(files: list[RemoteFile], out_dir: Path, mirror: Path | None, timeout: float = 60.0,
+                 origins: tuple[str, ...] = F.ORIGINS) -> dict:
     """Fetch `files` into a staging copy of `out_dir` that replaces it only when all went well; write the manifest."""
     records = []
     with atomic_dir(out_dir) as staging:
         for rf in tqdm(files, desc="download", unit="file"):
-            record = F.fetch(rf, staging, mirror, timeout)
+            record = F.fetch(rf, staging, mirror, timeout, origins)
             if record.status == "ok":
                 path = staging / rf.path
                 F.verify(rf, path, record)

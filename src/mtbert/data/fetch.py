@@ -65,26 +65,37 @@ def _from_url(rf: RemoteFile, dest: Path, timeout: float) -> None:
         os.replace(got, tmp)
 
 
-def fetch(rf: RemoteFile, root: Path, mirror: Path | None, timeout: float = 60.0) -> FetchRecord:
-    """Place `rf` at `root/rf.path`, from the mirror when it has the file, else from the URL."""
+ORIGINS = ("mirror", "url")
+
+
+def _from_mirror(rf: RemoteFile, dest: Path, mirror: Path | None) -> str:
+    if mirror is None:
+        raise FileNotFoundError(f"no mirror (${MIRROR_ENV} unset)")
+    candidate = mirror / rf.path
+    if not candidate.is_file():
+        raise FileNotFoundError(f"mirror path {candidate} (not there)")
+    with atomic_path(dest) as tmp:
+        shutil.copyfile(candidate, tmp)
+    # a relative origin keeps the manifest (and so the DVC hash of data/raw) machine-independent
+    return f"mirror (${MIRROR_ENV}/{rf.path})"
+
+
+def fetch(rf: RemoteFile, root: Path, mirror: Path | None, timeout: float = 60.0,
+          origins: tuple[str, ...] = ORIGINS) -> FetchRecord:
+    """Place `rf` at `root/rf.path`, trying `origins` ("mirror", "url") in order."""
     dest = root / rf.path
     dest.parent.mkdir(parents=True, exist_ok=True)
     tried: list[str] = []
-    if mirror is not None:
-        candidate = mirror / rf.path
-        if candidate.is_file():
-            with atomic_path(dest) as tmp:
-                shutil.copyfile(candidate, tmp)
-            # relative origin keeps the manifest (and so the DVC hash of data/raw) machine-independent
-            return FetchRecord(rf.path, "ok", origin=f"mirror (${MIRROR_ENV}/{rf.path})")
-        tried.append(f"mirror path {candidate} (not there)")
-    else:
-        tried.append(f"no mirror (${MIRROR_ENV} unset)")
-    try:
-        _from_url(rf, dest, timeout)
-        return FetchRecord(rf.path, "ok", origin=rf.url)
-    except Exception as err:  # requests, pooch and OS errors all mean "not reachable here"
-        tried.append(f"URL {rf.url} ({type(err).__name__}: {str(err)[:160]})")
+    for origin in origins:
+        try:
+            if origin == "mirror":
+                return FetchRecord(rf.path, "ok", origin=_from_mirror(rf, dest, mirror))
+            _from_url(rf, dest, timeout)
+            return FetchRecord(rf.path, "ok", origin=rf.url)
+        except FileNotFoundError as err:
+            tried.append(str(err))
+        except Exception as err:  # requests, pooch and OS errors all mean "not reachable here"
+            tried.append(f"URL {rf.url} ({type(err).__name__}: {str(err)[:160]})")
     if rf.required:
         raise MissingSourceError(f"{rf.path}: not available; tried " + "; ".join(tried))
     portable = [t.replace(str(mirror), f"${MIRROR_ENV}") if mirror else t for t in tried]
