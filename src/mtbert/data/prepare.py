@@ -51,27 +51,26 @@ def _read(raw: Path, name: str, task: str, logs: list) -> pd.DataFrame:
     return df
 
 
-def prepare_sst(raw: Path, logs: list, joined: dict) -> dict[str, pd.DataFrame]:
+CS224N_FILES = {
+    "sst": ("ids-sst-train.csv", "ids-sst-dev.csv", "ids-sst-test-student.csv"),
+    "sts": ("sts-train.csv", "sts-dev.csv", "sts-test-student.csv"),
+    "cfimdb": ("ids-cfimdb-train.csv", "ids-cfimdb-dev.csv", "ids-cfimdb-test-student.csv"),
+}
+
+# The public source that labels CS224N's test split (and checks train/dev): its reader and its join.
+REFERENCES = {
+    "sst": (lambda raw, split: readers.read_sst_trees(raw / "sst" / "trees" / f"{split}.txt"), joins.join_sst_trees),
+    "sts": (lambda raw, split: readers.read_stsbenchmark(raw / "stsbenchmark" / "stsbenchmark"), joins.join_stsbenchmark),
+    "cfimdb": (lambda raw, split: readers.read_cad(raw / "cfimdb-cad" / "new" / f"{split}.tsv"), joins.join_cfimdb),
+}
+
+
+def prepare_joined(raw: Path, task: str, logs: list, joined: dict) -> dict[str, pd.DataFrame]:
+    """A CS224N task whose three splits are each joined to (or checked against) its public reference."""
+    read_reference, join = REFERENCES[task]
     out = {}
-    for split, name in zip(SPLITS, ("ids-sst-train.csv", "ids-sst-dev.csv", "ids-sst-test-student.csv")):
-        trees = readers.read_sst_trees(raw / "sst" / "trees" / f"{split}.txt")
-        out[split], joined[f"sst/{split}"] = joins.join_sst_trees(_read(raw, name, "sst", logs), trees, name)
-    return out
-
-
-def prepare_sts(raw: Path, logs: list, joined: dict) -> dict[str, pd.DataFrame]:
-    stsb = readers.read_stsbenchmark(raw / "stsbenchmark" / "stsbenchmark")
-    out = {}
-    for split, name in zip(SPLITS, ("sts-train.csv", "sts-dev.csv", "sts-test-student.csv")):
-        out[split], joined[f"sts/{split}"] = joins.join_stsbenchmark(_read(raw, name, "sts", logs), stsb, name)
-    return out
-
-
-def prepare_cfimdb(raw: Path, logs: list, joined: dict) -> dict[str, pd.DataFrame]:
-    out = {}
-    for split, name in zip(SPLITS, ("ids-cfimdb-train.csv", "ids-cfimdb-dev.csv", "ids-cfimdb-test-student.csv")):
-        cad = readers.read_cad(raw / "cfimdb-cad" / "new" / f"{split}.tsv")
-        out[split], joined[f"cfimdb/{split}"] = joins.join_cfimdb(_read(raw, name, "cfimdb", logs), cad, name)
+    for split, name in zip(SPLITS, CS224N_FILES[task]):
+        out[split], joined[f"{task}/{split}"] = join(_read(raw, name, task, logs), read_reference(raw, split), name)
     return out
 
 
@@ -107,11 +106,7 @@ def prepare_all(raw: Path, out_dir: Path, cfg: PrepareConfig) -> dict:
     """Write data/prepared/<task>/<split>.csv and a summary of every read, drop, join and split."""
     logs: list[readers.ReadLog] = []
     joined: dict[str, dict] = {}
-    tables = {
-        "sst": prepare_sst(raw, logs, joined),
-        "sts": prepare_sts(raw, logs, joined),
-        "cfimdb": prepare_cfimdb(raw, logs, joined),
-    }
+    tables = {task: prepare_joined(raw, task, logs, joined) for task in ("sst", "sts", "cfimdb")}
     tables["quora"], quora_provenance = prepare_quora(raw, cfg, logs)
     split_source = {"sst": CS224N, "sts": CS224N, "cfimdb": CS224N, "quora": quora_provenance["split_source"]}
     with atomic_dir(out_dir) as staging:
