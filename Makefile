@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: run test venv clean-venv
 
@@ -17,12 +18,16 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 # `dvc exp run` needs a git identity; set a repository-local one only where none is configured.
+$(TEST_STAMP): $(STAMP) requirements-test.lock
+	$(BIN)/python -m pip install -q -r requirements-test.lock
+	touch $@
+
 run: $(STAMP)
 	@git config user.email >/dev/null || git config user.email "mtbert@localhost"
 	@git config user.name >/dev/null || git config user.name "mtbert"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean-venv:
