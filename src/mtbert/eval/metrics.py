@@ -1,0 +1,22 @@
+"""The study's metrics: accuracy, Pearson r, and the overall score (SST acc + Quora acc + (STS r + 1) / 2) / 3."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import pearsonr
+from sklearn.metrics import accuracy_score
+
+
+def accuracy(predictions, labels) -> float:
+    return float(accuracy_score(np.asarray(labels), np.asarray(predictions)))
+
+
+def pearson(scores, labels) -> float:
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float)
+    if len(scores) < 2 or scores.std() == 0 or labels.std() == 0:
+        return 0.0  # undefined correlation: count it as no correlation rather than NaN
+    return float(pearsonr(scores, labels).statistic)
+
+
+def overall(sst_acc: float, quora_acc: float, sts_r: float) -> float:
+    return (sst_acc + quora_acc + (sts_r + 1.0) / 2.0) / 3.0

@@ -1,0 +1,97 @@
+"""The shared encoder with one head per task, and what each task is (single/pair, loss, metric)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from mtbert.io import atomic_path, write_json
+from mtbert.model.bert import BertConfig, BertModel
+from mtbert.model.heads import HEADS
+from mtbert.model.pooling import POOLINGS
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    pair: bool
+    n_out: int
+    loss: str
+    metric: str  # "accuracy" or "pearson"
+
+    def predict(self, output: np.ndarray) -> np.ndarray:
+        """Head output -> the prediction the metric scores (class, 0/1, or similarity)."""
+        if self.n_out > 1:
+            return output.argmax(-1)
+        if self.metric == "accuracy":
+            return (output.reshape(-1) > 0).astype(int)
+        return output.reshape(-1)
+
+
+TASK_SPECS = {
+    "sst": TaskSpec("sst", pair=False, n_out=5, loss="cross_entropy", metric="accuracy"),
+    "quora": TaskSpec("quora", pair=True, n_out=1, loss="bce", metric="accuracy"),
+    "sts": TaskSpec("sts", pair=True, n_out=1, loss="mse", metric="pearson"),
+}
+
+
+@dataclass
+class ModelConfig:
+    checkpoint: str = "sentence-transformers/all-MiniLM-L6-v2"
+    revision: str = "main"
+    pooling: str = "cls"
+    max_length: int = 128
+    head_dropout: float = 0.1
+    heads: dict[str, str] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat", "sts": "cosine"})
+
+
+class MultitaskModel(nn.Module):
+    def __init__(self, encoder: BertModel, cfg: ModelConfig, tasks: list[str]):
+        super().__init__()
+        self.bert = encoder
+        self.cfg = cfg
+        self.pool = POOLINGS[cfg.pooling]
+        heads = {}
+        for task in tasks:
+            spec = TASK_SPECS[task]
+            head_cls = HEADS[cfg.heads[task]]
+            if head_cls.pair != spec.pair:
+                kind = "sentence-pair" if spec.pair else "single-sentence"
+                raise ValueError(f"model.heads.{task}: head '{cfg.heads[task]}' does not fit a {kind} task")
+            heads[task] = head_cls(encoder.config.hidden_size, spec.n_out, cfg.head_dropout)
+        self.heads = nn.ModuleDict(heads)
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
+        return self.pool(hidden, pooled, attention_mask)
+
+    def forward(self, task: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        emb = self.embed(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        if TASK_SPECS[task].pair:
+            u, v = emb.chunk(2)  # collate stacks the a's then the b's
+            return self.heads[task](u, v)
+        return self.heads[task](emb)
+
+
+def save_multitask(model: MultitaskModel, directory: Path, resolved: dict, tokenizer_files: list[Path]) -> None:
+    """Weights (bert.* and heads.*) as safetensors, plus the encoder config and the resolved run config."""
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(directory / "model.safetensors") as tmp:
+        save_file(state, str(tmp), metadata={"format": "pt"})
+    write_json(directory / "config.json", dict(vars(model.bert.config), model_type="bert"))
+    write_json(directory / "run.json", resolved)
+    for f in tokenizer_files:
+        if f.exists():
+            (directory / f.name).write_bytes(f.read_bytes())
+
+
+def load_multitask(directory: Path, cfg: ModelConfig, tasks: list[str]) -> MultitaskModel:
+    model = MultitaskModel(BertModel(BertConfig.from_json(directory / "config.json")), cfg, tasks)
+    model.load_state_dict(load_file(str(directory / "model.safetensors")))
+    return model

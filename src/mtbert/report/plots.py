@@ -1,0 +1,50 @@
+"""Training curves as PNG (vega HTML renders blank offline): train vs dev per task per epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+PANELS = [("sst_acc", "SST accuracy"), ("quora_acc", "Quora accuracy"), ("sts_pearson", "STS Pearson r")]
+
+
+def read_live_metric(live_dir: Path, name: str) -> pd.DataFrame | None:
+    """One DVCLive metric history (columns step, value), or None when it was not logged."""
+    path = live_dir / "plots" / "metrics" / f"{name}.tsv"
+    if not path.exists():
+        return None
+    df = pd.read_csv(path, sep="\t")
+    return pd.DataFrame({"epoch": df["step"] + 1, "value": df[df.columns[-1]]})
+
+
+def training_curves(live_dir: Path, target: Path, title: str) -> Path:
+    fig, axes = plt.subplots(1, len(PANELS) + 1, figsize=(4 * (len(PANELS) + 1), 3.4))
+    for ax, (name, label) in zip(axes, PANELS):
+        for split, style in (("train", "--o"), ("dev", "-o")):
+            df = read_live_metric(live_dir, f"{split}/{name}")
+            if df is not None:
+                ax.plot(df["epoch"], df["value"], style, label=split)
+        ax.set(title=label, xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    for task in ("sst", "quora", "sts"):
+        df = read_live_metric(live_dir, f"train/{task}_loss")
+        if df is not None:
+            axes[-1].plot(df["epoch"], df["value"], "-o", label=task)
+    axes[-1].set(title="train loss", xlabel="epoch", yscale="log")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1].grid(alpha=0.3)
+    axes[-1].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target

@@ -1,0 +1,49 @@
+"""DVC stage: dev and test metrics per task and overall (metrics.json), and prediction files per task and split."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mtbert.config import load_params, section
+from mtbert.data.batching import load_task
+from mtbert.eval import predict as P
+from mtbert.io import atomic_dir, write_json
+from mtbert.model.multitask import TASK_SPECS, ModelConfig, load_multitask
+from mtbert.text.tokenizer import Tokenizer
+from mtbert.train.loop import pick_device
+
+CHECKPOINT = Path("models/finetuned")
+
+
+@dataclass
+class EvaluateConfig:
+    batch_size: int = 64
+    splits: tuple[str, ...] = ("dev", "test")
+
+
+def main() -> None:
+    cfg = section(load_params(), "evaluate", EvaluateConfig)
+    run = json.loads((CHECKPOINT / "run.json").read_text())  # the checkpoint says how it was built
+    mcfg = section(run, "model", ModelConfig, source=str(CHECKPOINT / "run.json"))
+    tasks = run["train"]["tasks"]
+    tokenizer = Tokenizer.from_checkpoint(CHECKPOINT, mcfg.max_length)
+    device = pick_device()
+    model = load_multitask(CHECKPOINT, mcfg, tasks).to(device)
+    results = {}
+    with atomic_dir("predictions") as out:
+        for split in cfg.splits:
+            scores = {}
+            for task in tasks:
+                data = load_task(Path("data/prepared"), tokenizer, task, split, TASK_SPECS[task].pair)
+                preds = P.predict(model, data, cfg.batch_size, tokenizer.pad_id, device)
+                scores[task] = P.score(task, preds, data.labels)
+                pd.DataFrame({"id": data.ids, "prediction": preds, "label": data.labels}).to_csv(out / f"{task}-{split}.csv", index=False)
+            results[split] = P.summary(scores)
+    write_json("metrics.json", results)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,26 @@
+"""DVC stage: reports/results.md and its training-curve PNG from the last run's metrics and logs."""
+
+import json
+from pathlib import Path
+
+from mtbert.data.download import manifest_path
+from mtbert.data.sources import checkpoint_dir
+from mtbert.io import write_text
+from mtbert.report import plots, results
+
+
+def main() -> None:
+    metrics = json.loads(Path("metrics.json").read_text())
+    run = json.loads(Path("models/finetuned/run.json").read_text())
+    split_sources = json.loads(Path("data/prepared/summary.json").read_text())["split_source"]
+    manifest = json.loads(manifest_path(Path("data/raw")).read_text())
+    weights = f"{checkpoint_dir(run['model']['checkpoint'])}/model.safetensors"
+    sha = next((f["sha256"] for f in manifest["files"] if f["path"] == weights), "unknown")
+    figure = plots.training_curves(Path("dvclive/finetune"), Path("reports/figures/curves.png"),
+                                   f"{run['model']['checkpoint']} — mode {run['train']['mode']}")
+    write_text("reports/results.md", results.render(metrics, run, split_sources, sha, figure.relative_to("reports").as_posix(), results.git_commit()))
+    print("wrote reports/results.md and", figure)
+
+
+if __name__ == "__main__":
+    main()
