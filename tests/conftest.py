@@ -28,3 +28,32 @@ def mirror() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return Path(value).resolve()
+
+
+WORDS = ("the a film movie good bad great awful is was not very fun dull plot actor question how why what can i you "
+         "do does learn python java best way to be it and of in on for with this that").split()
+TINY_BERT = dict(vocab_size=0, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+                 max_position_embeddings=128, type_vocab_size=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+def write_tiny_checkpoint(directory: Path, seed: int = 0) -> Path:
+    """A 2-layer random BERT in hub layout with a small WordPiece vocabulary."""
+    import json
+
+    import torch
+
+    from mtbert.model.bert import BertConfig, BertModel
+    from mtbert.model.checkpoint import save_pretrained
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "?", "!", "'"] + WORDS + ["##s", "##ing", "##ed"]
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    torch.manual_seed(seed)
+    save_pretrained(BertModel(BertConfig(**dict(TINY_BERT, vocab_size=len(vocab)))), directory)
+    (directory / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
+    return directory
+
+
+@pytest.fixture
+def tiny_checkpoint_dir(tmp_path) -> Path:
+    return write_tiny_checkpoint(tmp_path / "tiny-bert")

@@ -56,6 +56,9 @@ class MultitaskModel(nn.Module):
         self.bert = encoder
         self.cfg = cfg
         self.pool = POOLINGS[cfg.pooling]
+        if cfg.max_length > encoder.config.max_position_embeddings:
+            raise ValueError(f"model.max_length {cfg.max_length} exceeds the checkpoint's max_position_embeddings "
+                             f"{encoder.config.max_position_embeddings}")
         heads = {}
         for task in tasks:
             spec = TASK_SPECS[task]

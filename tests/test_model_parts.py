@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+import torch
+
+from mtbert.data.batching import bucketed_batches, collate, tokenize
+from mtbert.eval import metrics
+from mtbert.eval.predict import score, summary
+from mtbert.model.heads import HEADS
+from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.pooling import POOLINGS
+
+
+def test_mean_pooling_ignores_padding():
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]]])
+    mask = torch.tensor([[1, 1, 0]])
+    torch.testing.assert_close(POOLINGS["mean"](hidden, None, mask), torch.tensor([[2.0, 3.0]]))
+
+
+def test_mean_pooled_sentence_is_the_same_with_and_without_extra_pads(tiny_checkpoint_dir):
+    from mtbert.model.checkpoint import load_pretrained
+
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    enc.eval()
+    ids = torch.tensor([[2, 10, 11, 12, 3]])
+    padded = torch.tensor([[2, 10, 11, 12, 3, 0, 0, 0]])
+    with torch.no_grad():
+        a = POOLINGS["mean"](*enc(ids, torch.ones_like(ids)), torch.ones_like(ids))
+        m = (padded != 0).long()
+        b = POOLINGS["mean"](*enc(padded, m), m)
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_unknown_pooling_lists_the_known_ones():
+    with pytest.raises(KeyError, match=r"unknown pooling 'max'; known: \['cls', 'mean'\]"):
+        POOLINGS["max"]
+
+
+def test_head_shapes_and_sts_range():
+    u, v = torch.randn(7, 16) * 10, torch.randn(7, 16) * 10
+    assert HEADS["linear"](16, 5, 0.1)(u).shape == (7, 5)
+    assert HEADS["siamese_concat"](16, 1, 0.1)(u, v).shape == (7, 1)
+    sts = HEADS["cosine"](16, 1, 0.0)
+    out = sts(u, v)
+    assert out.shape == (7,) and (out >= 0).all() and (out <= 5).all()
+    torch.testing.assert_close(sts(u, u), torch.full((7,), 5.0))
+    torch.testing.assert_close(sts(u, -u), torch.zeros(7), atol=1e-5, rtol=0)
+
+
+def test_a_single_sentence_head_on_a_pair_task_is_refused(tiny_checkpoint_dir):
+    from mtbert.model.checkpoint import load_pretrained
+
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    with pytest.raises(ValueError, match="model.heads.quora: head 'linear' does not fit a sentence-pair task"):
+        MultitaskModel(enc, ModelConfig(heads={"quora": "linear"}), ["quora"])
+
+
+def test_buckets_cover_every_row_once_and_pad_little():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(3, 60, 1000)
+    batches = bucketed_batches(lengths, 16, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    waste = np.mean([lengths[b].max() - lengths[b].mean() for b in batches])
+    random_waste = np.mean([lengths[b].max() - lengths[b].mean() for b in np.array_split(rng.permutation(1000), 63)])
+    assert waste < random_waste / 5
+
+
+def test_collate_pads_to_the_batch_maximum_and_stacks_pairs(tiny_checkpoint_dir):
+    import pandas as pd
+
+    from mtbert.text.tokenizer import Tokenizer
+
+    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
+    df = pd.DataFrame({"id": ["a", "b"], "sentence1": ["good film", "the plot was very dull and not fun"],
+                       "sentence2": ["bad", "great"], "label": [1.0, 0.0]})
+    data = tokenize(tok, df, "quora", pair=True)
+    batch = collate(data, np.array([0, 1]), tok.pad_id)
+    assert batch["input_ids"].shape == (4, 10)  # 2 pairs -> 4 rows; longest is 8 words + [CLS] [SEP]
+    assert batch["attention_mask"].sum(1).tolist() == [4, 10, 3, 3]
+
+
+def test_metrics_against_hand_computed_values():
+    assert metrics.accuracy([1, 0, 2, 2], [1, 1, 2, 0]) == 0.5
+    # Pearson of (1,2,3) with (1,3,2): cov = 0.5, var = 1 and 1 -> r = 0.5
+    assert metrics.pearson([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert metrics.overall(0.5, 0.75, 0.5) == pytest.approx((0.5 + 0.75 + 0.75) / 3)
+    labels = np.array([4.0, np.nan, 1.0, 2.0])
+    assert score("sts", np.array([3.0, 0.0, 1.0, 2.5]), labels) == pytest.approx(np.corrcoef([3, 1, 2.5], [4, 1, 2])[0, 1])
+    assert score("sst", np.array([1.0]), np.array([np.nan])) is None
+    assert summary({"sst": 0.5, "quora": 0.75, "sts": 0.5}) == {
+        "sst_acc": 0.5, "quora_acc": 0.75, "sts_pearson": 0.5, "overall": pytest.approx(2 / 3)}
+
+
+def test_max_length_beyond_the_position_table_is_refused(tiny_checkpoint_dir):
+    from mtbert.model.checkpoint import load_pretrained
+
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    with pytest.raises(ValueError, match="model.max_length 512 exceeds the checkpoint's max_position_embeddings 128"):
+        MultitaskModel(enc, ModelConfig(max_length=512), ["sst"])
