@@ -1,0 +1,33 @@
+"""Turn a params profile (a partial params.yaml) into `dvc exp run` -S flags: python -m mtbert.profiles FILE."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def set_flags(profile: Path) -> list[str]:
+    """One `-S key=value` pair per leaf, values in YAML flow syntax (null, lists) as DVC parses them."""
+    flags = []
+    for key, value in flatten(yaml.safe_load(profile.read_text()) or {}).items():
+        text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+        flags += ["-S", f"{key}={text}"]
+    return flags
+
+
+if __name__ == "__main__":
+    print(" ".join(set_flags(Path(sys.argv[1]))))

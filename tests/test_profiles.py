@@ -1,0 +1,19 @@
+from mtbert.profiles import set_flags
+
+
+def test_profile_becomes_one_set_flag_per_leaf(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("model:\n  checkpoint: google-bert/bert-base-uncased\ntrain:\n  steps_per_epoch: null\n  lr: 2.0e-5\n  tasks: [sst, sts]\n")
+    assert set_flags(path) == ["-S", "model.checkpoint=google-bert/bert-base-uncased", "-S", "train.steps_per_epoch=null",
+                               "-S", "train.lr=2.0e-05", "-S", "train.tasks=[sst, sts]"]
+
+
+def test_the_shipped_full_profile_only_names_existing_params():
+    import yaml
+
+    from conftest import ROOT
+    from mtbert.profiles import flatten
+
+    params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    profile = flatten(yaml.safe_load((ROOT / "profiles" / "full.yaml").read_text()))
+    assert set(profile) <= set(params), set(profile) - set(params)
