@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run run-full test venv clean-venv
+.PHONY: run run-full test venv clean-venv git-identity
 
 venv: $(STAMP)
 
@@ -28,9 +28,7 @@ run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 # The full-scale profile as a DVC experiment (profiles/full.yaml applied with -S); EXTRA adds more -S flags.
-run-full: $(STAMP)
-	@git config user.email >/dev/null || git config user.email "mtbert@localhost"
-	@git config user.name >/dev/null || git config user.name "mtbert"
+run-full: $(STAMP) git-identity
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $$($(BIN)/python -m mtbert.profiles profiles/full.yaml) $(EXTRA)
 
 test: $(TEST_STAMP)
