@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+WITH_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
 
 .PHONY: run run-full test venv clean-venv git-identity
 
@@ -17,22 +18,25 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
-# `dvc exp run` needs a git identity; set a repository-local one only where none is configured.
+# transformers, for the parity test only
 $(TEST_STAMP): $(STAMP) requirements-test.lock
 	$(BIN)/python -m pip install -q -r requirements-test.lock
 	touch $@
 
-run: $(STAMP)
+# `dvc exp run` needs a git identity; set a repository-local one only where none is configured.
+git-identity:
 	@git config user.email >/dev/null || git config user.email "mtbert@localhost"
 	@git config user.name >/dev/null || git config user.name "mtbert"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+
+run: $(STAMP) git-identity
+	$(WITH_VENV) $(BIN)/dvc repro
 
 # The full-scale profile as a DVC experiment (profiles/full.yaml applied with -S); EXTRA adds more -S flags.
 run-full: $(STAMP) git-identity
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc exp run $$($(BIN)/python -m mtbert.profiles profiles/full.yaml) $(EXTRA)
+	$(WITH_VENV) $(BIN)/dvc exp run $$($(BIN)/python -m mtbert.profiles profiles/full.yaml) $(EXTRA)
 
 test: $(TEST_STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(WITH_VENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
