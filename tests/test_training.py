@@ -1,48 +1,105 @@
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import TrainConfig, build_optimizer, train_step
+from mtbert.train.loop import backward, shared_parameters, task_losses
+from mtbert.train.optim import build_optimizers
+from mtbert.train.surgery import METHODS, MethodContext
 
 SST = pd.DataFrame({"id": list("abcdefgh"), "sentence": ["good film", "bad film", "great fun", "awful plot",
                                                          "very good", "very bad", "great actor", "dull plot"],
                     "label": [4, 0, 4, 0, 3, 1, 4, 0]})
-STS = pd.DataFrame({"id": list("abcd"), "sentence1": ["good film", "bad plot", "the actor", "fun"],
-                    "sentence2": ["great film", "good actor", "the actor", "dull"], "label": [4.5, 1.0, 5.0, 0.5]})
+PAIRS = pd.DataFrame({"id": list("abcd"), "sentence1": ["good film", "bad plot", "the actor", "fun"],
+                      "sentence2": ["great film", "good actor", "the actor", "dull"], "label": [4.5, 1.0, 5.0, 0.5]})
+CPU = torch.device("cpu")
 
 
-def _setup(directory, mode):
+def _setup(directory, frozen=False, tasks=("sst", "sts")):
     tok = Tokenizer.from_checkpoint(directory)
     enc, _, _ = load_pretrained(directory)
     torch.manual_seed(0)
-    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sst": "linear", "sts": "cosine"}), ["sst", "sts"])
-    cfg = TrainConfig(mode=mode, tasks=["sst", "sts"], lr=1e-3, head_lr=1e-2, warmup_ratio=0.0)
-    batches = {"sst": collate(tokenize(tok, SST, "sst", False), np.arange(8), tok.pad_id),
-               "sts": collate(tokenize(tok, STS, "sts", True), np.arange(4), tok.pad_id)}
-    return model, cfg, batches
+    heads = {"sst": "linear", "quora": "siamese_concat", "sts": "cosine"}
+    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads=heads), list(tasks))
+    if frozen:
+        model.bert.requires_grad_(False)
+    quora = PAIRS.assign(label=[1.0, 0.0, 1.0, 0.0])
+    data = {"sst": tokenize(tok, SST, "sst", False), "sts": tokenize(tok, PAIRS, "sts", True), "quora": tokenize(tok, quora, "quora", True)}
+    batches = {t: collate(data[t], np.arange(len(data[t])), tok.pad_id) for t in tasks}
+    return model, batches
 
 
-def test_two_steps_decrease_the_summed_loss(tiny_checkpoint_dir):
-    model, cfg, batches = _setup(tiny_checkpoint_dir, "full")
-    opt, sched = build_optimizer(model, cfg, total_steps=10)
-    device = torch.device("cpu")
-    first = train_step(model, batches, opt, sched, device)
-    train_step(model, batches, opt, sched, device)
-    third = train_step(model, batches, opt, sched, device)
-    for task in ("sst", "sts"):
-        assert third[task][0] < first[task][0]
+def _optim(model, per_task=False, lr=1e-3):
+    tasks = list(model.heads)
+    return build_optimizers(model.bert, model.heads, per_task=per_task, encoder_lr=lr, encoder_wd=0.0,
+                            head_lr={t: 1e-2 for t in tasks}, head_wd={t: 0.0 for t in tasks}, total_steps=10, warmup_ratio=0.0)
+
+
+def _step(model, batches, optim, method="sum"):
+    model.train()
+    results = task_losses(model, batches, CPU)
+    optim.zero_grad()
+    backward(model, {t: r[0] for t, r in results.items()}, method, MethodContext(tasks=list(batches)), jacobian=False)
+    optim.step(list(batches))
+    return {t: r[0].item() for t, r in results.items()}
+
+
+def test_three_steps_decrease_every_task_loss(tiny_checkpoint_dir):
+    model, batches = _setup(tiny_checkpoint_dir)
+    optim = _optim(model)
+    first = _step(model, batches, optim)
+    _step(model, batches, optim)
+    third = _step(model, batches, optim)
+    assert all(third[t] < first[t] for t in first)
 
 
 def test_frozen_mode_trains_heads_only(tiny_checkpoint_dir):
-    model, cfg, batches = _setup(tiny_checkpoint_dir, "frozen")
+    model, batches = _setup(tiny_checkpoint_dir, frozen=True)
     before = {k: v.clone() for k, v in model.state_dict().items()}
-    opt, sched = build_optimizer(model, cfg, total_steps=10)
-    for _ in range(2):
-        train_step(model, batches, opt, sched, torch.device("cpu"))
+    optim = _optim(model)
+    _step(model, batches, optim)
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("bert."))
     assert not torch.equal(before["heads.sst.out.weight"], after["heads.sst.out.weight"])
+
+
+def test_a_step_of_the_sst_optimizer_leaves_the_quora_head_unchanged(tiny_checkpoint_dir):
+    model, batches = _setup(tiny_checkpoint_dir, tasks=("sst", "quora"))
+    optim = _optim(model, per_task=True)
+    assert set(optim.optimizers) == {"encoder", "sst", "quora"}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    _step(model, {"sst": batches["sst"]}, optim)
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("heads.quora."))
+    assert not torch.equal(before["heads.sst.out.weight"], after["heads.sst.out.weight"])
+    key = "bert.encoder.layer.0.output.dense.weight"
+    assert not torch.equal(before[key], after[key])
+
+
+def test_backward_applies_the_method_to_the_shared_encoder_and_own_gradients_to_heads(tiny_checkpoint_dir):
+    model, batches = _setup(tiny_checkpoint_dir, tasks=("sst", "quora"))
+    losses = {t: r[0] for t, r in task_losses(model, batches, CPU).items()}
+    shared = shared_parameters(model)
+    rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(l, shared, retain_graph=True, allow_unused=True, materialize_grads=True)]) for l in losses.values()]
+    J = torch.stack(rows)
+    head_grad = torch.autograd.grad(losses["sst"], model.heads["sst"].out.weight, retain_graph=True)[0]
+    cos = backward(model, losses, "mtrec", MethodContext(tasks=["sst", "quora"], main_task="quora", mtrec_lambda=0.3), jacobian=False)
+    expected = METHODS["mtrec"](J, MethodContext(tasks=["sst", "quora"], main_task="quora", mtrec_lambda=0.3))
+    got = torch.cat([p.grad.reshape(-1) for p in shared])
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(model.heads["sst"].out.weight.grad, head_grad)
+    assert cos.shape == (2, 2) and cos[0, 1] == pytest.approx(float(torch.nn.functional.cosine_similarity(J[0], J[1], dim=0)), abs=1e-5)
+
+
+def test_clipping_bounds_the_gradient_norm(tiny_checkpoint_dir):
+    model, batches = _setup(tiny_checkpoint_dir)
+    results = task_losses(model, batches, CPU)
+    (sum(r[0] for r in results.values()) * 1000).backward()
+    params = [p for p in model.parameters() if p.grad is not None]
+    assert torch.nn.utils.get_total_norm([p.grad for p in params]) > 1.0
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    assert torch.nn.utils.get_total_norm([p.grad for p in params]) == pytest.approx(1.0, rel=1e-4)

@@ -1,10 +1,13 @@
-"""Multi-task fine-tuning: summed losses (one batch of every task per step), AdamW with linear warm-up/decay,
-per-epoch train and dev metrics through DVCLive, and the best-on-dev checkpoint."""
+"""Multi-task fine-tuning: a task schedule picks each step's batches, a gradient method combines the tasks'
+gradients on the shared encoder, per-epoch train/dev metrics and diagnostics go to DVCLive, and the best-on-dev
+checkpoint is kept."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -17,20 +20,33 @@ from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
 from mtbert.train.losses import LOSSES
+from mtbert.train.optim import OptimizerSet, build_optimizers
+from mtbert.train.schedules import SCHEDULES, EpochPlan
+from mtbert.train.surgery import METHODS, MethodContext, cosine_matrix
 
 
 @dataclass
 class TrainConfig:
     mode: Literal["full", "frozen"] = "full"  # frozen: encoder fixed, heads trained (the reports' baseline)
     tasks: list[str] = field(default_factory=lambda: ["sst", "quora", "sts"])
-    method: Literal["sum"] = "sum"
+    schedule: str = "summed"  # which tasks' batches make up a step: see train/schedules.py
+    task_order: list[str] = field(default_factory=lambda: ["sst", "quora", "sts"])  # for schedule=sequential
+    method: str = "sum"  # how the tasks' gradients on the encoder combine: see train/surgery.py
+    main_task: str = "sst"  # for method=mtrec
+    mtrec_lambda: float = 0.3
     epochs: int = 3
     steps_per_epoch: int | None = 200  # None: as many steps as the largest task has batches
     batch_size: int = 16
     lr: float = 2e-5  # encoder
+    weight_decay: float = 0.01  # encoder
     head_lr: float = 1e-3
-    weight_decay: float = 0.01
+    head_weight_decay: float = 0.01
+    task_lr: dict[str, float] = field(default_factory=dict)  # per-task head lr, overriding head_lr
+    task_weight_decay: dict[str, float] = field(default_factory=dict)
+    optimizers: Literal["single", "per_task"] = "single"  # per_task: one AdamW per head + one for the encoder
+    clip_norm: float | None = None  # max global gradient norm
     warmup_ratio: float = 0.1
+    grad_diagnostics_every: int = 25  # measure task-gradient cosines every k multi-task steps (0: never)
     seed: int = 0
     max_train_examples: int | None = None  # per task; a smoke-test knob, None for all
     eval_batch_size: int = 64
@@ -40,48 +56,75 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def build_optimizer(model: MultitaskModel, cfg: TrainConfig, total_steps: int):
-    """AdamW over the trainable parameters (no decay on biases and LayerNorm), linear warm-up then decay."""
-    groups = []
-    if cfg.mode == "full":
-        enc = [(n, p) for n, p in model.bert.named_parameters()]
-        groups += [
-            {"params": [p for n, p in enc if p.ndim > 1], "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-            {"params": [p for n, p in enc if p.ndim <= 1], "lr": cfg.lr, "weight_decay": 0.0},
-        ]
-    else:
-        model.bert.requires_grad_(False)
-    head_params = list(model.heads.parameters())
-    if head_params:
-        groups.append({"params": head_params, "lr": cfg.head_lr, "weight_decay": cfg.weight_decay})
-    optimizer = torch.optim.AdamW(groups)
-    warmup = max(1, int(cfg.warmup_ratio * total_steps))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+def shared_parameters(model: MultitaskModel) -> list[torch.nn.Parameter]:
+    return [p for p in model.bert.parameters() if p.requires_grad]
 
 
-def train_step(model: MultitaskModel, batches: dict[str, dict], optimizer, scheduler, device) -> dict[str, tuple[float, np.ndarray]]:
-    """One summed-loss step over one batch of each task; returns each task's loss and head output."""
-    model.train()
-    total = 0.0
+def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
     out = {}
     for task, batch in batches.items():
         batch = {k: v.to(device) for k, v in batch.items()}
         with P.autocast(device):
             output = model(task, batch)
-        loss = LOSSES[TASK_SPECS[task].loss](output, batch["labels"])
-        total = total + loss
-        out[task] = (loss.item(), output.detach().float().cpu().numpy())
-    optimizer.zero_grad(set_to_none=True)
-    total.backward()
-    optimizer.step()
-    scheduler.step()
+        out[task] = (LOSSES[TASK_SPECS[task].loss](output, batch["labels"]), output.detach().float().cpu().numpy())
     return out
+
+
+def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: str, ctx: MethodContext,
+             jacobian: bool) -> torch.Tensor | None:
+    """Gradients into .grad. With `jacobian` (or any method but sum on a several-task step), per-task gradients on
+    the shared encoder form J and the method combines them; heads always get their own task's gradient.
+    Returns the task-gradient cosine matrix when J was formed."""
+    shared = shared_parameters(model)
+    total = sum(losses.values())
+    if not shared or len(losses) == 1 or (method == "sum" and not jacobian):
+        total.backward()
+        return None
+    rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True,
+                                                                    materialize_grads=True)]) for loss in losses.values()]
+    J = torch.stack(rows).float()
+    direction = METHODS[method](J, dataclasses.replace(ctx, tasks=list(losses)))
+    heads = [p for t in losses for p in model.heads[t].parameters() if p.requires_grad]
+    if heads:
+        torch.autograd.backward(total, inputs=heads)
+    offset = 0
+    for p in shared:
+        n = p.numel()
+        p.grad = direction[offset:offset + n].view_as(p).to(p.dtype)
+        offset += n
+    return cosine_matrix(J)
+
+
+class EpochLog:
+    """Per-epoch accumulators: losses, train predictions, task step counts, gradient cosines."""
+
+    def __init__(self) -> None:
+        self.losses: dict[str, list[float]] = defaultdict(list)
+        self.preds: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.golds: dict[str, list[np.ndarray]] = defaultdict(list)
+        self.task_steps: Counter = Counter()
+        self.cosines: dict[str, list[float]] = defaultdict(list)
+        self.steps = 0
+        self.seconds = 0.0
+
+    def metrics(self, tasks: list[str]) -> dict[str, float]:
+        out = {f"train/{t}_loss": float(np.mean(self.losses[t])) for t in tasks if self.losses[t]}
+        scores = {t: P.score(t, np.concatenate(self.preds[t]), np.concatenate(self.golds[t])) for t in tasks if self.preds[t]}
+        out.update({f"train/{k}": v for k, v in P.summary(scores).items()})
+        out.update({f"steps/{t}_fraction": self.task_steps[t] / max(1, self.steps) for t in tasks})
+        for pair, values in self.cosines.items():
+            out[f"grad/cos_{pair}"] = float(np.mean(values))
+            out[f"grad/conflict_{pair}"] = float(np.mean(np.array(values) < 0))
+        out["time/seconds_per_step"] = self.seconds / max(1, self.steps)
+        return out
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict[str, TaskData], cfg: TrainConfig,
@@ -90,37 +133,69 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     device = pick_device()
     model.to(device)
     torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    if cfg.mode == "frozen":
+        model.bert.requires_grad_(False)
+    tasks = list(train_data)
+    sizes = {t: len(d) for t, d in train_data.items()}
     streams = {t: BatchStream(d, cfg.batch_size, cfg.seed + k) for k, (t, d) in enumerate(train_data.items())}
-    steps = cfg.steps_per_epoch or max(-(-len(d) // cfg.batch_size) for d in train_data.values())
-    optimizer, scheduler = build_optimizer(model, cfg, steps * cfg.epochs)
+    steps = cfg.steps_per_epoch or max(-(-n // cfg.batch_size) for n in sizes.values())
+    plans = [SCHEDULES[cfg.schedule](EpochPlan(tasks, sizes, steps, e, cfg.epochs, list(cfg.task_order), rng))
+             for e in range(1, cfg.epochs + 1)]
+    task_steps = Counter(t for plan in plans for step in plan for t in step)
+    multi_task_steps = sum(len(step) > 1 for plan in plans for step in plan)
+    notes = []
+    if cfg.method != "sum" and multi_task_steps == 0:
+        notes.append(f"train.method={cfg.method} combines gradients of several tasks, but schedule {cfg.schedule} puts "
+                     "one task in every step: every step is a plain step")
+    if cfg.method != "sum" and cfg.mode == "frozen":
+        notes.append(f"train.method={cfg.method} acts on the shared encoder, which is frozen: heads train with plain steps")
+    for note in notes:
+        warnings.warn(note, stacklevel=1)
+    head_lr = {t: cfg.task_lr.get(t, cfg.head_lr) for t in tasks}
+    head_wd = {t: cfg.task_weight_decay.get(t, cfg.head_weight_decay) for t in tasks}
+    optim: OptimizerSet = build_optimizers(model.bert, model.heads, per_task=cfg.optimizers == "per_task",
+                                           encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
+                                           total_steps=steps * cfg.epochs, warmup_ratio=cfg.warmup_ratio, task_steps=task_steps)
+    ctx = MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda)
     best, best_metrics = -np.inf, {}
-    for epoch in range(1, cfg.epochs + 1):
-        losses = {t: [] for t in train_data}
-        preds = {t: [] for t in train_data}
-        golds = {t: [] for t in train_data}
-        start = time.perf_counter()
-        for _ in tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5):
-            indices = {t: next(s) for t, s in streams.items()}
-            batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
-            for task, (loss, output) in train_step(model, batches, optimizer, scheduler, device).items():
-                losses[task].append(loss)
-                preds[task].append(TASK_SPECS[task].predict(output))
-                golds[task].append(train_data[task].labels[indices[task]])
-        seconds = time.perf_counter() - start
-        train_scores = {t: P.score(t, np.concatenate(preds[t]), np.concatenate(golds[t])) for t in train_data}
+    multi_step = 0
+    for epoch, plan in enumerate(plans, start=1):
+        log = EpochLog()
+        for step_tasks in tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5):
+            start = time.perf_counter()
+            model.train()
+            indices = {t: next(streams[t]) for t in step_tasks}
+            results = task_losses(model, {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}, device)
+            optim.zero_grad()
+            measure = len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0 and multi_step % cfg.grad_diagnostics_every == 0
+            multi_step += len(step_tasks) > 1
+            cos = backward(model, {t: r[0] for t, r in results.items()}, cfg.method, ctx, jacobian=measure)
+            if cfg.clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], cfg.clip_norm)
+            optim.step(step_tasks)
+            log.seconds += time.perf_counter() - start
+            log.steps += 1
+            for task, (loss, output) in results.items():
+                log.task_steps[task] += 1
+                log.losses[task].append(loss.item())
+                log.preds[task].append(TASK_SPECS[task].predict(output))
+                log.golds[task].append(train_data[task].labels[indices[task]])
+            if cos is not None:
+                for i, a in enumerate(step_tasks):
+                    for j in range(i + 1, len(step_tasks)):
+                        log.cosines[f"{a}_{step_tasks[j]}"].append(cos[i, j].item())
+        for name, value in log.metrics(tasks).items():
+            live.log_metric(name, value)
+        live.log_metric("time/peak_memory_mb", peak_memory_mb(device))
         dev_scores = {t: P.score(t, P.predict(model, d, cfg.eval_batch_size, pad_id, device), d.labels) for t, d in dev_data.items()}
-        for task in train_data:
-            live.log_metric(f"train/{task}_loss", float(np.mean(losses[task])))
-        for name, value in P.summary(train_scores).items():
-            live.log_metric(f"train/{name}", value)
         dev_summary = P.summary(dev_scores)
         for name, value in dev_summary.items():
             live.log_metric(f"dev/{name}", value)
-        live.log_metric("epoch_seconds", seconds)
-        selection = dev_summary.get("overall", float(np.mean([v for v in dev_summary.values()])))
+        selection = dev_summary.get("overall", float(np.mean(list(dev_summary.values()))))
         if selection > best:
             best, best_metrics = selection, dict(dev_summary, epoch=epoch)
-            save_multitask(model, out_dir, dict(resolved, best=best_metrics), tokenizer_files)
+            save_multitask(model, out_dir, dict(resolved, best=best_metrics, notes=notes), tokenizer_files)
         live.next_step()
     return best_metrics
 

@@ -1,0 +1,66 @@
+"""Optimizers: one AdamW for everything, or one per task head plus one for the shared encoder (the "hybrid" 3+1
+set-up), each with linear warm-up then decay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class OptimizerSet:
+    """Named optimizers and their schedulers: "encoder" and/or one per task ("all" when there is a single one)."""
+
+    optimizers: dict[str, torch.optim.Optimizer]
+    schedulers: dict[str, torch.optim.lr_scheduler.LRScheduler]
+
+    def zero_grad(self) -> None:
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+
+    def step(self, tasks: list[str]) -> None:
+        """Step the optimizers of the tasks in this step, and the encoder's (or the single one)."""
+        for name, opt in self.optimizers.items():
+            if name in ("all", "encoder") or name in tasks:
+                opt.step()
+                self.schedulers[name].step()
+
+
+def _decay_groups(module: nn.Module, lr: float, weight_decay: float) -> list[dict]:
+    """No weight decay on biases and LayerNorm weights (1-d parameters)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    return [g for g in ({"params": [p for p in params if p.ndim > 1], "lr": lr, "weight_decay": weight_decay},
+                        {"params": [p for p in params if p.ndim <= 1], "lr": lr, "weight_decay": 0.0}) if g["params"]]
+
+
+def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+    warmup = max(1, int(warmup_ratio * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool, encoder_lr: float, encoder_wd: float,
+                     head_lr: dict[str, float], head_wd: dict[str, float], total_steps: int, warmup_ratio: float,
+                     task_steps: dict[str, int] | None = None) -> OptimizerSet:
+    """Frozen encoders (no trainable parameters) get no optimizer; heads without parameters neither.
+
+    `task_steps` counts the steps each task takes part in, so a per-task schedule decays over that task's own steps.
+    """
+    encoder_groups = _decay_groups(encoder, encoder_lr, encoder_wd)
+    head_groups = {t: _decay_groups(h, head_lr[t], head_wd[t]) for t, h in heads.items()}
+    if not per_task:
+        groups = encoder_groups + [g for gs in head_groups.values() for g in gs]
+        named = {"all": torch.optim.AdamW(groups)} if groups else {}
+        steps = {"all": total_steps}
+    else:
+        named = {"encoder": torch.optim.AdamW(encoder_groups)} if encoder_groups else {}
+        named.update({t: torch.optim.AdamW(gs) for t, gs in head_groups.items() if gs})
+        steps = {name: (task_steps or {}).get(name, total_steps) for name in named}
+    return OptimizerSet(named, {n: linear_warmup_decay(o, max(1, steps[n]), warmup_ratio) for n, o in named.items()})
