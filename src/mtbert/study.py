@@ -1,0 +1,140 @@
+"""Run a study (variants of params at one named budget) as DVC experiments, and tabulate it.
+
+    python -m mtbert.study run studies/methods.yaml      # one `dvc exp run` per variant, results collected
+    python -m mtbert.study report studies/methods.yaml   # reports/<study>.md and a PNG from the collected results
+
+A study file has `name`, `budget` (params overrides shared by every variant, the comparison budget) and
+`variants` (name -> params overrides). After each `dvc exp run` the workspace holds that experiment's outputs,
+so results are read from there and kept in reports/studies/<name>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from mtbert.io import write_json, write_text
+from mtbert.profiles import flatten, set_flags
+from mtbert.report import plots
+from mtbert.report.results import git_commit
+
+RESULTS = Path("reports/studies")
+
+
+def load_study(path: Path) -> dict:
+    study = yaml.safe_load(path.read_text())
+    missing = [k for k in ("name", "budget", "variants") if k not in study]
+    if missing:
+        raise ValueError(f"{path}: study file lacks {missing}")
+    return study
+
+
+def _flags(overrides: dict) -> list[str]:
+    tmp = Path(".dvc/tmp/study-overrides.yaml")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(yaml.safe_dump(overrides))
+    return set_flags(tmp)
+
+
+def _mean_metric(live: Path, name: str) -> float | None:
+    df = plots.read_live_metric(live, name)
+    return None if df is None else float(df["value"].mean())
+
+
+def collect(variant: str, overrides: dict, seconds: float) -> dict:
+    """The workspace's results right after `dvc exp run`: metrics, per-epoch diagnostics averaged, cost."""
+    live = Path("dvclive/finetune")
+    metrics = json.loads(Path("metrics.json").read_text())
+    run = json.loads(Path("models/finetuned/run.json").read_text())
+    diagnostics = {}
+    for path in sorted((live / "plots" / "metrics").rglob("*.tsv")):
+        name = path.relative_to(live / "plots" / "metrics").with_suffix("").as_posix()
+        if name.split("/")[0] in ("grad", "steps", "time"):
+            diagnostics[name] = _mean_metric(live, name)
+    return {"variant": variant, "overrides": overrides, "metrics": metrics, "best_epoch": run.get("best", {}).get("epoch"),
+            "notes": run.get("notes", []), "diagnostics": diagnostics, "wall_seconds": round(seconds, 1)}
+
+
+def run_study(path: Path, only: list[str] | None = None) -> None:
+    study = load_study(path)
+    store = RESULTS / f"{study['name']}.json"
+    results = json.loads(store.read_text()) if store.exists() else {}
+    for variant, overrides in study["variants"].items():
+        if only and variant not in only:
+            continue
+        merged = flatten(study["budget"]) | flatten(overrides or {})
+        cmd = ["dvc", "exp", "run", "--force", "-n", f"{study['name']}-{variant}".replace("_", "-"), *_flags(merged)]
+        print("+", " ".join(cmd), flush=True)
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        results[variant] = collect(variant, merged, time.perf_counter() - start) | {"commit": git_commit()}
+        write_json(store, results)  # after every variant: a long study survives an interruption
+
+
+def render(study: dict, results: dict) -> str:
+    budget = ", ".join(f"`{k}={v}`" for k, v in flatten(study["budget"]).items())
+    header = "| variant | SST acc | Quora acc | STS r | overall | s/step | vs first | peak MB | conflicts | notes |"
+    rows = [header, "|" + "---|" * (header.count("|") - 1)]
+    base = None
+    for variant in study["variants"]:
+        r = results.get(variant)
+        if r is None:
+            rows.append(f"| {variant} | not run | | | | | | | | |")
+            continue
+        dev = r["metrics"].get("dev", {})
+        d = r["diagnostics"]
+        sps = d.get("time/seconds_per_step")
+        base = base or sps
+        conflicts = [v for k, v in d.items() if k.startswith("grad/conflict_") and v is not None]
+        cells = [variant] + [f"{dev[k]:.4f}" if k in dev else "–" for k in ("sst_acc", "quora_acc", "sts_pearson", "overall")]
+        cells += [f"{sps:.2f}" if sps else "–", f"{sps / base:.2f}×" if sps and base else "–",
+                  f"{d['time/peak_memory_mb']:.0f}" if d.get("time/peak_memory_mb") else "–",
+                  f"{sum(conflicts) / len(conflicts):.0%}" if conflicts else "–", "; ".join(r["notes"]) or ""]
+        rows.append("| " + " | ".join(cells) + " |")
+    cosines = []
+    for variant in study["variants"]:
+        r = results.get(variant)
+        if r:
+            pairs = {k.removeprefix("grad/cos_"): v for k, v in r["diagnostics"].items() if k.startswith("grad/cos_")}
+            if pairs:
+                cosines.append(f"| {variant} | " + " | ".join(f"{p}: {v:+.3f}" for p, v in sorted(pairs.items())) + " |")
+    commits = sorted({r["commit"] for r in results.values()})
+    return "\n\n".join(filter(None, [
+        f"# Study: {study['name']}\n\n{study.get('description', '').strip()}\n\nGenerated by `python -m mtbert.study report` "
+        f"from `reports/studies/{study['name']}.json`; each row is one `dvc exp run` (see `dvc exp show`). Dev metrics of the "
+        f"best-on-dev epoch. Code: commit(s) {', '.join(f'`{c}`' for c in commits)}.",
+        f"**Comparison budget** (the same for every variant): {budget}.",
+        "\n".join(rows),
+        "s/step: mean wall time of a training step; vs first: ratio to the first variant's. conflicts: share of measured "
+        "steps whose task gradients on the shared encoder had negative cosine (mean over task pairs).",
+        ("## Mean cosine between task gradients on the encoder\n\n| variant | pairs |\n|---|---|\n" + "\n".join(cosines)) if cosines else "",
+    ])) + "\n"
+
+
+def report_study(path: Path) -> Path:
+    study = load_study(path)
+    results = json.loads((RESULTS / f"{study['name']}.json").read_text())
+    target = Path("reports") / f"{study['name']}.md"
+    write_text(target, render(study, results))
+    return target
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mtbert.study", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["run", "report"])
+    parser.add_argument("study", type=Path)
+    parser.add_argument("--only", nargs="*", help="run just these variants")
+    args = parser.parse_args(argv)
+    if args.action == "run":
+        run_study(args.study, args.only)
+    print("wrote", report_study(args.study))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

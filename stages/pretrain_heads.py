@@ -1,0 +1,60 @@
+"""DVC stage: train the task heads on a frozen encoder (the reports' head pretraining); finetune starts from them.
+
+Disabled, it writes only a marker, so the chain stays one DAG at no cost.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dvclive import Live
+
+from mtbert.config import load_params, section
+from mtbert.io import atomic_dir, write_json
+from mtbert.model.multitask import ModelConfig
+from mtbert.train import setup
+from mtbert.train.loop import TrainConfig, resolved_config, train
+
+OUT = Path("models/heads")
+
+
+@dataclass
+class HeadPretrainConfig:
+    enabled: bool = False
+    epochs: int = 1
+    steps_per_epoch: int | None = 100
+    batch_size: int = 32
+    lr: float = 1.0e-3
+
+
+@dataclass
+class TrainKeys:
+    """The `train` keys this stage shares with finetune."""
+
+    tasks: list[str]
+    seed: int = 0
+    max_train_examples: int | None = None
+    eval_batch_size: int = 64
+
+
+def main() -> None:
+    params = load_params()
+    cfg = section(params, "pretrain_heads", HeadPretrainConfig)
+    if not cfg.enabled:
+        with atomic_dir(OUT) as out:
+            write_json(out / "DISABLED.json", {"enabled": False})
+        print("pretrain_heads disabled: finetune starts from fresh heads")
+        return
+    shared = section(params, "train", TrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))
+    mcfg = section(params, "model", ModelConfig)
+    run = setup.build(mcfg, shared.tasks, shared.max_train_examples, shared.seed)
+    tcfg = TrainConfig(mode="frozen", tasks=shared.tasks, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+                       batch_size=cfg.batch_size, head_lr=cfg.lr, seed=shared.seed, eval_batch_size=shared.eval_batch_size,
+                       grad_diagnostics_every=0)
+    with Live("dvclive/pretrain_heads", dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
+        best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id,
+                     resolved_config(model=mcfg, train=tcfg), run.tokenizer_files)
+    print("heads pretrained; best on dev:", best)
+
+
+if __name__ == "__main__":
+    main()
