@@ -1,0 +1,37 @@
+import pytest
+
+from mtbert.study import load_study, render
+
+
+def test_render_lists_every_variant_with_cost_relative_to_the_first(tmp_path):
+    study = {"name": "m", "description": "d", "budget": {"train": {"epochs": 2}}, "variants": {"sum": {}, "pcgrad": {}, "mgda": {}}}
+    result = lambda sps, conflict: {  # noqa: E731
+        "metrics": {"dev": {"sst_acc": 0.5, "quora_acc": 0.7, "sts_pearson": 0.8, "overall": 0.7}},
+        "diagnostics": {"time/seconds_per_step": sps, "time/peak_memory_mb": 900.0, "grad/cos_sst_sts": -0.1,
+                        "grad/conflict_sst_sts": conflict}, "notes": [], "commit": "abc"}
+    text = render(study, {"sum": result(1.0, 0.25), "pcgrad": result(3.0, 0.5)})
+    assert "`train.epochs=2`" in text
+    assert "| sum | 0.5000 | 0.7000 | 0.8000 | 0.7000 | 1.00 | 1.00× | 900 | 25% |" in text
+    assert "| pcgrad | 0.5000 | 0.7000 | 0.8000 | 0.7000 | 3.00 | 3.00× | 900 | 50% |" in text
+    assert "| mgda | not run |" in text
+    assert "sst_sts: -0.100" in text
+
+
+def test_shipped_studies_name_only_existing_params():
+    import yaml
+
+    from conftest import ROOT
+    from mtbert.profiles import flatten
+
+    params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))
+    for path in (ROOT / "studies").glob("*.yaml"):
+        study = load_study(path)
+        keys = set(flatten(study["budget"])) | {k for v in study["variants"].values() for k in flatten(v or {})}
+        assert keys <= set(params), (path.name, keys - set(params))
+
+
+def test_study_file_without_variants_is_refused(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("name: x\nbudget: {}\n")
+    with pytest.raises(ValueError, match=r"s\.yaml: study file lacks \['variants'\]"):
+        load_study(path)
