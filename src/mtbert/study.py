@@ -70,6 +70,8 @@ def run_study(path: Path, only: list[str] | None = None) -> None:
             continue
         merged = flatten(study["budget"]) | flatten(overrides or {})
         cmd = ["dvc", "exp", "run", "--force", "-n", f"{study['name']}-{variant}".replace("_", "-"), *_flags(merged)]
+        # `dvc exp run` leaves the last experiment's params in the workspace: start every variant from HEAD's
+        subprocess.run(["git", "checkout", "HEAD", "--", "params.yaml"], check=True)
         print("+", " ".join(cmd), flush=True)
         start = time.perf_counter()
         subprocess.run(cmd, check=True)
