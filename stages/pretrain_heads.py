@@ -15,6 +15,7 @@ from mtbert.train import setup
 from mtbert.train.loop import TrainConfig, resolved_config, train
 
 OUT = Path("models/heads")
+LIVE = Path("dvclive/pretrain_heads")
 
 
 @dataclass
@@ -40,8 +41,9 @@ def main() -> None:
     params = load_params()
     cfg = section(params, "pretrain_heads", HeadPretrainConfig)
     if not cfg.enabled:
-        with atomic_dir(OUT) as out:
-            write_json(out / "DISABLED.json", {"enabled": False})
+        for target in (OUT, LIVE):  # both are declared outputs, so both exist even when there is nothing to log
+            with atomic_dir(target) as out:
+                write_json(out / "DISABLED.json", {"enabled": False})
         print("pretrain_heads disabled: finetune starts from fresh heads")
         return
     shared = section(params, "train", TrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))
@@ -50,7 +52,7 @@ def main() -> None:
     tcfg = TrainConfig(mode="frozen", tasks=shared.tasks, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
                        batch_size=cfg.batch_size, head_lr=cfg.lr, seed=shared.seed, eval_batch_size=shared.eval_batch_size,
                        grad_diagnostics_every=0)
-    with Live("dvclive/pretrain_heads", dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
+    with Live(str(LIVE), dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
         best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id,
                      resolved_config(model=mcfg, train=tcfg), run.tokenizer_files)
     print("heads pretrained; best on dev:", best)
