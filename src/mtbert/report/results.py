@@ -8,11 +8,16 @@ CONTAMINATED = {"sentence-transformers/all-MiniLM-L6-v2": "its sentence-embeddin
 ROWS = [("sst_acc", "SST accuracy"), ("quora_acc", "Quora accuracy"), ("sts_pearson", "STS Pearson r"), ("overall", "Overall score")]
 
 
+# params are recorded in run.json, and `dvc exp run -S` changes them by design: only code counts here
+CODE = ["src", "stages", "dvc.yaml", "requirements.lock"]
+
+
 def git_commit() -> str:
-    """HEAD, marked `+dirty` when the working tree differs from it."""
+    """HEAD, marked `+dirty` when the code or params differ from it (the pipeline's own outputs do not count)."""
     try:
         head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *CODE],
+                               capture_output=True, text=True).stdout.strip()
         return head + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
