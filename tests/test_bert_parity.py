@@ -1,6 +1,5 @@
 """Our encoder against transformers' BertModel on the same weights (transformers is a test dependency only)."""
 
-import json
 
 import pytest
 import torch

@@ -1,7 +1,6 @@
 import runpy
 
 import pandas as pd
-import pytest
 import torch
 import yaml
 from safetensors.torch import load_file

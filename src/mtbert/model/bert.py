@@ -220,7 +220,3 @@ class PretrainingHeads(nn.Module):
 
     def forward(self, hidden: torch.Tensor, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.predictions(hidden), self.seq_relationship(pooled)
-
-
-def param_count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from pathlib import Path
@@ -94,7 +93,3 @@ def save_pretrained(encoder: BertModel, directory: Path | str, heads: Pretrainin
     write_json(directory / "config.json", cfg)
     if vocab is not None:
         shutil.copyfile(vocab, directory / "vocab.txt")
-
-
-def read_json(path: Path) -> dict:
-    return json.loads(path.read_text()) if path.exists() else {}

@@ -44,7 +44,7 @@ def render(metrics: dict, run: dict, split_sources: dict, checkpoint_sha: str, f
         f"- training: mode `{train['mode']}`, method `{train['method']}`, {train['epochs']} epochs × "
         f"{train['steps_per_epoch'] or 'all'} steps, batch {train['batch_size']} per task, lr {train['lr']} "
         f"(heads {train['head_lr']}), seed {train['seed']}, train rows per task: {train['max_train_examples'] or 'all'}",
-        f"- data: " + ", ".join(f"{t} `{s}`" for t, s in split_sources.items() if t in train["tasks"]),
+        "- data: " + ", ".join(f"{t} `{s}`" for t, s in split_sources.items() if t in train["tasks"]),
         f"- best dev epoch: {run.get('best', {}).get('epoch')}; code: commit `{commit}`",
     ]
     return "\n\n".join([
