@@ -30,9 +30,16 @@ def test_mean_pooled_sentence_is_the_same_with_and_without_extra_pads(tiny_check
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
+def test_max_and_cls_raw_pooling_ignore_padding_and_the_pooler():
+    hidden = torch.tensor([[[1.0, -2.0], [3.0, -4.0], [100.0, 100.0]]])
+    mask = torch.tensor([[1, 1, 0]])
+    torch.testing.assert_close(POOLINGS["max"](hidden, None, mask), torch.tensor([[3.0, -2.0]]))
+    torch.testing.assert_close(POOLINGS["cls_raw"](hidden, torch.zeros(1, 2), mask), torch.tensor([[1.0, -2.0]]))
+
+
 def test_unknown_pooling_lists_the_known_ones():
-    with pytest.raises(KeyError, match=r"unknown pooling 'max'; known: \['cls', 'mean'\]"):
-        POOLINGS["max"]
+    with pytest.raises(KeyError, match=r"unknown pooling 'min'; known: \['cls', 'cls_raw', 'max', 'mean'\]"):
+        POOLINGS["min"]
 
 
 def test_head_shapes_and_sts_range():
