@@ -20,13 +20,18 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def set_flags(profile: Path) -> list[str]:
+def override_flags(tree: dict[str, Any]) -> list[str]:
     """One `-S key=value` pair per leaf, values in YAML flow syntax (null, lists) as DVC parses them."""
     flags = []
-    for key, value in flatten(yaml.safe_load(profile.read_text()) or {}).items():
+    for key, value in flatten(tree).items():
         text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
         flags += ["-S", f"{key}={text}"]
     return flags
+
+
+def set_flags(profile: Path) -> list[str]:
+    """The -S flags of a profile file."""
+    return override_flags(yaml.safe_load(profile.read_text()) or {})
 
 
 if __name__ == "__main__":

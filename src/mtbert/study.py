@@ -1,7 +1,7 @@
 """Run a study (variants of params at one named budget) as DVC experiments, and tabulate it.
 
     python -m mtbert.study run studies/methods.yaml      # one `dvc exp run` per variant, results collected
-    python -m mtbert.study report studies/methods.yaml   # reports/<study>.md and a PNG from the collected results
+    python -m mtbert.study report studies/methods.yaml   # reports/<study>.md from the collected results
 
 A study file has `name`, `budget` (params overrides shared by every variant, the comparison budget) and
 `variants` (name -> params overrides). After each `dvc exp run` the workspace holds that experiment's outputs,
@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from mtbert.io import write_json, write_text
-from mtbert.profiles import flatten, set_flags
+from mtbert.profiles import flatten, override_flags
 from mtbert.report import plots
 from mtbert.report.results import git_commit
 
@@ -34,13 +34,6 @@ def load_study(path: Path) -> dict:
     if missing:
         raise ValueError(f"{path}: study file lacks {missing}")
     return study
-
-
-def _flags(overrides: dict) -> list[str]:
-    tmp = Path(".dvc/tmp/study-overrides.yaml")
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(yaml.safe_dump(overrides))
-    return set_flags(tmp)
 
 
 def _mean_metric(live: Path, name: str) -> float | None:
@@ -70,7 +63,7 @@ def run_study(path: Path, only: list[str] | None = None) -> None:
         if only and variant not in only:
             continue
         merged = flatten(study["budget"]) | flatten(overrides or {})
-        cmd = ["dvc", "exp", "run", "--force", "-n", f"{study['name']}-{variant}".replace("_", "-"), *_flags(merged)]
+        cmd = ["dvc", "exp", "run", "--force", "-n", f"{study['name']}-{variant}".replace("_", "-"), *override_flags(merged)]
         # `dvc exp run` leaves the last experiment's params in the workspace: start every variant from HEAD's
         subprocess.run(["git", "checkout", "HEAD", "--", "params.yaml"], check=True)
         print("+", " ".join(cmd), flush=True)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mtbert.data.prepare import load_split
 from mtbert.text.tokenizer import Encoded, Tokenizer
 
 
@@ -99,8 +100,6 @@ class BatchStream:
 
 def load_task(prepared, tokenizer: Tokenizer, task: str, split: str, pair: bool, limit: int | None = None, seed: int = 0) -> TaskData:
     """A prepared split, optionally a seeded random subset of `limit` rows, tokenised."""
-    from mtbert.data.prepare import load_split
-
     df = load_split(prepared, task, split)
     if limit is not None and limit < len(df):
         df = df.sample(n=limit, random_state=seed).reset_index(drop=True)
