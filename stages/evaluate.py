@@ -10,7 +10,7 @@ from mtbert.config import load_params, section
 from mtbert.data.batching import load_task
 from mtbert.eval import predict as P
 from mtbert.io import atomic_dir, write_json
-from mtbert.model.multitask import TASK_SPECS, ModelConfig, load_multitask
+from mtbert.model.multitask import ModelConfig, load_multitask
 from mtbert.text.tokenizer import Tokenizer
 from mtbert.train.loop import pick_device
 
@@ -36,7 +36,7 @@ def main() -> None:
         for split in cfg.splits:
             scores = {}
             for task in tasks:
-                data = load_task(Path("data/prepared"), tokenizer, task, split, TASK_SPECS[task].pair)
+                data = load_task(Path("data/prepared"), tokenizer, task, split, model.input_form(task))
                 preds = P.predict(model, data, cfg.batch_size, tokenizer.pad_id, device)
                 scores[task] = P.score(task, preds, data.labels)
                 pd.DataFrame({"id": data.ids, "prediction": preds, "label": data.labels}).to_csv(out / f"{task}-{split}.csv", index=False)

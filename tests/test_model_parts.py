@@ -5,7 +5,6 @@ import torch
 from mtbert.data.batching import bucketed_batches, collate, tokenize
 from mtbert.eval import metrics
 from mtbert.eval.predict import score, summary
-from mtbert.model.heads import HEADS
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.model.pooling import POOLINGS
 
@@ -42,17 +41,6 @@ def test_unknown_pooling_lists_the_known_ones():
         POOLINGS["min"]
 
 
-def test_head_shapes_and_sts_range():
-    u, v = torch.randn(7, 16) * 10, torch.randn(7, 16) * 10
-    assert HEADS["linear"](16, 5, 0.1)(u).shape == (7, 5)
-    assert HEADS["siamese_concat"](16, 1, 0.1)(u, v).shape == (7, 1)
-    sts = HEADS["cosine"](16, 1, 0.0)
-    out = sts(u, v)
-    assert out.shape == (7,) and (out >= 0).all() and (out <= 5).all()
-    torch.testing.assert_close(sts(u, u), torch.full((7,), 5.0))
-    torch.testing.assert_close(sts(u, -u), torch.zeros(7), atol=1e-5, rtol=0)
-
-
 def test_a_single_sentence_head_on_a_pair_task_is_refused(tiny_checkpoint_dir):
     from mtbert.model.checkpoint import load_pretrained
 
@@ -79,7 +67,7 @@ def test_collate_pads_to_the_batch_maximum_and_stacks_pairs(tiny_checkpoint_dir)
     tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
     df = pd.DataFrame({"id": ["a", "b"], "sentence1": ["good film", "the plot was very dull and not fun"],
                        "sentence2": ["bad", "great"], "label": [1.0, 0.0]})
-    data = tokenize(tok, df, "quora", pair=True)
+    data = tokenize(tok, df, "quora", "siamese")
     batch = collate(data, np.array([0, 1]), tok.pad_id)
     assert batch["input_ids"].shape == (4, 10)  # 2 pairs -> 4 rows; longest is 8 words + [CLS] [SEP]
     assert batch["attention_mask"].sum(1).tolist() == [4, 10, 3, 3]

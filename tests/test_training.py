@@ -28,7 +28,7 @@ def _setup(directory, frozen=False, tasks=("sst", "sts")):
     if frozen:
         model.bert.requires_grad_(False)
     quora = PAIRS.assign(label=[1.0, 0.0, 1.0, 0.0])
-    data = {"sst": tokenize(tok, SST, "sst", False), "sts": tokenize(tok, PAIRS, "sts", True), "quora": tokenize(tok, quora, "quora", True)}
+    data = {"sst": tokenize(tok, SST, "sst", "single"), "sts": tokenize(tok, PAIRS, "sts", "siamese"), "quora": tokenize(tok, quora, "quora", "siamese")}
     batches = {t: collate(data[t], np.arange(len(data[t])), tok.pad_id) for t in tasks}
     return model, batches
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
-from mtbert.data.prepare import load_split
+from mtbert.data.prepare import load_split, load_table
 from mtbert.text.tokenizer import Encoded, Tokenizer
 
 
@@ -31,9 +32,17 @@ class TaskData:
         return la if self.b is None else np.maximum(la, [len(e.input_ids) for e in self.b])
 
 
-def tokenize(tokenizer: Tokenizer, df: pd.DataFrame, task: str, pair: bool) -> TaskData:
-    if pair:
+FORMS = ("single", "siamese", "cross")
+
+
+def tokenize(tokenizer: Tokenizer, df: pd.DataFrame, task: str, form: str) -> TaskData:
+    """`form`: "single" (a sentence), "siamese" (a pair, each sentence its own input) or "cross" (a pair in one input)."""
+    if form not in FORMS:
+        raise ValueError(f"{task}: unknown input form {form!r}; known: {FORMS}")
+    if form == "siamese":
         a, b = tokenizer.encode(df["sentence1"].tolist()), tokenizer.encode(df["sentence2"].tolist())
+    elif form == "cross":
+        a, b = tokenizer.encode(df["sentence1"].tolist(), df["sentence2"].tolist()), None
     else:
         a, b = tokenizer.encode(df["sentence"].tolist()), None
     labels = df["label"].astype("float64").to_numpy(na_value=np.nan)
@@ -98,9 +107,10 @@ class BatchStream:
         return self._queue.pop()
 
 
-def load_task(prepared, tokenizer: Tokenizer, task: str, split: str, pair: bool, limit: int | None = None, seed: int = 0) -> TaskData:
-    """A prepared split, optionally a seeded random subset of `limit` rows, tokenised."""
-    df = load_split(prepared, task, split)
+def load_task(prepared, tokenizer: Tokenizer, task: str, split: str, form: str, limit: int | None = None, seed: int = 0,
+              table: Path | None = None) -> TaskData:
+    """A prepared split (or the given `table`, e.g. augmented training rows), optionally a seeded subset, tokenised."""
+    df = load_split(prepared, task, split) if table is None else load_table(table)
     if limit is not None and limit < len(df):
         df = df.sample(n=limit, random_state=seed).reset_index(drop=True)
-    return tokenize(tokenizer, df, task, pair)
+    return tokenize(tokenizer, df, task, form)

@@ -12,7 +12,7 @@ from torch import nn
 
 from mtbert.io import atomic_path, write_json
 from mtbert.model.bert import BertConfig, BertModel
-from mtbert.model.heads import HEADS
+from mtbert.model.heads import HEADS, Features, shared_pair_trunk
 from mtbert.model.pooling import POOLINGS
 
 
@@ -60,25 +60,46 @@ class MultitaskModel(nn.Module):
             raise ValueError(f"model.max_length {cfg.max_length} exceeds the checkpoint's max_position_embeddings "
                              f"{encoder.config.max_position_embeddings}")
         heads = {}
+        self.trunks = nn.ModuleDict()
         for task in tasks:
             spec = TASK_SPECS[task]
             head_cls = HEADS[cfg.heads[task]]
-            if head_cls.pair != spec.pair:
+            if (head_cls.inputs != "single") != spec.pair:
                 kind = "sentence-pair" if spec.pair else "single-sentence"
                 raise ValueError(f"model.heads.{task}: head '{cfg.heads[task]}' does not fit a {kind} task")
-            heads[task] = head_cls(encoder.config.hidden_size, spec.n_out, cfg.head_dropout)
+            trunk = None
+            if head_cls.shared_trunk:
+                name = cfg.heads[task]
+                if name not in self.trunks:
+                    self.trunks[name] = shared_pair_trunk(encoder.config.hidden_size, cfg.head_dropout)
+                trunk = self.trunks[name]
+            heads[task] = head_cls(encoder.config.hidden_size, spec.n_out, cfg.head_dropout, trunk=trunk)
         self.heads = nn.ModuleDict(heads)
 
-    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
-        hidden, pooled = self.bert(input_ids, attention_mask, token_type_ids)
-        return self.pool(hidden, pooled, attention_mask)
+    def input_form(self, task: str) -> str:
+        """How the task's rows are tokenised: "single", "siamese" (a and b apart) or "cross" (a and b in one input)."""
+        return self.heads[task].inputs
+
+    def head_parameters(self, tasks) -> list[nn.Parameter]:
+        """The tasks' own head parameters, plus any trunk their heads share."""
+        params = [p for t in tasks for p in self.heads[t].parameters()]
+        params += [p for name, trunk in self.trunks.items() if any(self.cfg.heads[t] == name for t in tasks)
+                   for p in trunk.parameters()]
+        return [p for p in params if p.requires_grad]
+
+    def encode(self, batch: dict[str, torch.Tensor], inputs_embeds: torch.Tensor | None = None) -> Features:
+        """Encoder pass; `inputs_embeds` replaces the word embeddings (SMART perturbs them)."""
+        mask = batch["attention_mask"]
+        hidden, pooled = self.bert(batch["input_ids"], mask, batch["token_type_ids"], inputs_embeds)
+        return Features(self.pool(hidden, pooled, mask), hidden, mask)
+
+    def head(self, task: str, features: Features) -> torch.Tensor:
+        if self.heads[task].inputs == "siamese":
+            return self.heads[task](*features.halves())  # collate stacks the a's then the b's
+        return self.heads[task](features)
 
     def forward(self, task: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        emb = self.embed(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-        if TASK_SPECS[task].pair:
-            u, v = emb.chunk(2)  # collate stacks the a's then the b's
-            return self.heads[task](u, v)
-        return self.heads[task](emb)
+        return self.head(task, self.encode(batch))
 
 
 def save_multitask(model: MultitaskModel, directory: Path, resolved: dict, tokenizer_files: list[Path]) -> None:

@@ -21,6 +21,7 @@ from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
 from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
+from mtbert.train.regularizers import REGULARIZERS, SimCSEConfig, SmartConfig
 from mtbert.train.schedules import SCHEDULES, EpochPlan
 from mtbert.train.surgery import METHODS, MethodContext, cosine_matrix
 
@@ -50,6 +51,17 @@ class TrainConfig:
     seed: int = 0
     max_train_examples: int | None = None  # per task; a smoke-test knob, None for all
     eval_batch_size: int = 64
+    sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
+    simcse: SimCSEConfig = field(default_factory=SimCSEConfig)
+    smart: SmartConfig = field(default_factory=SmartConfig)
+
+    def loss_name(self, task: str) -> str:
+        return self.sts_loss if task == "sts" else TASK_SPECS[task].loss
+
+    def regularizers(self, task: str) -> dict[str, object]:
+        """The auxiliary losses switched on (weight > 0) for `task`, with their params sections."""
+        sections = {name: getattr(self, name) for name in REGULARIZERS.names()}
+        return {name: c for name, c in sections.items() if c.weight > 0 and task in c.tasks}
 
 
 def pick_device() -> torch.device:
@@ -60,13 +72,20 @@ def shared_parameters(model: MultitaskModel) -> list[torch.nn.Parameter]:
     return [p for p in model.bert.parameters() if p.requires_grad]
 
 
-def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
+def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device,
+                cfg: TrainConfig | None = None) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
+    """Each task's loss (its task loss plus its weighted regularizers) and its detached outputs."""
+    cfg = cfg or TrainConfig()
     out = {}
     for task, batch in batches.items():
         batch = {k: v.to(device) for k, v in batch.items()}
         with P.autocast(device):
-            output = model(task, batch)
-        out[task] = (LOSSES[TASK_SPECS[task].loss](output, batch["labels"]), output.detach().float().cpu().numpy())
+            features = model.encode(batch)
+            output = model.head(task, features)
+            loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
+            for name, rcfg in cfg.regularizers(task).items():
+                loss = loss + rcfg.weight * REGULARIZERS[name](model, task, batch, features, output, rcfg)
+        out[task] = (loss, output.detach().float().cpu().numpy())
     return out
 
 
@@ -84,7 +103,7 @@ def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: str
                                                                     materialize_grads=True)]) for loss in losses.values()]
     J = torch.stack(rows).float()
     direction = METHODS[method](J, dataclasses.replace(ctx, tasks=list(losses)))
-    heads = [p for t in losses for p in model.heads[t].parameters() if p.requires_grad]
+    heads = model.head_parameters(losses)
     if heads:
         torch.autograd.backward(total, inputs=heads)
     offset = 0
@@ -130,6 +149,9 @@ def peak_memory_mb(device: torch.device) -> float:
 def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict[str, TaskData], cfg: TrainConfig,
           out_dir: Path, live, pad_id: int, resolved: dict, tokenizer_files: list[Path]) -> dict:
     """Train, evaluate on dev after each epoch, keep the best-on-dev checkpoint in `out_dir`; returns its metrics."""
+    if cfg.sts_loss == "cosine_embedding" and "sts" in train_data and model.cfg.heads["sts"] not in ("cosine", "cosine_corr"):
+        raise ValueError(f"train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr "
+                         f"(it reads the head's output as 2.5 (cos + 1)), not {model.cfg.heads['sts']!r}")
     device = pick_device()
     model.to(device)
     torch.manual_seed(cfg.seed)
@@ -154,7 +176,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         warnings.warn(note, stacklevel=1)
     head_lr = {t: cfg.task_lr.get(t, cfg.head_lr) for t in tasks}
     head_wd = {t: cfg.task_weight_decay.get(t, cfg.head_weight_decay) for t in tasks}
-    optim: OptimizerSet = build_optimizers(model.bert, model.heads, per_task=cfg.optimizers == "per_task",
+    optim: OptimizerSet = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                            encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
                                            total_steps=steps * cfg.epochs, warmup_ratio=cfg.warmup_ratio, task_steps=task_steps)
     ctx = MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda)
@@ -166,7 +188,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             start = time.perf_counter()
             model.train()
             indices = {t: next(streams[t]) for t in step_tasks}
-            results = task_losses(model, {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}, device)
+            results = task_losses(model, {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}, device, cfg)
             optim.zero_grad()
             measure = len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0 and multi_step % cfg.grad_diagnostics_every == 0
             multi_step += len(step_tasks) > 1

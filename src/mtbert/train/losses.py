@@ -26,3 +26,12 @@ def bce_with_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 @LOSSES.register("mse")
 def mse(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(scores.float().reshape(-1), labels.float())
+
+
+@LOSSES.register("cosine_embedding")
+def cosine_embedding(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """CosineEmbeddingLoss with soft targets, for heads that output 2.5 (cos + 1): the label rescaled to w = y / 5
+    weighs the "similar" term 1 − cos against the "dissimilar" term max(0, cos)."""
+    cos = scores.float().reshape(-1) / 2.5 - 1.0
+    w = labels.float() / 5.0
+    return (w * (1.0 - cos) + (1.0 - w) * F.relu(cos)).mean()

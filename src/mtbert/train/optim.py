@@ -48,12 +48,16 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warm
 
 def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool, encoder_lr: float, encoder_wd: float,
                      head_lr: dict[str, float], head_wd: dict[str, float], total_steps: int, warmup_ratio: float,
-                     task_steps: dict[str, int] | None = None) -> OptimizerSet:
+                     task_steps: dict[str, int] | None = None, trunks: nn.Module | None = None) -> OptimizerSet:
     """Frozen encoders (no trainable parameters) get no optimizer; heads without parameters neither.
 
     `task_steps` counts the steps each task takes part in, so a per-task schedule decays over that task's own steps.
+    `trunks` (head layers several tasks share) train at the mean head lr with the encoder's optimizer, which steps
+    every step; a step without their tasks leaves them untouched (their grads are None).
     """
     encoder_groups = _decay_groups(encoder, encoder_lr, encoder_wd)
+    if trunks is not None:
+        encoder_groups += _decay_groups(trunks, sum(head_lr.values()) / len(head_lr), sum(head_wd.values()) / len(head_wd))
     head_groups = {t: _decay_groups(h, head_lr[t], head_wd[t]) for t, h in heads.items()}
     if not per_task:
         groups = encoder_groups + [g for gs in head_groups.values() for g in gs]

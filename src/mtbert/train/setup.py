@@ -10,11 +10,13 @@ from safetensors.torch import load_file
 from mtbert.data.batching import TaskData, load_task
 from mtbert.data.sources import checkpoint_dir
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import TASK_SPECS, ModelConfig, MultitaskModel
+from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
 
 RAW = Path("data/raw")
 PREPARED = Path("data/prepared")
+AUGMENTED = Path("data/augmented")  # the augment stage's training tables; a DISABLED.json marker when off
+PRETRAINED = Path("models/pretrained")  # the pretrain_mlm stage's encoder; a DISABLED.json marker when off
 
 
 @dataclass
@@ -26,22 +28,38 @@ class Setup:
     tokenizer_files: list[Path]
 
 
+def encoder_source(mcfg: ModelConfig, raw: Path = RAW, pretrained: Path = PRETRAINED) -> Path:
+    """The further-pretrained encoder when pretrain_mlm wrote one, else the downloaded checkpoint."""
+    return pretrained if (pretrained / "model.safetensors").exists() else raw / checkpoint_dir(mcfg.checkpoint)
+
+
+def train_table(task: str, augmented: Path = AUGMENTED) -> Path | None:
+    """The augmented training table of `task` when the augment stage wrote one."""
+    path = augmented / task / "train.csv"
+    return path if path.exists() else None
+
+
 def build(mcfg: ModelConfig, tasks: list[str], max_train_examples: int | None, seed: int,
-          raw: Path = RAW, prepared: Path = PREPARED) -> Setup:
-    source = raw / checkpoint_dir(mcfg.checkpoint)
+          raw: Path = RAW, prepared: Path = PREPARED, augmented: Path = AUGMENTED, pretrained: Path = PRETRAINED) -> Setup:
+    source = encoder_source(mcfg, raw, pretrained)
     tokenizer = Tokenizer.from_checkpoint(source, mcfg.max_length)
     encoder, _, _ = load_pretrained(source)
     model = MultitaskModel(encoder, mcfg, tasks)
-    data = {split: {t: load_task(prepared, tokenizer, t, split, TASK_SPECS[t].pair,
-                                 max_train_examples if split == "train" else None, seed) for t in tasks}
-            for split in ("train", "dev")}
-    return Setup(tokenizer, model, data["train"], data["dev"], [source / "vocab.txt", source / "tokenizer_config.json"])
+    train = {t: load_task(prepared, tokenizer, t, "train", model.input_form(t), max_train_examples, seed,
+                          table=train_table(t, augmented)) for t in tasks}
+    dev = {t: load_task(prepared, tokenizer, t, "dev", model.input_form(t)) for t in tasks}
+    return Setup(tokenizer, model, train, dev, [source / "vocab.txt", source / "tokenizer_config.json"])
 
 
 def load_heads(model: MultitaskModel, checkpoint: Path) -> list[str]:
     """Take the task heads (not the encoder) from a saved multitask checkpoint; returns the tasks loaded."""
     state = load_file(str(checkpoint / "model.safetensors"))
     loaded = []
+    for name, trunk in model.trunks.items():
+        prefix = f"trunks.{name}."
+        part = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        if part:
+            trunk.load_state_dict(part)
     for task, head in model.heads.items():
         prefix = f"heads.{task}."
         part = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
