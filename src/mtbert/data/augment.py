@@ -1,0 +1,171 @@
+"""Training-set augmentation: WordNet synonym replacement and the other EDA operations (Wei & Zou 2019).
+
+Only training rows are augmented; originals are kept and each gets `copies` augmented twins. Pair tasks change one
+side per twin (chosen at random), so the label still holds. Every choice comes from a generator seeded by
+(seed, task, row id, copy), so the output depends on nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import tempfile
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from mtbert.data.prepare import load_split
+from mtbert.io import atomic_dir, write_json
+
+# EDA's stop-word list: these words are never replaced and never the source of an insertion.
+STOP_WORDS = frozenset("""i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she
+her hers herself it its itself they them their theirs themselves what which who whom this that these those am is are was
+were be been being have has had having do does did doing a an the and but if or because as until while of at by for with
+about against between into through during before after above below to from up down in out on off over under again further
+then once here there when where why how all any both each few more most other some such no nor not only own same so than
+too very s t can will just don should now""".split())
+
+
+@dataclass
+class AugmentConfig:
+    enabled: bool = False
+    tasks: list[str] = field(default_factory=lambda: ["sst", "sts"])  # the report augmented SST and STS, not Quora
+    copies: int = 1  # augmented twins per training row
+    synonym_rate: float = 0.1  # share of a sentence's words replaced by a WordNet synonym (at least one)
+    insert_rate: float = 0.0  # synonyms of random words inserted at random places, per word
+    swap_rate: float = 0.0  # random swaps of two words, per word
+    delete_rate: float = 0.0  # probability that each word is deleted
+    seed: int = 0
+
+
+@contextlib.contextmanager
+def wordnet_from(zip_path: Path) -> Iterator[object]:
+    """nltk's WordNet reader on a private copy of corpora/wordnet.zip (nltk refuses DVC's hard-linked cache files)."""
+    if not zip_path.exists():
+        raise FileNotFoundError(f"{zip_path}: WordNet not downloaded (add `wordnet` to data.download.sources)")
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    from nltk.corpus.util import LazyCorpusLoader
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "corpora"
+        root.mkdir()
+        shutil.copyfile(zip_path, root / "wordnet.zip")
+        nltk.data.path.insert(0, tmp)  # what NLTK_DATA=<tmp> would do, for this process only
+        try:
+            reader = LazyCorpusLoader("wordnet", WordNetCorpusReader, None)
+            with warnings.catch_warnings():  # the multilingual (OMW) functions are not needed here
+                warnings.simplefilter("ignore", UserWarning)
+                reader.ensure_loaded()
+            yield reader
+        finally:
+            nltk.data.path.remove(tmp)
+
+
+class Synonyms:
+    """WordNet synonyms of a word, sorted (so seeded choices are reproducible), without the word itself."""
+
+    def __init__(self, wordnet):
+        self.wn = wordnet
+        self.lookup = lru_cache(maxsize=None)(self._lookup)
+
+    def _lookup(self, word: str) -> tuple[str, ...]:
+        if word in STOP_WORDS or not word.isalpha():
+            return ()
+        names = {lemma.name().replace("_", " ").lower() for s in self.wn.synsets(word) for lemma in s.lemmas()}
+        return tuple(sorted(n for n in names if n != word and all(p.isalpha() for p in n.replace("-", " ").split())))
+
+    def __call__(self, word: str) -> tuple[str, ...]:
+        return self.lookup(word.lower())
+
+
+def synonym_replace(words: list[str], n: int, synonyms: Synonyms, rng: random.Random) -> tuple[list[str], list[tuple]]:
+    """Replace up to `n` distinct words that have synonyms; returns the words and the (position, old, new) changes."""
+    candidates = [i for i, w in enumerate(words) if synonyms(w)]
+    out, changes = list(words), []
+    for i in sorted(rng.sample(candidates, min(n, len(candidates)))):
+        out[i] = rng.choice(synonyms(words[i]))
+        changes.append((i, words[i], out[i]))
+    return out, changes
+
+
+def random_insert(words: list[str], n: int, synonyms: Synonyms, rng: random.Random) -> list[str]:
+    out = list(words)
+    candidates = [w for w in words if synonyms(w)]
+    for _ in range(n if candidates else 0):
+        out.insert(rng.randrange(len(out) + 1), rng.choice(synonyms(rng.choice(candidates))))
+    return out
+
+
+def random_swap(words: list[str], n: int, rng: random.Random) -> list[str]:
+    out = list(words)
+    for _ in range(n if len(out) > 1 else 0):
+        i, j = rng.sample(range(len(out)), 2)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+def random_delete(words: list[str], p: float, rng: random.Random) -> list[str]:
+    kept = [w for w in words if rng.random() >= p]
+    return kept or [rng.choice(words)]  # never an empty sentence
+
+
+def count(rate: float, words: list[str]) -> int:
+    return max(1, round(rate * len(words))) if rate > 0 else 0
+
+
+def augment_sentence(sentence: str, cfg: AugmentConfig, synonyms: Synonyms, rng: random.Random, stats: Counter) -> str:
+    """The configured operations in EDA's order: synonym replacement, insertion, swap, deletion."""
+    words = sentence.split()
+    if not words:
+        return sentence
+    words, changes = synonym_replace(words, count(cfg.synonym_rate, words), synonyms, rng)
+    stats["synonyms"] += len(changes)
+    if cfg.insert_rate > 0:
+        n = len(words)
+        words = random_insert(words, count(cfg.insert_rate, words), synonyms, rng)
+        stats["inserted"] += len(words) - n
+    if cfg.swap_rate > 0:
+        words = random_swap(words, count(cfg.swap_rate, words), rng)
+        stats["swapped"] += 1
+    if cfg.delete_rate > 0:
+        n = len(words)
+        words = random_delete(words, cfg.delete_rate, rng)
+        stats["deleted"] += n - len(words)
+    return " ".join(words)
+
+
+def augment_table(df: pd.DataFrame, task: str, cfg: AugmentConfig, synonyms: Synonyms) -> tuple[pd.DataFrame, dict]:
+    """The original rows followed by `copies` augmented twins of each (ids suffixed `~aug<k>`)."""
+    pair = "sentence1" in df.columns
+    twins, stats = [], Counter()
+    for k in range(1, cfg.copies + 1):
+        for row in df.itertuples(index=False):
+            rng = random.Random(f"{cfg.seed}:{task}:{row.id}:{k}")
+            new = row._asdict()
+            side = rng.choice(["sentence1", "sentence2"]) if pair else "sentence"
+            new[side] = augment_sentence(new[side], cfg, synonyms, rng, stats)
+            stats["unchanged"] += new[side] == getattr(row, side)
+            new["id"] = f"{row.id}~aug{k}"
+            twins.append(new)
+    out = pd.concat([df, pd.DataFrame(twins, columns=df.columns)], ignore_index=True)
+    return out, {"original_rows": len(df), "augmented_rows": len(twins), **stats}
+
+
+def augment(prepared: Path, wordnet_zip: Path, out: Path, cfg: AugmentConfig) -> dict:
+    """Write out/<task>/train.csv for each task in cfg.tasks (dev and test are never read), and out/summary.json."""
+    summary = {}
+    with wordnet_from(wordnet_zip) as wn, atomic_dir(out) as staging:
+        synonyms = Synonyms(wn)
+        for task in cfg.tasks:
+            table, summary[task] = augment_table(load_split(prepared, task, "train"), task, cfg, synonyms)
+            (staging / task).mkdir()
+            table.to_csv(staging / task / "train.csv", index=False)
+        write_json(staging / "summary.json", {"config": vars(cfg), "tasks": summary})
+    return summary
