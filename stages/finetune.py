@@ -19,6 +19,8 @@ def main() -> None:
     tcfg = section(params, "train", TrainConfig)
     run = setup.build(mcfg, tcfg.tasks, tcfg.max_train_examples, tcfg.seed)
     resolved = resolved_config(model=mcfg, train=tcfg)
+    resolved["encoder_from"] = str(run.source)
+    resolved["augmented"] = [t for t in tcfg.tasks if setup.train_table(t)]
     if (HEADS / "model.safetensors").exists():
         resolved["heads_from"] = {"checkpoint": str(HEADS), "tasks": setup.load_heads(run.model, HEADS)}
         print("starting from pretrained heads:", resolved["heads_from"]["tasks"])

@@ -1,4 +1,5 @@
-"""The whole DVC chain (download -> prepare -> finetune -> evaluate -> report) on real data with a tiny random BERT,
+"""The whole DVC chain (download -> prepare -> augment -> pretrain_mlm -> pretrain_heads -> finetune -> evaluate ->
+report) on real data with a tiny random BERT,
 in a temporary copy of the repository; a second `dvc repro` must have nothing to do."""
 
 import json
@@ -42,6 +43,9 @@ def test_dvc_repro_runs_the_whole_chain(tmp_path, mirror):
     params["model"].update(checkpoint="tiny/random-bert", max_length=64)
     params["train"].update(epochs=2, steps_per_epoch=3, batch_size=8, max_train_examples=64, eval_batch_size=256)
     params["evaluate"]["batch_size"] = 256
+    params["augment"].update(enabled=True, tasks=["sst"])
+    params["pretrain_mlm"].update(enabled=True, max_reviews=40, heldout_reviews=16, max_length=64, epochs=1,
+                                  steps_per_epoch=2, batch_size=8)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     env = dict(os.environ, MTL_MIRROR=str(_fake_mirror(mirror, tmp_path / "mirror")),
@@ -61,4 +65,9 @@ def test_dvc_repro_runs_the_whole_chain(tmp_path, mirror):
     report = (repo / "reports" / "results.md").read_text()
     assert "tiny/random-bert" in report and "quora-dev-resplit" in report
     assert (repo / "reports" / "figures" / "curves.png").stat().st_size > 10_000
+    # the enabled augment and pretrain_mlm stages fed finetune
+    run = json.loads((repo / "models" / "finetuned" / "run.json").read_text())
+    assert run["encoder_from"] == "models/pretrained" and run["augmented"] == ["sst"]
+    history = json.loads((repo / "models" / "pretrained" / "pretrain.json").read_text())["history"]
+    assert [h["epoch"] for h in history] == [0, 1] and 0 <= history[-1]["heldout/nsp_accuracy"] <= 1
     assert "Data and pipelines are up to date" in _run([dvc, "repro"], repo, env)

@@ -51,8 +51,10 @@ def collect(variant: str, overrides: dict, seconds: float) -> dict:
         name = path.relative_to(live / "plots" / "metrics").with_suffix("").as_posix()
         if name.split("/")[0] in ("grad", "steps", "time"):
             diagnostics[name] = _mean_metric(live, name)
+    pretrained = Path("models/pretrained/pretrain.json")
+    extra = {"pretrain_mlm": json.loads(pretrained.read_text())["history"]} if pretrained.exists() else {}
     return {"variant": variant, "overrides": overrides, "metrics": metrics, "best_epoch": run.get("best", {}).get("epoch"),
-            "notes": run.get("notes", []), "diagnostics": diagnostics, "wall_seconds": round(seconds, 1)}
+            "notes": run.get("notes", []), "diagnostics": diagnostics, "wall_seconds": round(seconds, 1)} | extra
 
 
 def run_study(path: Path, only: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ PRETRAINED = Path("models/pretrained")  # the pretrain_mlm stage's encoder; a DI
 class Setup:
     tokenizer: Tokenizer
     model: MultitaskModel
+    source: Path  # where the encoder came from
     train: dict[str, TaskData]
     dev: dict[str, TaskData]
     tokenizer_files: list[Path]
@@ -48,7 +49,10 @@ def build(mcfg: ModelConfig, tasks: list[str], max_train_examples: int | None, s
     train = {t: load_task(prepared, tokenizer, t, "train", model.input_form(t), max_train_examples, seed,
                           table=train_table(t, augmented)) for t in tasks}
     dev = {t: load_task(prepared, tokenizer, t, "dev", model.input_form(t)) for t in tasks}
-    return Setup(tokenizer, model, train, dev, [source / "vocab.txt", source / "tokenizer_config.json"])
+    augmented_tasks = [t for t in tasks if train_table(t, augmented)]
+    if augmented_tasks:
+        print("training on augmented tables:", augmented_tasks)
+    return Setup(tokenizer, model, source, train, dev, [source / "vocab.txt", source / "tokenizer_config.json"])
 
 
 def load_heads(model: MultitaskModel, checkpoint: Path) -> list[str]:

@@ -1,0 +1,70 @@
+"""DVC stage: further MLM + NSP pretraining of the encoder on IMDB reviews (models/pretrained, dvclive/pretrain_mlm).
+
+pretrain_heads and finetune start from this encoder when it exists. Disabled, the stage writes only markers, so
+the chain stays one DAG at no cost.
+"""
+
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from dvclive import Live
+
+from mtbert.config import load_params, section
+from mtbert.data.imdb import read_reviews
+from mtbert.data.sources import checkpoint_dir
+from mtbert.io import atomic_dir, write_json
+from mtbert.model.checkpoint import load_pretrained, save_pretrained
+from mtbert.model.multitask import ModelConfig
+from mtbert.pretrain.examples import nsp_pairs
+from mtbert.pretrain.loop import Masker, PretrainConfig, encode_pairs, pretrain, sentence_docs
+from mtbert.text.tokenizer import Tokenizer
+from mtbert.train.loop import pick_device
+
+OUT = Path("models/pretrained")
+LIVE = Path("dvclive/pretrain_mlm")
+ARCHIVE = Path("data/raw/imdb/aclImdb_v1.tar.gz")
+
+
+def main() -> None:
+    params = load_params()
+    cfg = section(params, "pretrain_mlm", PretrainConfig)
+    if not cfg.enabled:
+        for target in (OUT, LIVE):
+            with atomic_dir(target) as out:
+                write_json(out / "DISABLED.json", {"enabled": False})
+        print("pretrain_mlm disabled: the encoder is the downloaded checkpoint")
+        return
+    checkpoint = section(params, "model", ModelConfig, only=("checkpoint",)).checkpoint
+    source = Path("data/raw") / checkpoint_dir(checkpoint)
+    rng = np.random.default_rng(cfg.seed)
+    reviews = read_reviews(ARCHIVE, cfg.splits)
+    order = rng.permutation(len(reviews))
+    if cfg.max_reviews is not None:
+        order = order[:cfg.max_reviews + cfg.heldout_reviews]
+    held, kept = order[:cfg.heldout_reviews], order[cfg.heldout_reviews:]
+    tokenizer = Tokenizer.from_checkpoint(source, cfg.max_length)
+    max_words = cfg.max_length * 3 // 8  # about half the tokens per segment, at ~1.3 WordPieces a word
+    examples = {}
+    for name, idx in (("train", kept), ("heldout", held)):
+        pairs = nsp_pairs(sentence_docs([reviews[i][1] for i in idx]), rng, max_words)
+        examples[name] = encode_pairs(pairs, tokenizer)
+    print({k: len(v) for k, v in examples.items()}, "segment pairs from", len(order), "reviews")
+    encoder, heads, report = load_pretrained(source, with_heads=True)
+    if report["fresh"]:
+        print(f"{source}: no MLM/NSP heads in the checkpoint; starting them fresh (decoder tied to the word embeddings)")
+    with Live(str(LIVE), dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
+        history = pretrain(encoder, heads, examples["train"], examples["heldout"], Masker(tokenizer, cfg.mask_prob),
+                           cfg, pick_device(), live)
+        save_pretrained(encoder.cpu(), out, heads.cpu(), vocab=source / "vocab.txt")
+        if (source / "tokenizer_config.json").exists():
+            shutil.copyfile(source / "tokenizer_config.json", out / "tokenizer_config.json")
+        write_json(out / "pretrain.json", {"config": asdict(cfg), "from": checkpoint, "fresh_heads": report["fresh"],
+                                           "reviews": {"train": len(kept), "heldout": len(held)},
+                                           "pairs": {k: len(v) for k, v in examples.items()}, "history": history})
+    print("held-out before/after:", history[0], history[-1])
+
+
+if __name__ == "__main__":
+    main()
