@@ -35,3 +35,17 @@ def test_study_file_without_variants_is_refused(tmp_path):
     path.write_text("name: x\nbudget: {}\n")
     with pytest.raises(ValueError, match=r"s\.yaml: study file lacks \['variants'\]"):
         load_study(path)
+
+
+def test_render_gives_differences_to_the_baseline_and_the_pretraining_history():
+    study = {"name": "t", "budget": {}, "variants": {"baseline": {}, "pretrain_mlm": {}}}
+    dev = lambda sst: {"dev": {"sst_acc": sst, "quora_acc": 0.7, "sts_pearson": 0.8, "overall": 0.7}}  # noqa: E731
+    history = [{"epoch": 0, "heldout/mlm_accuracy": 0.0, "heldout/mlm_loss": 10.0, "heldout/nsp_accuracy": 0.5},
+               {"epoch": 1, "heldout/mlm_accuracy": 0.25, "heldout/mlm_loss": 5.0, "heldout/nsp_accuracy": 0.75,
+                "train/mlm_loss": 6.0, "train/nsp_loss": 0.6}]
+    results = {"baseline": {"metrics": dev(0.30), "diagnostics": {}, "notes": [], "commit": "abc"},
+               "pretrain_mlm": {"metrics": dev(0.345), "diagnostics": {}, "notes": [], "commit": "abc", "pretrain_mlm": history}}
+    text = render(study, results)
+    assert "| pretrain_mlm | +4.5 | +0.0 | +0.0 | +0.0 |" in text
+    assert "| 0 | 0.0000 | 10.000 | 0.5000 | – | – |" in text and "| 1 | 0.2500 | 5.000 | 0.7500 | 6.000 | 0.600 |" in text
+    assert "figures/t-pretrain_mlm.png" in text

@@ -48,3 +48,22 @@ def training_curves(live_dir: Path, target: Path, title: str) -> Path:
     fig.savefig(target, dpi=110)
     plt.close(fig)
     return target
+
+
+def pretraining_curves(history: list[dict], target: Path, title: str) -> Path:
+    """Held-out MLM and NSP accuracy (and MLM loss) per epoch of further pretraining; epoch 0 is before training."""
+    epochs = [h["epoch"] for h in history]
+    panels = [("heldout/mlm_accuracy", "held-out MLM accuracy"), ("heldout/nsp_accuracy", "held-out NSP accuracy"),
+              ("heldout/mlm_loss", "held-out MLM loss")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
+    for ax, (name, label) in zip(axes, panels):
+        ax.plot(epochs, [h[name] for h in history], "-o")
+        ax.set(title=label, xlabel="epoch (0: before)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
+    return target
