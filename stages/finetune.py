@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from dvclive import Live
-
 from mtbert.config import load_params, section
 from mtbert.io import atomic_dir
 from mtbert.model.multitask import ModelConfig

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dvclive import Live
-
 from mtbert.config import load_params, section
 from mtbert.io import atomic_dir, write_json
 from mtbert.model.multitask import ModelConfig

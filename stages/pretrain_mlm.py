@@ -9,8 +9,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from dvclive import Live
 
+from dvclive import Live
 from mtbert.config import load_params, section
 from mtbert.data.imdb import read_reviews
 from mtbert.data.sources import checkpoint_dir

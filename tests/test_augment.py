@@ -5,8 +5,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mtbert.data.augment import (AugmentConfig, Synonyms, augment, augment_sentence, random_delete, random_swap,
-                                 synonym_replace, wordnet_from)
+from mtbert.data.augment import (
+    AugmentConfig,
+    Synonyms,
+    augment,
+    augment_sentence,
+    random_delete,
+    random_swap,
+    synonym_replace,
+    wordnet_from,
+)
 from mtbert.train.setup import train_table
 
 SENTENCE = "the movie is a good and funny film , with great acting and a clever plot ."

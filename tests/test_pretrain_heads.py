@@ -3,9 +3,8 @@ import runpy
 import pandas as pd
 import torch
 import yaml
-from safetensors.torch import load_file
-
 from conftest import ROOT, write_tiny_checkpoint
+from safetensors.torch import load_file
 
 SST = ["good film", "bad film", "great fun", "awful plot", "very good", "very bad", "great actor", "dull plot"]
 
@@ -42,8 +41,8 @@ def test_pretrain_heads_trains_heads_and_leaves_the_encoder_bit_identical(tmp_pa
     assert all(torch.equal(encoder[k], original[k]) for k in original)
     assert "heads.sst.out.weight" in saved
 
-    from mtbert.model.multitask import ModelConfig, MultitaskModel
     from mtbert.model.checkpoint import load_pretrained
+    from mtbert.model.multitask import ModelConfig, MultitaskModel
     from mtbert.train.setup import load_heads
 
     torch.manual_seed(123)

@@ -10,8 +10,8 @@ def test_profile_becomes_one_set_flag_per_leaf(tmp_path):
 
 def test_the_shipped_full_profile_only_names_existing_params():
     import yaml
-
     from conftest import ROOT
+
     from mtbert.profiles import flatten
 
     params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))

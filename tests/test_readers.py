@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
-
 from conftest import write_tsv
+
 from mtbert.data import readers
 
 

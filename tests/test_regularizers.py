@@ -3,12 +3,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from test_training import CPU, _setup
 
 from mtbert.train.loop import TrainConfig, task_losses
 from mtbert.train.losses import LOSSES
 from mtbert.train.regularizers import REGULARIZERS, SimCSEConfig, SmartConfig, divergence, info_nce
-
-from test_training import CPU, _setup
 
 
 def test_simcse_loss_equals_its_formula_on_a_three_sentence_batch():

@@ -19,8 +19,8 @@ def test_render_lists_every_variant_with_cost_relative_to_the_first(tmp_path):
 
 def test_shipped_studies_name_only_existing_params():
     import yaml
-
     from conftest import ROOT
+
     from mtbert.profiles import flatten
 
     params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))
