@@ -11,7 +11,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from mtbert.io import atomic_path  # noqa: E402
+
 PANELS = [("sst_acc", "SST accuracy"), ("quora_acc", "Quora accuracy"), ("sts_pearson", "STS Pearson r")]
+
+
+def _save(fig, target: Path, title: str) -> Path:
+    """Title, tight layout and an atomic PNG write (a half-written figure never replaces a good one)."""
+    fig.suptitle(title)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return target
 
 
 def read_live_metric(live_dir: Path, name: str) -> pd.DataFrame | None:
@@ -42,12 +54,7 @@ def training_curves(live_dir: Path, target: Path, title: str) -> Path:
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1].grid(alpha=0.3)
     axes[-1].legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return target
+    return _save(fig, target, title)
 
 
 def pretraining_curves(history: list[dict], target: Path, title: str) -> Path:
@@ -61,9 +68,4 @@ def pretraining_curves(history: list[dict], target: Path, title: str) -> Path:
         ax.set(title=label, xlabel="epoch (0: before)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    fig.suptitle(title)
-    fig.tight_layout()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return target
+    return _save(fig, target, title)
