@@ -49,3 +49,4 @@ def test_render_gives_differences_to_the_baseline_and_the_pretraining_history():
     assert "| pretrain_mlm | +4.5 | +0.0 | +0.0 | +0.0 |" in text
     assert "| 0 | 0.0000 | 10.000 | 0.5000 | – | – |" in text and "| 1 | 0.2500 | 5.000 | 0.7500 | 6.000 | 0.600 |" in text
     assert "figures/t-pretrain_mlm.png" in text
+    assert "SST acc 0.3000 → 0.3450 (+0.0450, +15.0% relative)" in text
