@@ -47,3 +47,14 @@ def test_missing_section_is_named():
 
 def test_only_reads_the_named_keys():
     assert section({"x": {"mode": "b", "other": 1}}, "x", Outer, only=("mode",)).mode == "b"
+
+
+def test_exponent_floats_that_yaml_1_1_reads_as_strings_are_floats():
+    import yaml
+
+    raw = yaml.safe_load("inner: {ratios: {a: 1e-05, b: 2.5E+3}}")  # what `dvc exp run -S ...=1.0e-05` writes
+    assert raw["inner"]["ratios"]["a"] == "1e-05"  # the YAML 1.1 quirk itself
+    cfg = section({"x": raw}, "x", Outer)
+    assert cfg.inner.ratios == {"a": 1e-05, "b": 2500.0}
+    with pytest.raises(ConfigError, match=r"x\.inner\.ratios\.c: expected float, got str 'e5'"):
+        section({"x": {"inner": {"ratios": {"c": "e5"}}}}, "x", Outer)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -12,6 +13,9 @@ import yaml
 
 T = TypeVar("T")
 PARAMS_FILE = Path("params.yaml")
+
+
+FLOAT_WITHOUT_DOT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
 class ConfigError(ValueError):
@@ -91,6 +95,9 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     if tp is Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is float and isinstance(value, str) and FLOAT_WITHOUT_DOT.fullmatch(value.strip()):
+        # YAML 1.1 (PyYAML) reads 1e-05 as a string; `dvc exp run -S x=1.0e-05` writes exactly that form
         return float(value)
     if tp in (int, float) and isinstance(value, bool):
         raise ConfigError(f"{where}: expected {tp.__name__}, got bool {value!r}")
