@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dvclive import Live
 from mtbert.config import load_params, section
@@ -51,6 +52,7 @@ def main() -> None:
         pairs = nsp_pairs(sentence_docs([reviews[i][1] for i in idx]), rng, max_words)
         examples[name] = encode_pairs(pairs, tokenizer)
     print({k: len(v) for k, v in examples.items()}, "segment pairs from", len(order), "reviews")
+    torch.manual_seed(cfg.seed)  # fresh MLM/NSP heads: the same seed must give the same initial weights
     encoder, heads, report = load_pretrained(source, with_heads=True)
     if report["fresh"]:
         print(f"{source}: no MLM/NSP heads in the checkpoint; starting them fresh (decoder tied to the word embeddings)")

@@ -103,3 +103,20 @@ def test_clipping_bounds_the_gradient_norm(tiny_checkpoint_dir):
     assert torch.nn.utils.get_total_norm([p.grad for p in params]) > 1.0
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     assert torch.nn.utils.get_total_norm([p.grad for p in params]) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_the_same_seed_builds_the_same_fresh_heads(tmp_path):
+    from conftest import write_tiny_checkpoint
+    from mtbert.train import setup
+
+    write_tiny_checkpoint(tmp_path / "raw" / "models" / "tiny" / "bert")
+    for task, df in (("sst", SST), ("sts", PAIRS)):
+        (tmp_path / "prepared" / task).mkdir(parents=True)
+        for split in ("train", "dev"):
+            df.to_csv(tmp_path / "prepared" / task / f"{split}.csv", index=False)
+    cfg = ModelConfig(checkpoint="tiny/bert", heads={"sst": "mlp", "sts": "relu5"})
+    build = lambda seed: setup.build(cfg, ["sst", "sts"], None, seed, raw=tmp_path / "raw", prepared=tmp_path / "prepared",  # noqa: E731
+                                     augmented=tmp_path / "none", pretrained=tmp_path / "none").model.heads.state_dict()
+    first, again, other = build(0), build(0), build(1)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
