@@ -66,6 +66,10 @@ def pretraining_curves(history: list[dict], target: Path, title: str) -> Path:
     for ax, (name, label) in zip(axes, panels):
         ax.plot(epochs, [h[name] for h in history], "-o")
         ax.set(title=label, xlabel="epoch (0: before)")
+        if name == "heldout/nsp_accuracy":  # on a full 0..1 scale with chance marked, so noise does not look like change
+            ax.axhline(0.5, ls="--", c="grey", label="chance")
+            ax.set_ylim(0, 1)
+            ax.legend()
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     return _save(fig, target, title)
