@@ -31,6 +31,10 @@ def test_simcse_adds_its_weighted_loss_to_the_task_loss(tiny_checkpoint_dir):
     extra = 0.5 * info_nce(z, z, 0.1).item()
     assert with_simcse["sst"][0].item() == pytest.approx(plain["sst"][0].item() + extra, rel=1e-5)
     assert with_simcse["sts"][0].item() == pytest.approx(plain["sts"][0].item())  # not listed in simcse.tasks
+    # the parts report the task loss and the unweighted SimCSE term apart, for the logs
+    assert with_simcse["sst"][2]["task"] == pytest.approx(plain["sst"][0].item(), rel=1e-6)
+    assert with_simcse["sst"][2]["simcse"] == pytest.approx(extra / 0.5, rel=1e-5)
+    assert set(with_simcse["sts"][2]) == {"task"}
 
 
 @pytest.mark.parametrize("task", ["sst", "sts"])
@@ -77,3 +81,28 @@ def test_cosine_embedding_loss_needs_a_cosine_sts_head(tiny_checkpoint_dir, tmp_
     with pytest.raises(ValueError, match="train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr"):
         train(model, {"sts": None}, {}, TrainConfig(tasks=["sts"], sts_loss="cosine_embedding", epochs=1, steps_per_epoch=1),
               tmp_path, None, 0, {}, [])
+
+
+def test_training_logs_task_losses_apart_from_regularizer_terms(tiny_checkpoint_dir, tmp_path):
+    from mtbert.data.batching import tokenize
+    from mtbert.text.tokenizer import Tokenizer
+    from mtbert.train.loop import train
+    from test_training import SST
+
+    class Live:
+        def __init__(self):
+            self.metrics = {}
+
+        def log_metric(self, name, value):
+            self.metrics[name] = value
+
+        def next_step(self):
+            pass
+
+    model, _ = _setup(tiny_checkpoint_dir, tasks=("sst",))
+    data = {"sst": tokenize(Tokenizer.from_checkpoint(tiny_checkpoint_dir), SST, "sst", "single")}
+    live = Live()
+    cfg = TrainConfig(tasks=["sst"], epochs=1, steps_per_epoch=2, batch_size=4, simcse=SimCSEConfig(weight=0.5, tasks=["sst"]))
+    train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
+    assert {"train/sst_loss", "train/sst_simcse", "dev/sst_acc"} <= set(live.metrics)
+    assert live.metrics["train/sst_simcse"] > 0 and live.metrics["train/sst_loss"] < 5  # CE of 5 classes, not the sum

@@ -73,8 +73,9 @@ def shared_parameters(model: MultitaskModel) -> list[torch.nn.Parameter]:
 
 
 def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device,
-                cfg: TrainConfig | None = None) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
-    """Each task's loss (its task loss plus its weighted regularizers) and its detached outputs."""
+                cfg: TrainConfig | None = None) -> dict[str, tuple[torch.Tensor, np.ndarray, dict[str, float]]]:
+    """Each task's loss (its task loss plus its weighted regularizers), its detached outputs, and the parts' values
+    ("task" and each regularizer unweighted), so curves stay comparable whether regularizers are on or off."""
     cfg = cfg or TrainConfig()
     out = {}
     for task, batch in batches.items():
@@ -83,9 +84,12 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
             features = model.encode(batch)
             output = model.head(task, features)
             loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
+            parts = {"task": loss.item()}
             for name, rcfg in cfg.regularizers(task).items():
-                loss = loss + rcfg.weight * REGULARIZERS[name](model, task, batch, features, output, rcfg)
-        out[task] = (loss, output.detach().float().cpu().numpy())
+                term = REGULARIZERS[name](model, task, batch, features, output, rcfg)
+                parts[name] = term.item()
+                loss = loss + rcfg.weight * term
+        out[task] = (loss, output.detach().float().cpu().numpy(), parts)
     return out
 
 
@@ -123,11 +127,13 @@ class EpochLog:
         self.golds: dict[str, list[np.ndarray]] = defaultdict(list)
         self.task_steps: Counter = Counter()
         self.cosines: dict[str, list[float]] = defaultdict(list)
+        self.aux: dict[str, list[float]] = defaultdict(list)  # regularizer values, unweighted
         self.steps = 0
         self.seconds = 0.0
 
     def metrics(self, tasks: list[str]) -> dict[str, float]:
         out = {f"train/{t}_loss": float(np.mean(self.losses[t])) for t in tasks if self.losses[t]}
+        out.update({f"train/{name}": float(np.mean(values)) for name, values in self.aux.items()})
         scores = {t: P.score(t, np.concatenate(self.preds[t]), np.concatenate(self.golds[t])) for t in tasks if self.preds[t]}
         out.update({f"train/{k}": v for k, v in P.summary(scores).items()})
         out.update({f"steps/{t}_fraction": self.task_steps[t] / max(1, self.steps) for t in tasks})
@@ -198,9 +204,11 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             optim.step(step_tasks)
             log.seconds += time.perf_counter() - start
             log.steps += 1
-            for task, (loss, output) in results.items():
+            for task, (_, output, parts) in results.items():
                 log.task_steps[task] += 1
-                log.losses[task].append(loss.item())
+                log.losses[task].append(parts.pop("task"))
+                for name, value in parts.items():
+                    log.aux[f"{task}_{name}"].append(value)
                 log.preds[task].append(TASK_SPECS[task].predict(output))
                 log.golds[task].append(train_data[task].labels[indices[task]])
             if cos is not None:
