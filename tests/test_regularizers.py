@@ -84,10 +84,11 @@ def test_cosine_embedding_loss_needs_a_cosine_sts_head(tiny_checkpoint_dir, tmp_
 
 
 def test_training_logs_task_losses_apart_from_regularizer_terms(tiny_checkpoint_dir, tmp_path):
+    from test_training import SST
+
     from mtbert.data.batching import tokenize
     from mtbert.text.tokenizer import Tokenizer
     from mtbert.train.loop import train
-    from test_training import SST
 
     class Live:
         def __init__(self):

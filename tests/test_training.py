@@ -107,6 +107,7 @@ def test_clipping_bounds_the_gradient_norm(tiny_checkpoint_dir):
 
 def test_the_same_seed_builds_the_same_fresh_heads(tmp_path):
     from conftest import write_tiny_checkpoint
+
     from mtbert.train import setup
 
     write_tiny_checkpoint(tmp_path / "raw" / "models" / "tiny" / "bert")
