@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mtbert.config import load_params, section
 from mtbert.data.augment import AugmentConfig, augment
-from mtbert.io import atomic_dir, write_json
+from mtbert.io import write_disabled
 
 OUT = Path("data/augmented")
 WORDNET = Path("data/raw/nltk_data/corpora/wordnet.zip")
@@ -16,8 +16,7 @@ WORDNET = Path("data/raw/nltk_data/corpora/wordnet.zip")
 def main() -> None:
     cfg = section(load_params(), "augment", AugmentConfig)
     if not cfg.enabled:
-        with atomic_dir(OUT) as out:
-            write_json(out / "DISABLED.json", {"enabled": False})
+        write_disabled(OUT)
         print("augment disabled: finetune trains on the prepared tables")
         return
     for task, stats in augment(Path("data/prepared"), WORDNET, OUT, cfg).items():

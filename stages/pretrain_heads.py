@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dvclive import Live
 from mtbert.config import load_params, section
-from mtbert.io import atomic_dir, write_json
+from mtbert.io import atomic_dir, write_disabled
 from mtbert.model.multitask import ModelConfig
 from mtbert.train import setup
 from mtbert.train.loop import TrainConfig, resolved_config, train
@@ -40,9 +40,7 @@ def main() -> None:
     params = load_params()
     cfg = section(params, "pretrain_heads", HeadPretrainConfig)
     if not cfg.enabled:
-        for target in (OUT, LIVE):  # both are declared outputs, so both exist even when there is nothing to log
-            with atomic_dir(target) as out:
-                write_json(out / "DISABLED.json", {"enabled": False})
+        write_disabled(OUT, LIVE)  # both are declared outputs, so both exist even when there is nothing to log
         print("pretrain_heads disabled: finetune starts from fresh heads")
         return
     shared = section(params, "train", TrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))

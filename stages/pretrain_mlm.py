@@ -15,7 +15,7 @@ from dvclive import Live
 from mtbert.config import load_params, section
 from mtbert.data.imdb import read_reviews
 from mtbert.data.sources import checkpoint_dir
-from mtbert.io import atomic_dir, write_json
+from mtbert.io import atomic_dir, write_disabled, write_json
 from mtbert.model.checkpoint import load_pretrained, save_pretrained
 from mtbert.model.multitask import ModelConfig
 from mtbert.pretrain.examples import nsp_pairs
@@ -32,9 +32,7 @@ def main() -> None:
     params = load_params()
     cfg = section(params, "pretrain_mlm", PretrainConfig)
     if not cfg.enabled:
-        for target in (OUT, LIVE):
-            with atomic_dir(target) as out:
-                write_json(out / "DISABLED.json", {"enabled": False})
+        write_disabled(OUT, LIVE)  # both are declared outputs, so both exist even when there is nothing to log
         print("pretrain_mlm disabled: the encoder is the downloaded checkpoint")
         return
     checkpoint = section(params, "model", ModelConfig, only=("checkpoint",)).checkpoint

@@ -52,3 +52,10 @@ def write_text(target: Path | str, text: str) -> None:
 
 def write_json(target: Path | str, obj: Any) -> None:
     write_text(target, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_disabled(*targets: Path | str) -> None:
+    """A disabled stage's declared output directories, each holding only a DISABLED.json marker."""
+    for target in targets:
+        with atomic_dir(target) as out:
+            write_json(out / "DISABLED.json", {"enabled": False})

@@ -67,7 +67,8 @@ def sequential_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def _pad(encs: list[Encoded], width: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad(encs: list[Encoded], width: int, pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(input ids, attention mask, token types), each (len(encs), width), padded with `pad_id`."""
     ids = torch.full((len(encs), width), pad_id, dtype=torch.long)
     types = torch.zeros((len(encs), width), dtype=torch.long)
     mask = torch.zeros((len(encs), width), dtype=torch.long)
@@ -82,7 +83,7 @@ def _pad(encs: list[Encoded], width: int, pad_id: int) -> tuple[torch.Tensor, to
 def collate(data: TaskData, index: np.ndarray, pad_id: int) -> dict[str, torch.Tensor]:
     """Pad to the longest sequence in the batch; pairs are stacked as 2n rows (a's then b's) for one encoder call."""
     encs = [data.a[i] for i in index] + ([data.b[i] for i in index] if data.b is not None else [])
-    ids, mask, types = _pad(encs, max(len(e.input_ids) for e in encs), pad_id)
+    ids, mask, types = pad(encs, max(len(e.input_ids) for e in encs), pad_id)
     return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types,
             "labels": torch.tensor(data.labels[index], dtype=torch.float32)}
 

@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from mtbert.data.batching import bucketed_batches, sequential_batches
+from mtbert.data.batching import bucketed_batches, pad, sequential_batches
 from mtbert.eval.predict import autocast
 from mtbert.model.bert import BertModel, PretrainingHeads
 from mtbert.pretrain.examples import SegmentPair, mask_tokens
 from mtbert.text.sentences import split_sentences
 from mtbert.text.tokenizer import Encoded, Tokenizer
-from mtbert.train.optim import linear_warmup_decay
+from mtbert.train.optim import decay_groups, linear_warmup_decay
 
 
 @dataclass
@@ -43,6 +43,9 @@ class Examples:
     def __len__(self) -> int:
         return len(self.encoded)
 
+    def lengths(self) -> np.ndarray:
+        return np.array([len(e.input_ids) for e in self.encoded])
+
 
 def sentence_docs(texts: list[str]) -> list[list[str]]:
     return [split_sentences(t) for t in texts]
@@ -64,13 +67,7 @@ class Masker:
 
     def __call__(self, ex: Examples, index: np.ndarray, generator: torch.Generator) -> dict[str, torch.Tensor]:
         encs = [ex.encoded[i] for i in index]
-        width = max(len(e.input_ids) for e in encs)
-        ids = torch.full((len(encs), width), self.tok.pad_id, dtype=torch.long)
-        types = torch.zeros_like(ids)
-        for row, e in enumerate(encs):
-            ids[row, :len(e.input_ids)] = torch.tensor(e.input_ids)
-            types[row, :len(e.input_ids)] = torch.tensor(e.token_type_ids)
-        mask = (torch.arange(width)[None] < torch.tensor([len(e.input_ids) for e in encs])[:, None]).long()
+        ids, mask, types = pad(encs, max(len(e.input_ids) for e in encs), self.tok.pad_id)
         special = torch.isin(ids, self.special_ids) | (mask == 0)
         masked, labels = mask_tokens(ids, special, self.replacements, self.tok.mask_id, generator, self.prob)
         return {"input_ids": masked, "attention_mask": mask, "token_type_ids": types, "mlm_labels": labels,
@@ -94,8 +91,7 @@ def evaluate(encoder: BertModel, heads: PretrainingHeads, ex: Examples, masker: 
     gen = torch.Generator().manual_seed(seed)
     correct = total = nsp_correct = 0
     loss = 0.0
-    lengths = np.array([len(e.input_ids) for e in ex.encoded])
-    for index in sequential_batches(lengths, batch_size):
+    for index in sequential_batches(ex.lengths(), batch_size):
         batch = {k: v.to(device) for k, v in masker(ex, index, gen).items()}
         with autocast(device):
             out = forward(encoder, heads, batch)
@@ -115,26 +111,27 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    lengths = np.array([len(e.input_ids) for e in train_ex.encoded])
     steps = cfg.steps_per_epoch or -(-len(train_ex) // cfg.batch_size)
-    params = list({id(p): p for p in list(encoder.parameters()) + list(heads.parameters())}.values())
-    decay = [p for p in params if p.ndim > 1]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                   {"params": [p for p in params if p.ndim <= 1], "weight_decay": 0.0}], lr=cfg.lr)
+    # one module over both, so the decoder weight tied to the word embeddings is counted once
+    optimizer = torch.optim.AdamW(decay_groups(torch.nn.ModuleList([encoder, heads]), cfg.lr, cfg.weight_decay))
     scheduler = linear_warmup_decay(optimizer, steps * cfg.epochs, cfg.warmup_ratio)
-    history = [dict(evaluate(encoder, heads, heldout, masker, 64, device, cfg.seed), epoch=0)]
+
+    def record(result: dict[str, float], epoch: int) -> None:
+        history.append(dict(result, epoch=epoch))
+        for name, value in result.items():
+            live.log_metric(name, value)
+        live.next_step()  # DVCLive step k holds the metrics after epoch k
+
+    history: list[dict] = []
+    record(evaluate(encoder, heads, heldout, masker, 64, device, cfg.seed), 0)
     queue: list[np.ndarray] = []
     for epoch in range(1, cfg.epochs + 1):
-        for name, value in history[-1].items():
-            if name != "epoch":
-                live.log_metric(name, value)
-        live.next_step()
         encoder.train()
         heads.train()
         sums = {"mlm": 0.0, "nsp": 0.0}
         for _ in tqdm(range(steps), desc=f"pretrain epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5):
             if not queue:
-                queue = bucketed_batches(lengths, cfg.batch_size, rng)
+                queue = bucketed_batches(train_ex.lengths(), cfg.batch_size, rng)
             batch = {k: v.to(device) for k, v in masker(train_ex, queue.pop(), gen).items()}
             with autocast(device):
                 out = forward(encoder, heads, batch)
@@ -147,10 +144,5 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
             sums["mlm"] += mlm.item()
             sums["nsp"] += nsp.item()
         result = evaluate(encoder, heads, heldout, masker, 64, device, cfg.seed)
-        result |= {"train/mlm_loss": sums["mlm"] / steps, "train/nsp_loss": sums["nsp"] / steps}
-        history.append(dict(result, epoch=epoch))
-    for name, value in history[-1].items():
-        if name != "epoch":
-            live.log_metric(name, value)
-    live.next_step()
+        record(result | {"train/mlm_loss": sums["mlm"] / steps, "train/nsp_loss": sums["nsp"] / steps}, epoch)
     return history

@@ -28,7 +28,7 @@ class OptimizerSet:
                 self.schedulers[name].step()
 
 
-def _decay_groups(module: nn.Module, lr: float, weight_decay: float) -> list[dict]:
+def decay_groups(module: nn.Module, lr: float, weight_decay: float) -> list[dict]:
     """No weight decay on biases and LayerNorm weights (1-d parameters)."""
     params = [p for p in module.parameters() if p.requires_grad]
     return [g for g in ({"params": [p for p in params if p.ndim > 1], "lr": lr, "weight_decay": weight_decay},
@@ -55,10 +55,10 @@ def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool
     `trunks` (head layers several tasks share) train at the mean head lr with the encoder's optimizer, which steps
     every step; a step without their tasks leaves them untouched (their grads are None).
     """
-    encoder_groups = _decay_groups(encoder, encoder_lr, encoder_wd)
+    encoder_groups = decay_groups(encoder, encoder_lr, encoder_wd)
     if trunks is not None:
-        encoder_groups += _decay_groups(trunks, sum(head_lr.values()) / len(head_lr), sum(head_wd.values()) / len(head_wd))
-    head_groups = {t: _decay_groups(h, head_lr[t], head_wd[t]) for t, h in heads.items()}
+        encoder_groups += decay_groups(trunks, sum(head_lr.values()) / len(head_lr), sum(head_wd.values()) / len(head_wd))
+    head_groups = {t: decay_groups(h, head_lr[t], head_wd[t]) for t, h in heads.items()}
     if not per_task:
         groups = encoder_groups + [g for gs in head_groups.values() for g in gs]
         named = {"all": torch.optim.AdamW(groups)} if groups else {}
