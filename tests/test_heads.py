@@ -97,6 +97,9 @@ def test_shared_pair_trunk_is_one_set_of_weights_trained_by_both_pair_tasks(tiny
     assert not any(".trunk" in k or "_trunk" in k for k in names if k.startswith("heads."))
     ids = {t: set(map(id, model.head_parameters([t]))) for t in ("sst", "quora", "sts")}
     assert all(id(p) in ids["quora"] and id(p) in ids["sts"] and id(p) not in ids["sst"] for p in trunk)
+    # on a step with both pair tasks the trunk is shared (gradient method), not a head of either
+    both = set(map(id, model.head_parameters(["quora", "sts"])))
+    assert all(id(p) not in both and any(p is q for q in model.shared_parameters(["quora", "sts"])) for p in trunk)
     torch.manual_seed(0)
     x = lambda: Features(torch.randn(4, 32), torch.randn(4, 3, 32), torch.ones(4, 3))  # noqa: E731
     a, b = x(), x()

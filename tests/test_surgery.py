@@ -3,9 +3,13 @@ import itertools
 import pytest
 import torch
 
-from mtbert.train.surgery import METHODS, MethodContext, cosine_matrix
+from mtbert.train.surgery import METHODS, GradientMethod, MethodContext, cosine_matrix
 
 CTX = MethodContext(tasks=["sst", "quora", "sts"])
+
+
+def combine(name: str, J: torch.Tensor, ctx: MethodContext = CTX) -> torch.Tensor:
+    return GradientMethod.build(name, ctx)(J, ctx.tasks)
 
 
 def reference_pcgrad_options(J: torch.Tensor) -> list[torch.Tensor]:
@@ -24,7 +28,7 @@ def reference_pcgrad_options(J: torch.Tensor) -> list[torch.Tensor]:
 
 
 def pcgrad(J, tasks=("a", "b")):
-    return METHODS["pcgrad"](J, MethodContext(tasks=list(tasks)))
+    return combine("pcgrad", J, MethodContext(tasks=list(tasks)))
 
 
 def test_pcgrad_changes_nothing_without_conflict():
@@ -49,24 +53,29 @@ def test_projected_gradient_no_longer_conflicts_with_the_one_it_was_projected_on
 def test_pcgrad_three_tasks_equals_the_algorithm_for_some_order(seed):
     torch.manual_seed(seed)
     J = torch.randn(3, 6, dtype=torch.float64)
-    out = METHODS["pcgrad"](J, CTX)
+    out = combine("pcgrad", J)
     assert any(torch.allclose(out, ref, atol=1e-9) for ref in reference_pcgrad_options(J))
     assert not torch.allclose(out, J.sum(0))  # random gradients in 6-d conflict often enough that surgery acts
 
 
-def test_mtrec_against_its_formula():
-    J = torch.tensor([[1.0, 0.0], [-2.0, 1.0], [-2.0, 0.0]])  # main = sst (row 0)
+def test_mtrec_projects_only_the_auxiliary_gradient_as_in_the_issue_example():
+    # g_main = (1, 0); lambda * (sum of auxiliaries) = 0.5 * ((-2, 1) + (-2, 0)) = (-2, 0.5): they conflict.
+    # By eq. 1-2 of report 003: g_aux' = g_aux - (g_aux . g_main) / |g_main|^2 g_main = (-2, 0.5) + 2 (1, 0) = (0, 0.5),
+    # and the update is g_main + g_aux' = (1, 0.5).
+    J = torch.tensor([[1.0, 0.0], [-2.0, 1.0], [-2.0, 0.0]])
     ctx = MethodContext(tasks=["sst", "quora", "sts"], main_task="sst", mtrec_lambda=0.5)
-    g_main, g_aux = J[0], 0.5 * (J[1] + J[2])  # g_aux = (-2, 0.5): conflicts with g_main
-    expected = (g_main - (g_main @ g_aux) / (g_aux @ g_aux) * g_aux) + (g_aux - (g_aux @ g_main) / (g_main @ g_main) * g_main)
-    torch.testing.assert_close(METHODS["mtrec"](J, ctx), expected)
-    no_conflict = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
-    torch.testing.assert_close(METHODS["mtrec"](no_conflict, ctx), torch.tensor([1.5, 1.0]))
+    torch.testing.assert_close(combine("mtrec", J, ctx), torch.tensor([1.0, 0.5]))
+
+
+def test_mtrec_without_conflict_is_main_plus_scaled_auxiliaries():
+    ctx = MethodContext(tasks=["sst", "quora", "sts"], main_task="quora", mtrec_lambda=0.5)
+    J = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])  # main = quora (row 1); g_aux = 0.5 (1, 1)
+    torch.testing.assert_close(combine("mtrec", J, ctx), torch.tensor([1.5, 1.5]))
 
 
 def test_mtrec_needs_the_main_task_in_the_step():
     with pytest.raises(ValueError, match="train.main_task 'sst' is not among"):
-        METHODS["mtrec"](torch.ones(2, 2), MethodContext(tasks=["quora", "sts"]))
+        combine("mtrec", torch.ones(2, 2), MethodContext(tasks=["quora", "sts"]))
 
 
 def test_cosine_matrix():
@@ -83,6 +92,33 @@ def test_unknown_method_lists_the_known_ones():
 def test_every_torchjd_aggregator_gives_a_finite_direction_that_does_not_oppose_all_tasks(name):
     torch.manual_seed(0)
     J = torch.randn(3, 8)
-    g = METHODS[name](J, CTX)
+    g = combine(name, J)
     assert g.shape == (8,) and torch.isfinite(g).all()
     assert (J @ g).max() > 0
+
+
+def test_a_stateful_aggregator_is_built_once_per_run_and_keeps_its_state():
+    from mtbert.train.surgery import _torchjd
+
+    class Counting:  # a stand-in for a stateful aggregator: the k-th call returns k times the sum
+        def __init__(self):
+            self.calls = 0
+
+        def __call__(self, J):
+            self.calls += 1
+            return self.calls * J.sum(0)
+
+    J = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
+    method = GradientMethod("counting", _torchjd(lambda n: Counting())(CTX))
+    method(J, ["sst", "quora"])
+    torch.testing.assert_close(method(J, ["sst", "quora"]), torch.tensor([8.0, 2.0]))  # second call: 2 * (4, 1)
+    torch.testing.assert_close(method(J[:1], ["sst"]), torch.tensor([1.0, 2.0]))  # another task count: its own one
+
+
+def test_nash_mtl_is_one_instance_for_the_run():
+    torch.manual_seed(0)
+    method = GradientMethod.build("nash_mtl", CTX)
+    for _ in range(3):
+        method(torch.randn(3, 8), CTX.tasks)
+    (aggregator,) = method.combine.aggregators.values()
+    assert aggregator.weighting.step == 3  # its step counter and warm start (prvs_alpha) carried over

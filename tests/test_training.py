@@ -7,9 +7,9 @@ from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import backward, shared_parameters, task_losses
+from mtbert.train.loop import backward, task_losses
 from mtbert.train.optim import build_optimizers
-from mtbert.train.surgery import METHODS, MethodContext
+from mtbert.train.surgery import GradientMethod, MethodContext
 
 SST = pd.DataFrame({"id": list("abcdefgh"), "sentence": ["good film", "bad film", "great fun", "awful plot",
                                                          "very good", "very bad", "great actor", "dull plot"],
@@ -43,7 +43,8 @@ def _step(model, batches, optim, method="sum"):
     model.train()
     results = task_losses(model, batches, CPU)
     optim.zero_grad()
-    backward(model, {t: r[0] for t, r in results.items()}, method, MethodContext(tasks=list(batches)), jacobian=False)
+    backward(model, {t: r[0] for t, r in results.items()}, GradientMethod.build(method, MethodContext(tasks=list(batches))),
+             jacobian=False)
     optim.step(list(batches))
     return {t: r[0].item() for t, r in results.items()}
 
@@ -83,16 +84,37 @@ def test_a_step_of_the_sst_optimizer_leaves_the_quora_head_unchanged(tiny_checkp
 def test_backward_applies_the_method_to_the_shared_encoder_and_own_gradients_to_heads(tiny_checkpoint_dir):
     model, batches = _setup(tiny_checkpoint_dir, tasks=("sst", "quora"))
     losses = {t: r[0] for t, r in task_losses(model, batches, CPU).items()}
-    shared = shared_parameters(model)
+    shared = model.shared_parameters(["sst", "quora"])
     rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(l, shared, retain_graph=True, allow_unused=True, materialize_grads=True)]) for l in losses.values()]
     J = torch.stack(rows)
     head_grad = torch.autograd.grad(losses["sst"], model.heads["sst"].out.weight, retain_graph=True)[0]
-    cos = backward(model, losses, "mtrec", MethodContext(tasks=["sst", "quora"], main_task="quora", mtrec_lambda=0.3), jacobian=False)
-    expected = METHODS["mtrec"](J, MethodContext(tasks=["sst", "quora"], main_task="quora", mtrec_lambda=0.3))
+    cos = backward(model, losses, GradientMethod.build("pcgrad", MethodContext(tasks=["sst", "quora"])), jacobian=False)
+    g_sst, g_quora = J[0], J[1]  # two-task PCGrad by hand: each projected off the other when they conflict
+    dot = g_sst @ g_quora
+    expected = g_sst + g_quora if dot >= 0 else (g_sst - dot / (g_quora @ g_quora) * g_quora) + (g_quora - dot / (g_sst @ g_sst) * g_sst)
     got = torch.cat([p.grad.reshape(-1) for p in shared])
     torch.testing.assert_close(got, expected)
     torch.testing.assert_close(model.heads["sst"].out.weight.grad, head_grad)
     assert cos.shape == (2, 2) and cos[0, 1] == pytest.approx(float(torch.nn.functional.cosine_similarity(J[0], J[1], dim=0)), abs=1e-5)
+
+
+def test_a_head_trunk_shared_by_two_tasks_goes_through_the_gradient_method(tiny_checkpoint_dir):
+    model, batches = _setup(tiny_checkpoint_dir, tasks=("quora", "sts"))
+    enc = model.bert
+    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"quora": "shared_pair", "sts": "shared_pair"}), ["quora", "sts"])
+    model.bert.requires_grad_(False)  # only the trunk is shared: J's columns are the trunk's parameters
+    trunk = list(model.trunks["shared_pair"].parameters())
+    losses = {t: r[0] for t, r in task_losses(model, batches, CPU).items()}
+    J = torch.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(l, trunk, retain_graph=True)]) for l in losses.values()])
+    out_grad = torch.autograd.grad(losses["sts"], model.heads["sts"].out.weight, retain_graph=True)[0]
+    backward(model, losses, GradientMethod.build("mtrec", MethodContext(tasks=["quora", "sts"], main_task="quora",
+                                                                        mtrec_lambda=0.5)), jacobian=False)
+    g_main, g_aux = J[0], 0.5 * J[1]  # MTRec by hand on the trunk
+    dot = g_aux @ g_main
+    expected = g_main + (g_aux - dot / (g_main @ g_main) * g_main if dot < 0 else g_aux)
+    torch.testing.assert_close(torch.cat([p.grad.reshape(-1) for p in trunk]), expected)
+    assert not torch.allclose(expected, J.sum(0))  # the plain sum would differ
+    torch.testing.assert_close(model.heads["sts"].out.weight.grad, out_grad)  # a task's own output layer: its own gradient
 
 
 def test_clipping_bounds_the_gradient_norm(tiny_checkpoint_dir):

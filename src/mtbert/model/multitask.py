@@ -80,11 +80,19 @@ class MultitaskModel(nn.Module):
         """How the task's rows are tokenised: "single", "siamese" (a and b apart) or "cross" (a and b in one input)."""
         return self.heads[task].inputs
 
+    def _trunk_users(self, tasks) -> dict[str, int]:
+        return {name: sum(self.cfg.heads[t] == name for t in tasks) for name in self.trunks}
+
     def head_parameters(self, tasks) -> list[nn.Parameter]:
-        """The tasks' own head parameters, plus any trunk their heads share."""
+        """What only one of `tasks` reaches: their own heads, plus a shared trunk when just one of them uses it."""
         params = [p for t in tasks for p in self.heads[t].parameters()]
-        params += [p for name, trunk in self.trunks.items() if any(self.cfg.heads[t] == name for t in tasks)
-                   for p in trunk.parameters()]
+        params += [p for name, n in self._trunk_users(tasks).items() if n == 1 for p in self.trunks[name].parameters()]
+        return [p for p in params if p.requires_grad]
+
+    def shared_parameters(self, tasks) -> list[nn.Parameter]:
+        """What several of `tasks` reach: the encoder, and any trunk that two or more of them use."""
+        params = list(self.bert.parameters())
+        params += [p for name, n in self._trunk_users(tasks).items() if n > 1 for p in self.trunks[name].parameters()]
         return [p for p in params if p.requires_grad]
 
     def encode(self, batch: dict[str, torch.Tensor], inputs_embeds: torch.Tensor | None = None) -> Features:

@@ -23,7 +23,7 @@ from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, SimCSEConfig, SmartConfig
 from mtbert.train.schedules import SCHEDULES, EpochPlan
-from mtbert.train.surgery import METHODS, MethodContext, cosine_matrix
+from mtbert.train.surgery import GradientMethod, MethodContext, cosine_matrix
 
 
 @dataclass
@@ -68,10 +68,6 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def shared_parameters(model: MultitaskModel) -> list[torch.nn.Parameter]:
-    return [p for p in model.bert.parameters() if p.requires_grad]
-
-
 def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device,
                 cfg: TrainConfig | None = None) -> dict[str, tuple[torch.Tensor, np.ndarray, dict[str, float]]]:
     """Each task's loss (its task loss plus its weighted regularizers), its detached outputs, and the parts' values
@@ -93,23 +89,23 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
     return out
 
 
-def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: str, ctx: MethodContext,
-             jacobian: bool) -> torch.Tensor | None:
-    """Gradients into .grad. With `jacobian` (or any method but sum on a several-task step), per-task gradients on
-    the shared encoder form J and the method combines them; heads always get their own task's gradient.
-    Returns the task-gradient cosine matrix when J was formed."""
-    shared = shared_parameters(model)
+def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: GradientMethod, jacobian: bool) -> torch.Tensor | None:
+    """Gradients into .grad. With `jacobian` (or any method but sum on a several-task step), per-task gradients on every
+    parameter several of the step's tasks reach (encoder, shared head trunks) form J and the method combines them;
+    parameters only one task reaches get that task's gradient. Returns the task-gradient cosine matrix when J was formed."""
+    tasks = list(losses)
+    shared = model.shared_parameters(tasks)
     total = sum(losses.values())
-    if not shared or len(losses) == 1 or (method == "sum" and not jacobian):
+    if not shared or len(losses) == 1 or (method.name == "sum" and not jacobian):
         total.backward()
         return None
     rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True,
                                                                     materialize_grads=True)]) for loss in losses.values()]
     J = torch.stack(rows).float()
-    direction = METHODS[method](J, dataclasses.replace(ctx, tasks=list(losses)))
-    heads = model.head_parameters(losses)
-    if heads:
-        torch.autograd.backward(total, inputs=heads)
+    direction = method(J, tasks)
+    own = model.head_parameters(tasks)
+    if own:
+        torch.autograd.backward(total, inputs=own)
     offset = 0
     for p in shared:
         n = p.numel()
@@ -176,8 +172,9 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     if cfg.method != "sum" and multi_task_steps == 0:
         notes.append(f"train.method={cfg.method} combines gradients of several tasks, but schedule {cfg.schedule} puts "
                      "one task in every step: every step is a plain step")
-    if cfg.method != "sum" and cfg.mode == "frozen":
-        notes.append(f"train.method={cfg.method} acts on the shared encoder, which is frozen: heads train with plain steps")
+    if cfg.method != "sum" and cfg.mode == "frozen" and not model.shared_parameters(tasks):
+        notes.append(f"train.method={cfg.method} acts on parameters several tasks share; with the encoder frozen and no "
+                     "shared head trunk there are none: heads train with plain steps")
     for note in notes:
         warnings.warn(note, stacklevel=1)
     head_lr = {t: cfg.task_lr.get(t, cfg.head_lr) for t in tasks}
@@ -185,7 +182,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     optim: OptimizerSet = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                            encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
                                            total_steps=steps * cfg.epochs, warmup_ratio=cfg.warmup_ratio, task_steps=task_steps)
-    ctx = MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda)
+    method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     best, best_metrics = -np.inf, {}
     multi_step = 0
     for epoch, plan in enumerate(plans, start=1):
@@ -198,7 +195,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             optim.zero_grad()
             measure = len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0 and multi_step % cfg.grad_diagnostics_every == 0
             multi_step += len(step_tasks) > 1
-            cos = backward(model, {t: r[0] for t, r in results.items()}, cfg.method, ctx, jacobian=measure)
+            cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure)
             if cfg.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], cfg.clip_norm)
             optim.step(step_tasks)
