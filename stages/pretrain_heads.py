@@ -4,6 +4,7 @@ Disabled, it writes only a marker, so the chain stays one DAG at no cost.
 """
 
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 
 from dvclive import Live
@@ -24,6 +25,8 @@ class HeadPretrainConfig:
     steps_per_epoch: int | None = 100
     batch_size: int = 32
     lr: float = 1.0e-3
+    lr_schedule: Literal["linear", "constant"] = "constant"  # report 002: a fixed 1e-3
+    warmup_ratio: float = 0.0
 
 
 @dataclass
@@ -47,7 +50,8 @@ def main() -> None:
     mcfg = section(params, "model", ModelConfig)
     run = setup.build(mcfg, shared.tasks, shared.max_train_examples, shared.seed)
     tcfg = TrainConfig(mode="frozen", tasks=shared.tasks, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
-                       batch_size=cfg.batch_size, head_lr=cfg.lr, seed=shared.seed, eval_batch_size=shared.eval_batch_size,
+                       batch_size=cfg.batch_size, head_lr=cfg.lr, lr_schedule=cfg.lr_schedule,
+                       warmup_ratio=cfg.warmup_ratio, seed=shared.seed, eval_batch_size=shared.eval_batch_size,
                        grad_diagnostics_every=0)
     with Live(str(LIVE), dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
         best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id,

@@ -37,6 +37,24 @@ def test_similarity_heads_stay_within_0_to_5(name):
     torch.testing.assert_close(head(feats(u), feats(-u)), torch.zeros(200), atol=1e-5, rtol=0)
 
 
+@pytest.mark.parametrize("name", ["cosine", "cosine_corr"])
+def test_parameter_free_heads_score_an_identical_pair_5_in_training_mode_too(name):
+    torch.manual_seed(0)
+    head = HEADS[name](16, 1, 0.5).train()  # a large dropout, in train mode: it must not touch u and v
+    u = torch.randn(64, 16)
+    torch.testing.assert_close(head(feats(u), feats(u.clone())), torch.full((64,), 5.0))
+
+
+def test_relu5_cross_reads_the_joint_embedding_as_report_001s_baseline():
+    head = HEADS["relu5_cross"](3, 1, 0.0)
+    assert head.inputs == "cross"
+    with torch.no_grad():
+        head.out.weight.copy_(torch.tensor([[1.0, -2.0, 0.5]]))
+        head.out.bias.fill_(0.25)
+    joint = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]])  # linear: 1 + 1 + 0.25 = 2.25 and -2 + 0.25 = -1.75
+    torch.testing.assert_close(head(feats(joint)), torch.tensor([[11.25], [0.0]]))
+
+
 def test_cosine_corr_averages_cosine_and_pearson_correlation():
     u, v = torch.tensor([[1.0, 2.0, 3.0]]), torch.tensor([[1.0, 3.0, 2.0]])
     cos = (1 + 6 + 6) / (14 ** 0.5 * 14 ** 0.5)  # 13/14

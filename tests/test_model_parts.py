@@ -41,12 +41,19 @@ def test_unknown_pooling_lists_the_known_ones():
         POOLINGS["min"]
 
 
-def test_a_single_sentence_head_on_a_pair_task_is_refused(tiny_checkpoint_dir):
-    from mtbert.model.checkpoint import load_pretrained
+def test_a_single_sentence_head_on_a_pair_task_is_refused():
+    with pytest.raises(ValueError, match=r"model.heads.quora: head 'linear' is for \['sst'\], not quora"):
+        ModelConfig(heads={"quora": "linear"})
 
-    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
-    with pytest.raises(ValueError, match="model.heads.quora: head 'linear' does not fit a sentence-pair task"):
-        MultitaskModel(enc, ModelConfig(heads={"quora": "linear"}), ["quora"])
+
+@pytest.mark.parametrize("task,head", [("quora", "cosine"), ("quora", "relu5"), ("sst", "cross"), ("quora", "relu5_cross")])
+def test_a_head_for_other_tasks_is_refused_when_params_load(task, head):
+    from mtbert.config import ConfigError, section
+
+    params = {"model": {"heads": {"sst": "linear", "quora": "siamese_concat", "sts": "cosine", task: head}}}
+    with pytest.raises(ConfigError, match=rf"params.yaml:model: model.heads.{task}: head '{head}' is for .*not {task}"):
+        section(params, "model", ModelConfig)
+    assert section({"model": {"heads": {"sts": "relu5_cross"}}}, "model", ModelConfig).heads == {"sts": "relu5_cross"}
 
 
 def test_buckets_cover_every_row_once_and_pad_little():
@@ -77,6 +84,7 @@ def test_metrics_against_hand_computed_values():
     assert metrics.accuracy([1, 0, 2, 2], [1, 1, 2, 0]) == 0.5
     # Pearson of (1,2,3) with (1,3,2): cov = 0.5, var = 1 and 1 -> r = 0.5
     assert metrics.pearson([1, 2, 3], [1, 3, 2]) == pytest.approx(0.5)
+    assert np.isnan(metrics.pearson([2.5, 2.5, 2.5], [1, 3, 2]))  # constant predictions: undefined, not 0
     assert metrics.overall(0.5, 0.75, 0.5) == pytest.approx((0.5 + 0.75 + 0.75) / 3)
     labels = np.array([4.0, np.nan, 1.0, 2.0])
     assert score("sts", np.array([3.0, 0.0, 1.0, 2.5]), labels) == pytest.approx(np.corrcoef([3, 1, 2.5], [4, 1, 2])[0, 1])

@@ -143,3 +143,41 @@ def test_the_same_seed_builds_the_same_fresh_heads(tmp_path):
     first, again, other = build(0), build(0), build(1)
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+@pytest.mark.parametrize("schedule,expected", [("linear", [0.5, 1.0, 1.0, 2 / 3, 1 / 3]), ("constant", [0.5, 1.0, 1.0, 1.0, 1.0])])
+def test_learning_rate_schedules_by_hand(schedule, expected):
+    from mtbert.train.optim import linear_warmup_decay
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    # warm-up (s + 1) / w for s < w = 2, then (T - s) / (T - w) with T = 5, or 1 when constant
+    sched = linear_warmup_decay(opt, total_steps=5, warmup_ratio=0.4, constant=schedule == "constant")
+    seen = []
+    for _ in range(5):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert seen == pytest.approx(expected)
+
+
+def test_a_run_whose_every_epoch_scores_nan_fails_clearly_and_saves_nothing(tiny_checkpoint_dir, tmp_path):
+    from mtbert.data.batching import tokenize
+    from mtbert.text.tokenizer import Tokenizer
+    from mtbert.train.loop import TrainConfig, train
+
+    class Live:
+        def log_metric(self, name, value):
+            pass
+
+        def next_step(self):
+            pass
+
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sts": "relu5"}), ["sts"])
+    with torch.no_grad():
+        model.heads["sts"].out.bias.fill_(-1e6)  # a dead ReLU: constant 0, and no gradient to revive it
+    data = {"sts": tokenize(Tokenizer.from_checkpoint(tiny_checkpoint_dir), PAIRS, "sts", "siamese")}
+    cfg = TrainConfig(tasks=["sts"], epochs=2, steps_per_epoch=1, batch_size=4)
+    with pytest.raises(RuntimeError, match=r"no epoch gave a dev score.*sts_pearson': nan"):
+        train(model, data, data, cfg, tmp_path / "out", Live(), 0, {}, [])
+    assert not (tmp_path / "out").exists()

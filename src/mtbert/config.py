@@ -59,7 +59,10 @@ def _build(cls: type[T], raw: Any, where: str) -> T:
             values[name] = _coerce(hints[name], raw[name], f"{where}.{name}")
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             raise ConfigError(f"{where}: missing required key '{name}'")
-    return cls(**values)
+    try:
+        return cls(**values)
+    except (ValueError, KeyError) as err:  # a section's own checks (__post_init__), reported with the file
+        raise ConfigError(f"{where}: {err}") from err
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:

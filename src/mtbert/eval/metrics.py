@@ -14,7 +14,7 @@ def accuracy(predictions, labels) -> float:
 def pearson(scores, labels) -> float:
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=float)
     if len(scores) < 2 or scores.std() == 0 or labels.std() == 0:
-        return 0.0  # undefined correlation: count it as no correlation rather than NaN
+        return float("nan")  # undefined: a dead head (constant output) must not read as r = 0
     return float(pearsonr(scores, labels).statistic)
 
 

@@ -2,7 +2,8 @@
 
 A head's `inputs` says what it reads: "single" (one sentence's Features), "siamese" (the two sentences encoded
 apart: Features a, b) or "cross" (both sentences in one input, [CLS] a [SEP] b [SEP] with token types: one
-Features). Heads are built as `cls(hidden, n_out, dropout, trunk=None)`; only heads with `shared_trunk` use it.
+Features); `tasks` names the tasks it fits. Heads are built as `cls(hidden, n_out, dropout, trunk=None)`; only heads
+with `shared_trunk` use the trunk.
 """
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ class Features:
         return Features(pa, ha, ma), Features(pb, hb, mb)
 
 
+SINGLE, PAIRS, STS = ("sst",), ("quora", "sts"), ("sts",)
+
+
 class Head(nn.Module):
     inputs = "single"
+    tasks: tuple[str, ...] = SINGLE  # the tasks whose output this head can give
     shared_trunk = False
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
@@ -104,6 +109,7 @@ class CrossHead(LinearHead):
     """Both sentences in one input ([CLS] a [SEP] b [SEP], token types 0/1): linear on the joint embedding."""
 
     inputs = "cross"
+    tasks = PAIRS
 
 
 @HEADS.register("siamese_concat")
@@ -111,6 +117,7 @@ class SiameseConcatHead(Head):
     """[u, v, |u - v|, u * v] -> two-layer GELU MLP."""
 
     inputs = "siamese"
+    tasks = PAIRS
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
         super().__init__(hidden, n_out, dropout)
@@ -125,6 +132,7 @@ class ConcatHead(Head):
     """[u, v] -> dropout -> linear."""
 
     inputs = "siamese"
+    tasks = PAIRS
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
         super().__init__(hidden, n_out, dropout)
@@ -136,22 +144,26 @@ class ConcatHead(Head):
 
 @HEADS.register("cosine")
 class CosineHead(Head):
-    """Cosine similarity of u and v mapped onto STS's 0..5 as 2.5 (cos + 1); no parameters."""
+    """Cosine similarity of u and v mapped onto STS's 0..5 as 2.5 (cos + 1); no parameters and no dropout (dropout
+    would lower an identical pair's score in training only, compressing the regression targets)."""
 
     inputs = "siamese"
+    tasks = STS
 
     def forward(self, a: Features, b: Features) -> torch.Tensor:
-        return 2.5 * (F.cosine_similarity(self.dropout(a.pooled), self.dropout(b.pooled), dim=-1) + 1.0)
+        return 2.5 * (F.cosine_similarity(a.pooled, b.pooled, dim=-1) + 1.0)
 
 
 @HEADS.register("cosine_corr")
 class CosineCorrHead(Head):
-    """The mean of cos(u, v) and the Pearson correlation of u's and v's components, shifted and scaled to 0..5."""
+    """The mean of cos(u, v) and the Pearson correlation of u's and v's components, shifted and scaled to 0..5; no
+    parameters and no dropout."""
 
     inputs = "siamese"
+    tasks = STS
 
     def forward(self, a: Features, b: Features) -> torch.Tensor:
-        u, v = self.dropout(a.pooled), self.dropout(b.pooled)
+        u, v = a.pooled, b.pooled
         cos = F.cosine_similarity(u, v, dim=-1)
         corr = F.cosine_similarity(u - u.mean(-1, keepdim=True), v - v.mean(-1, keepdim=True), dim=-1)
         return 2.5 * ((cos + corr) / 2 + 1.0)
@@ -162,6 +174,7 @@ class ReLU5Head(Head):
     """5 · ReLU of a linear layer on [u, v, |u - v|, u * v]: a regression output that is never negative."""
 
     inputs = "siamese"
+    tasks = STS
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
         super().__init__(hidden, n_out, dropout)
@@ -169,6 +182,17 @@ class ReLU5Head(Head):
 
     def forward(self, a: Features, b: Features) -> torch.Tensor:
         return 5.0 * F.relu(self.out(self.dropout(pair_features(a.pooled, b.pooled))))
+
+
+@HEADS.register("relu5_cross")
+class ReLU5CrossHead(LinearHead):
+    """Report 001's baseline STS head: both sentences in one input ([CLS] a [SEP] b [SEP]), dropout, linear, 5 · ReLU."""
+
+    inputs = "cross"
+    tasks = STS
+
+    def forward(self, x: Features) -> torch.Tensor:
+        return 5.0 * F.relu(super().forward(x))
 
 
 def shared_pair_trunk(hidden: int, dropout: float) -> nn.Module:
@@ -181,6 +205,7 @@ class SharedPairHead(Head):
     """[u, v, |u - v|, u * v] -> the trunk shared by every task using this head -> a task-specific linear output."""
 
     inputs = "siamese"
+    tasks = PAIRS
     shared_trunk = True
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):

@@ -49,6 +49,17 @@ class ModelConfig:
     head_dropout: float = 0.1
     heads: dict[str, str] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat", "sts": "cosine"})
 
+    def __post_init__(self) -> None:
+        """Refuse, when params load, a head that does not exist or does not fit its task (e.g. quora: cosine)."""
+        for task, name in self.heads.items():
+            if task not in TASK_SPECS:
+                raise ValueError(f"model.heads.{task}: unknown task; known: {sorted(TASK_SPECS)}")
+            head_cls = HEADS[name]
+            if task not in head_cls.tasks:
+                fits = sorted(n for n in HEADS.names() if task in HEADS[n].tasks)
+                raise ValueError(f"model.heads.{task}: head '{name}' is for {list(head_cls.tasks)}, not {task}; "
+                                 f"heads for {task}: {fits}")
+
 
 class MultitaskModel(nn.Module):
     def __init__(self, encoder: BertModel, cfg: ModelConfig, tasks: list[str]):
@@ -64,9 +75,6 @@ class MultitaskModel(nn.Module):
         for task in tasks:
             spec = TASK_SPECS[task]
             head_cls = HEADS[cfg.heads[task]]
-            if (head_cls.inputs != "single") != spec.pair:
-                kind = "sentence-pair" if spec.pair else "single-sentence"
-                raise ValueError(f"model.heads.{task}: head '{cfg.heads[task]}' does not fit a {kind} task")
             trunk = None
             if head_cls.shared_trunk:
                 name = cfg.heads[task]

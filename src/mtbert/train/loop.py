@@ -47,6 +47,7 @@ class TrainConfig:
     optimizers: Literal["single", "per_task"] = "single"  # per_task: one AdamW per head + one for the encoder
     clip_norm: float | None = None  # max global gradient norm
     warmup_ratio: float = 0.1
+    lr_schedule: Literal["linear", "constant"] = "linear"  # after warm-up: linear decay to 0, or constant
     grad_diagnostics_every: int = 25  # measure task-gradient cosines every k multi-task steps (0: never)
     seed: int = 0
     max_train_examples: int | None = None  # per task; a smoke-test knob, None for all
@@ -181,9 +182,10 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     head_wd = {t: cfg.task_weight_decay.get(t, cfg.head_weight_decay) for t in tasks}
     optim: OptimizerSet = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                            encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
-                                           total_steps=steps * cfg.epochs, warmup_ratio=cfg.warmup_ratio, task_steps=task_steps)
+                                           total_steps=steps * cfg.epochs, warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
+                                           lr_schedule=cfg.lr_schedule)
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
-    best, best_metrics = -np.inf, {}
+    best, best_metrics, history = -np.inf, {}, []
     multi_step = 0
     for epoch, plan in enumerate(plans, start=1):
         log = EpochLog()
@@ -220,10 +222,14 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         for name, value in dev_summary.items():
             live.log_metric(f"dev/{name}", value)
         selection = dev_summary.get("overall", float(np.mean(list(dev_summary.values()))))
-        if selection > best:
+        history.append(dev_summary)
+        if selection > best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
             best, best_metrics = selection, dict(dev_summary, epoch=epoch)
             save_multitask(model, out_dir, dict(resolved, best=best_metrics, notes=notes), tokenizer_files)
         live.next_step()
+    if not best_metrics:
+        raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, e.g. a "
+                           f"dead STS head, have no Pearson r); dev metrics per epoch: {history}")
     return best_metrics
 
 

@@ -1,5 +1,5 @@
 """Optimizers: one AdamW for everything, or one per task head plus one for the shared encoder (the "hybrid" 3+1
-set-up), each with linear warm-up then decay."""
+set-up), each with linear warm-up then linear decay or a constant rate."""
 
 from __future__ import annotations
 
@@ -35,10 +35,14 @@ def decay_groups(module: nn.Module, lr: float, weight_decay: float) -> list[dict
                         {"params": [p for p in params if p.ndim <= 1], "lr": lr, "weight_decay": 0.0}) if g["params"]]
 
 
-def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float,
+                        constant: bool = False) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over warmup_ratio of the steps, then linear decay to 0 (or, `constant`, no decay)."""
     warmup = max(1, int(warmup_ratio * total_steps))
 
     def factor(step: int) -> float:
+        if constant and step >= warmup:
+            return 1.0
         if step < warmup:
             return (step + 1) / warmup
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
@@ -48,7 +52,8 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warm
 
 def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool, encoder_lr: float, encoder_wd: float,
                      head_lr: dict[str, float], head_wd: dict[str, float], total_steps: int, warmup_ratio: float,
-                     task_steps: dict[str, int] | None = None, trunks: nn.Module | None = None) -> OptimizerSet:
+                     task_steps: dict[str, int] | None = None, trunks: nn.Module | None = None,
+                     lr_schedule: str = "linear") -> OptimizerSet:
     """Frozen encoders (no trainable parameters) get no optimizer; heads without parameters neither.
 
     `task_steps` counts the steps each task takes part in, so a per-task schedule decays over that task's own steps.
@@ -67,4 +72,5 @@ def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool
         named = {"encoder": torch.optim.AdamW(encoder_groups)} if encoder_groups else {}
         named.update({t: torch.optim.AdamW(gs) for t, gs in head_groups.items() if gs})
         steps = {name: (task_steps or {}).get(name, total_steps) for name in named}
-    return OptimizerSet(named, {n: linear_warmup_decay(o, max(1, steps[n]), warmup_ratio) for n, o in named.items()})
+    constant = {"linear": False, "constant": True}[lr_schedule]
+    return OptimizerSet(named, {n: linear_warmup_decay(o, max(1, steps[n]), warmup_ratio, constant) for n, o in named.items()})
