@@ -7,7 +7,8 @@ from test_training import CPU, _setup
 
 from mtbert.train.loop import TrainConfig, task_losses
 from mtbert.train.losses import LOSSES
-from mtbert.train.regularizers import REGULARIZERS, SimCSEConfig, SmartConfig, divergence, info_nce
+from mtbert.train.regularizers import (REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig, ascent_step, divergence,
+                                      info_nce, partner_mask)
 
 
 def test_simcse_loss_equals_its_formula_on_a_three_sentence_batch():
@@ -19,6 +20,35 @@ def test_simcse_loss_equals_its_formula_on_a_three_sentence_batch():
     cos = [[1.0, s, 0.0], [0.0, s, -1.0], [s, 1.0, -s]]
     expected = np.mean([-(cos[i][i] / tau) + math.log(sum(math.exp(c / tau) for c in cos[i])) for i in range(3)])
     assert info_nce(z1, z2, tau).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_simcse_on_a_three_pair_batch_excludes_each_sentences_partner_by_hand():
+    # rows: a1 a2 a3 b1 b2 b3; second pass z2 = z1 (no dropout). Unit vectors at angles, so cos = cos(angle difference).
+    angles = [0.0, 0.5, 1.0, 0.2, 1.5, 2.5]
+    z = torch.tensor([[math.cos(a), math.sin(a)] for a in angles])
+    tau = 0.5
+    cos = [[math.cos(a - b) for b in angles] for a in angles]
+    partner = [3, 4, 5, 0, 1, 2]
+    excluded = np.mean([-cos[i][i] / tau + math.log(sum(math.exp(cos[i][j] / tau) for j in range(6) if j != partner[i]))
+                        for i in range(6)])
+    negative = np.mean([-cos[i][i] / tau + math.log(sum(math.exp(cos[i][j] / tau) for j in range(6))) for i in range(6)])
+    assert partner_mask(6).nonzero()[:, 1].tolist() == partner
+    assert info_nce(z, z, tau, partner_mask(6)).item() == pytest.approx(excluded, rel=1e-6)
+    assert info_nce(z, z, tau).item() == pytest.approx(negative, rel=1e-6)
+    assert excluded < negative
+
+
+@pytest.mark.parametrize("partner", ["negative", "excluded"])
+def test_simcse_partner_setting_reaches_pair_tasks_only(tiny_checkpoint_dir, partner):
+    model, batches = _setup(tiny_checkpoint_dir, tasks=("sst", "quora"))
+    model.eval()
+    cfg = SimCSEConfig(weight=1.0, temperature=0.1, partner=partner)
+    for task in ("sst", "quora"):
+        clean = clean_pass(model, task, batches[task])
+        z = clean.features.pooled
+        mask = partner_mask(len(z)) if partner == "excluded" and task == "quora" else None
+        got = REGULARIZERS["simcse"](model, task, batches[task], clean, cfg).item()
+        assert got == pytest.approx(info_nce(z, z, 0.1, mask).item(), rel=1e-5)
 
 
 def test_simcse_adds_its_weighted_loss_to_the_task_loss(tiny_checkpoint_dir):
@@ -37,23 +67,60 @@ def test_simcse_adds_its_weighted_loss_to_the_task_loss(tiny_checkpoint_dir):
     assert set(with_simcse["sts"][2]) == {"task"}
 
 
-@pytest.mark.parametrize("task", ["sst", "sts"])
-def test_smart_is_zero_without_noise_and_positive_with_it(tiny_checkpoint_dir, task):
-    model, batches = _setup(tiny_checkpoint_dir)
-    model.eval()  # no dropout: any difference comes from the perturbation
-    batch = batches[task]
+def with_dropout(model, p: float = 0.3):
+    """The tiny BERT has no dropout; give it some (hidden, attention and head) so masks matter."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = p
+        if hasattr(m, "dropout_p"):
+            m.dropout_p = p
+    return model.train()
+
+
+def clean_pass(model, task, batch):
+    rng = RngState.capture(CPU)
     features = model.encode(batch)
-    output = model.head(task, features)
-    zero = REGULARIZERS["smart"](model, task, batch, features, output, SmartConfig(weight=1.0, sigma=0.0, ascent_steps=1))
-    assert zero.item() == pytest.approx(0.0, abs=1e-10)
-    torch.manual_seed(0)
-    noisy = REGULARIZERS["smart"](model, task, batch, features, output, SmartConfig(weight=1.0, sigma=0.05))
-    torch.manual_seed(0)
-    ascended = REGULARIZERS["smart"](model, task, batch, features, output,
-                                     SmartConfig(weight=1.0, sigma=0.05, ascent_steps=1, step_size=0.05))
-    assert noisy.item() > 1e-8
-    assert ascended.item() > noisy.item()  # the ascent step moves the same noise uphill
-    assert noisy.requires_grad  # it trains the model
+    return CleanPass(features, model.head(task, features), rng)
+
+
+@pytest.mark.parametrize("task", ["sst", "quora", "sts"])
+def test_smart_is_exactly_zero_without_noise_even_with_dropout_on(tiny_checkpoint_dir, task):
+    model, batches = _setup(tiny_checkpoint_dir, tasks=("sst", "quora", "sts"))
+    with_dropout(model)
+    clean = clean_pass(model, task, batches[task])
+    zero = REGULARIZERS["smart"](model, task, batches[task], clean, SmartConfig(weight=1.0, sigma=0.0, ascent_steps=0))
+    assert zero.item() == 0.0
+    assert zero.requires_grad  # it trains the model
+    # the replays left the global random stream where the clean pass and the noise draw had put it
+    after = torch.get_rng_state()
+    torch.set_rng_state(clean.rng.cpu)
+    model.head(task, model.encode(batches[task]))
+    torch.randn(*batches[task]["input_ids"].shape, model.bert.config.hidden_size)
+    assert torch.equal(after, torch.get_rng_state())
+
+
+@pytest.mark.parametrize("task", ["sst", "sts"])
+def test_smart_grows_with_sigma_and_the_ascent_step_moves_it_uphill(tiny_checkpoint_dir, task):
+    model, batches = _setup(tiny_checkpoint_dir)
+    with_dropout(model)
+    clean = clean_pass(model, task, batches[task])
+
+    def term(**kw):
+        torch.manual_seed(1)
+        return REGULARIZERS["smart"](model, task, batches[task], clean, SmartConfig(weight=1.0, **kw)).item()
+
+    values = [term(sigma=s, ascent_steps=0) for s in (1e-3, 1e-2, 1e-1)]
+    assert 0 < values[0] < values[1] < values[2]
+    assert term(sigma=1e-2, ascent_steps=1, step_size=1e-2, epsilon=None) > values[1]
+
+
+def test_ascent_step_normalises_by_the_inf_norm_and_projects_onto_the_epsilon_ball():
+    delta = torch.zeros(2, 2, 2)
+    grad = torch.tensor([[[1.0, -4.0], [2.0, 0.0]], [[0.0, 0.5], [0.25, 0.0]]])  # ∞-norms per sequence: 4 and 0.5
+    stepped = ascent_step(delta, grad, step_size=0.1, epsilon=None)
+    torch.testing.assert_close(stepped, torch.tensor([[[0.025, -0.1], [0.05, 0.0]], [[0.0, 0.1], [0.05, 0.0]]]))
+    projected = ascent_step(delta, grad, step_size=0.1, epsilon=0.04)
+    torch.testing.assert_close(projected, torch.tensor([[[0.025, -0.04], [0.04, 0.0]], [[0.0, 0.04], [0.04, 0.0]]]))
 
 
 def test_divergences_against_hand_computed_values():

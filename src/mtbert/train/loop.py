@@ -21,7 +21,7 @@ from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
 from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
-from mtbert.train.regularizers import REGULARIZERS, SimCSEConfig, SmartConfig
+from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
 from mtbert.train.schedules import SCHEDULES, EpochPlan
 from mtbert.train.surgery import GradientMethod, MethodContext, cosine_matrix
 
@@ -78,12 +78,14 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
     for task, batch in batches.items():
         batch = {k: v.to(device) for k, v in batch.items()}
         with P.autocast(device):
+            regularizers = cfg.regularizers(task)
+            rng = RngState.capture(device) if regularizers else None  # a replay of this pass draws the same dropout masks
             features = model.encode(batch)
             output = model.head(task, features)
             loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
             parts = {"task": loss.item()}
-            for name, rcfg in cfg.regularizers(task).items():
-                term = REGULARIZERS[name](model, task, batch, features, output, rcfg)
+            for name, rcfg in regularizers.items():
+                term = REGULARIZERS[name](model, task, batch, CleanPass(features, output, rng), rcfg)
                 parts[name] = term.item()
                 loss = loss + rcfg.weight * term
         out[task] = (loss, output.detach().float().cpu().numpy(), parts)
