@@ -22,6 +22,7 @@ LIVE = Path("dvclive/pretrain_heads")
 class HeadPretrainConfig:
     enabled: bool = False
     epochs: int = 1
+    epoch: Literal["steps", "largest", "smallest", "one_pass"] = "steps"  # what an epoch is, as train.epoch
     steps_per_epoch: int | None = 100
     batch_size: int = 32
     lr: float = 1.0e-3
@@ -49,7 +50,7 @@ def main() -> None:
     shared = section(params, "train", TrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))
     mcfg = section(params, "model", ModelConfig)
     run = setup.build(mcfg, shared.tasks, shared.max_train_examples, shared.seed)
-    tcfg = TrainConfig(mode="frozen", tasks=shared.tasks, epochs=cfg.epochs, steps_per_epoch=cfg.steps_per_epoch,
+    tcfg = TrainConfig(mode="frozen", tasks=shared.tasks, epochs=cfg.epochs, epoch=cfg.epoch, steps_per_epoch=cfg.steps_per_epoch,
                        batch_size=cfg.batch_size, head_lr=cfg.lr, lr_schedule=cfg.lr_schedule,
                        warmup_ratio=cfg.warmup_ratio, seed=shared.seed, eval_batch_size=shared.eval_batch_size,
                        grad_diagnostics_every=0)

@@ -3,8 +3,8 @@ from mtbert.profiles import set_flags
 
 def test_profile_becomes_one_set_flag_per_leaf(tmp_path):
     path = tmp_path / "p.yaml"
-    path.write_text("model:\n  checkpoint: google-bert/bert-base-uncased\ntrain:\n  steps_per_epoch: null\n  lr: 2.0e-5\n  tasks: [sst, sts]\n")
-    assert set_flags(path) == ["-S", "model.checkpoint=google-bert/bert-base-uncased", "-S", "train.steps_per_epoch=null",
+    path.write_text("model:\n  checkpoint: google-bert/bert-base-uncased\ntrain:\n  epoch: one_pass\n  lr: 2.0e-5\n  tasks: [sst, sts]\n")
+    assert set_flags(path) == ["-S", "model.checkpoint=google-bert/bert-base-uncased", "-S", "train.epoch=one_pass",
                                "-S", "train.lr=2.0e-05", "-S", "train.tasks=[sst, sts]"]
 
 

@@ -56,3 +56,42 @@ def test_sequential_blocks_follow_the_order():
 def test_sequential_refuses_an_order_that_is_not_a_permutation():
     with pytest.raises(ValueError, match="must be an ordering of train.tasks"):
         SCHEDULES["sequential"](plan(order=["sst", "sst", "sts"]))
+
+
+def test_epoch_sizes_by_definition():
+    from mtbert.train.schedules import epoch_size
+
+    sizes = {"sst": 100, "quora": 1000, "sts": 50}  # batches of 16: 7, 63 and 4
+    assert epoch_size("steps", sizes, 16, 200) == (200, None)
+    assert epoch_size("largest", sizes, 16, None) == (63, None)
+    assert epoch_size("smallest", sizes, 16, None) == (4, None)
+    assert epoch_size("one_pass", sizes, 16, None) == (63, {"sst": 7, "quora": 63, "sts": 4})
+    with pytest.raises(ValueError, match="train.epoch=steps needs train.steps_per_epoch"):
+        epoch_size("steps", sizes, 16, None)
+
+
+@pytest.mark.parametrize("name", ["summed", "round_robin", "proportional", "sequential"])
+def test_a_one_pass_epoch_gives_every_task_exactly_its_own_batches(name):
+    from mtbert.train.schedules import passes
+
+    sizes, budgets = {"sst": 100, "quora": 1000, "sts": 50}, {"sst": 7, "quora": 63, "sts": 4}
+    plan = SCHEDULES[name](EpochPlan(list(sizes), sizes, 63, 1, 3, list(sizes), np.random.default_rng(0), budgets))
+    assert frequencies(plan) == budgets
+    assert passes(plan, sizes, 16) == {"sst": 1.0, "quora": 1.0, "sts": 1.0}
+    if name == "summed":  # all three while they last, then the larger ones alone
+        assert len(plan) == 63 and plan[0] == ["sst", "quora", "sts"] and plan[5] == ["sst", "quora"] and plan[10] == ["quora"]
+
+
+def test_passes_per_epoch_of_a_fixed_step_epoch():
+    from mtbert.train.schedules import passes
+
+    sizes = {"sst": 100, "quora": 1000}  # 7 and 63 batches of 16 per pass
+    plan = SCHEDULES["summed"](EpochPlan(list(sizes), sizes, 21, 1, 1, list(sizes), np.random.default_rng(0)))
+    assert passes(plan, sizes, 16) == {"sst": 3.0, "quora": pytest.approx(21 / 63, abs=1e-3)}
+
+
+def test_the_full_profile_makes_an_epoch_one_pass_over_every_task():
+    import yaml
+    from conftest import ROOT
+
+    assert yaml.safe_load((ROOT / "profiles" / "full.yaml").read_text())["train"]["epoch"] == "one_pass"

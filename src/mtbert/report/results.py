@@ -12,6 +12,13 @@ ROWS = [("sst_acc", "SST accuracy"), ("quora_acc", "Quora accuracy"), ("sts_pear
 CODE = ["src", "stages", "dvc.yaml", "requirements.lock"]
 
 
+def epoch_words(train: dict, run: dict) -> str:
+    """What an epoch was, in the run's own terms: its steps and the passes over each task's training set."""
+    steps = run.get("epoch_steps", [train.get("steps_per_epoch")])[0]
+    passes = ", ".join(f"{t} {p[0]:.2f}" for t, p in run.get("epoch_passes", {}).items())
+    return f"`{train.get('epoch', 'steps')}`: {steps} steps" + (f"; passes per epoch {passes}" if passes else "")
+
+
 def git_commit() -> str:
     """HEAD, marked `+dirty` when the code or params differ from it (the pipeline's own outputs do not count)."""
     try:
@@ -41,8 +48,8 @@ def render(metrics: dict, run: dict, split_sources: dict, checkpoint_sha: str, f
     provenance = [
         f"- checkpoint: `{ckpt}` (revision `{model['revision']}`, model.safetensors sha256 `{checkpoint_sha[:16]}…`)",
         f"- model: pooling `{model['pooling']}`, heads {model['heads']}, max length {model['max_length']}",
-        f"- training: mode `{train['mode']}`, method `{train['method']}`, {train['epochs']} epochs × "
-        f"{train['steps_per_epoch'] or 'all'} steps, batch {train['batch_size']} per task, lr {train['lr']} "
+        f"- training: mode `{train['mode']}`, method `{train['method']}`, schedule `{train.get('schedule', 'summed')}`, "
+        f"{train['epochs']} epochs ({epoch_words(train, run)}), batch {train['batch_size']} per task, lr {train['lr']} "
         f"(heads {train['head_lr']}), seed {train['seed']}, train rows per task: {train['max_train_examples'] or 'all'}",
         "- data: " + ", ".join(f"{t} `{s}`" for t, s in split_sources.items() if t in train["tasks"]),
         f"- best dev epoch: {run.get('best', {}).get('epoch')}; code: commit `{commit}`",

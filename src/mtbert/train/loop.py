@@ -22,7 +22,7 @@ from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
 from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
-from mtbert.train.schedules import SCHEDULES, EpochPlan
+from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
 from mtbert.train.surgery import GradientMethod, MethodContext, cosine_matrix
 
 
@@ -36,7 +36,10 @@ class TrainConfig:
     main_task: str = "sst"  # for method=mtrec
     mtrec_lambda: float = 0.3
     epochs: int = 3
-    steps_per_epoch: int | None = 200  # None: as many steps as the largest task has batches
+    # What an epoch is: steps (steps_per_epoch steps) | largest / smallest (as many steps as that task has batches)
+    # | one_pass (every task's training examples exactly once): see train/schedules.py
+    epoch: Literal["steps", "largest", "smallest", "one_pass"] = "steps"
+    steps_per_epoch: int | None = 200  # for epoch=steps
     batch_size: int = 16
     lr: float = 2e-5  # encoder
     weight_decay: float = 0.01  # encoder
@@ -55,6 +58,11 @@ class TrainConfig:
     sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
     simcse: SimCSEConfig = field(default_factory=SimCSEConfig)
     smart: SmartConfig = field(default_factory=SmartConfig)
+
+    def __post_init__(self) -> None:
+        if self.epoch == "steps" and not self.steps_per_epoch:
+            raise ValueError("train.epoch=steps needs train.steps_per_epoch (a positive number); for every example once "
+                             "per epoch set train.epoch=one_pass")
 
     def loss_name(self, task: str) -> str:
         return self.sts_loss if task == "sts" else TASK_SPECS[task].loss
@@ -166,9 +174,13 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     tasks = list(train_data)
     sizes = {t: len(d) for t, d in train_data.items()}
     streams = {t: BatchStream(d, cfg.batch_size, cfg.seed + k) for k, (t, d) in enumerate(train_data.items())}
-    steps = cfg.steps_per_epoch or max(-(-n // cfg.batch_size) for n in sizes.values())
-    plans = [SCHEDULES[cfg.schedule](EpochPlan(tasks, sizes, steps, e, cfg.epochs, list(cfg.task_order), rng))
+    steps, budgets = epoch_size(cfg.epoch, sizes, cfg.batch_size, cfg.steps_per_epoch)
+    plans = [SCHEDULES[cfg.schedule](EpochPlan(tasks, sizes, steps, e, cfg.epochs, list(cfg.task_order), rng, budgets))
              for e in range(1, cfg.epochs + 1)]
+    epoch_passes = {t: [passes(plan, sizes, cfg.batch_size)[t] for plan in plans] for t in tasks}
+    print(f"train.epoch={cfg.epoch}: {len(plans[0])} steps in epoch 1; passes over each task's training set per epoch:",
+          {t: p[0] if len(set(p)) == 1 else p for t, p in epoch_passes.items()})
+    resolved = dict(resolved, epoch_passes=epoch_passes, epoch_steps=[len(plan) for plan in plans])
     task_steps = Counter(t for plan in plans for step in plan for t in step)
     multi_task_steps = sum(len(step) > 1 for plan in plans for step in plan)
     notes = []
@@ -184,7 +196,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     head_wd = {t: cfg.task_weight_decay.get(t, cfg.head_weight_decay) for t in tasks}
     optim: OptimizerSet = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                            encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
-                                           total_steps=steps * cfg.epochs, warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
+                                           total_steps=sum(len(plan) for plan in plans), warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
                                            lr_schedule=cfg.lr_schedule)
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     best, best_metrics, history = -np.inf, {}, []
