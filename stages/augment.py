@@ -7,9 +7,11 @@ from pathlib import Path
 
 from mtbert.config import load_params, section
 from mtbert.data.augment import AugmentConfig, augment
-from mtbert.io import write_disabled
+from mtbert.io import write_disabled, write_text
+from mtbert.report.augment import render
 
 OUT = Path("data/augmented")
+REPORT = Path("reports/augment.md")
 WORDNET = Path("data/raw/nltk_data/corpora/wordnet.zip")
 
 
@@ -17,10 +19,13 @@ def main() -> None:
     cfg = section(load_params(), "augment", AugmentConfig)
     if not cfg.enabled:
         write_disabled(OUT)
+        write_text(REPORT, render(None))
         print("augment disabled: finetune trains on the prepared tables")
         return
-    for task, stats in augment(Path("data/prepared"), WORDNET, OUT, cfg).items():
-        print(task, stats)
+    summary = augment(Path("data/prepared"), WORDNET, OUT, cfg)
+    write_text(REPORT, render(summary))
+    for task, stats in summary["tasks"].items():
+        print(task, {k: v for k, v in stats.items() if k != "samples"})
 
 
 if __name__ == "__main__":

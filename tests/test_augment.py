@@ -15,6 +15,8 @@ from mtbert.data.augment import (
     synonym_replace,
     wordnet_from,
 )
+from mtbert.report.augment import render
+from mtbert.text.pos import ContextPOS
 from mtbert.train.setup import train_table
 
 SENTENCE = "the movie is a good and funny film , with great acting and a clever plot ."
@@ -29,6 +31,51 @@ def wordnet_zip(mirror) -> Path:
 def synonyms(wordnet_zip):
     with wordnet_from(wordnet_zip) as wn:
         yield Synonyms(wn)
+
+
+@pytest.fixture(scope="module")
+def wordnet(wordnet_zip):
+    with wordnet_from(wordnet_zip) as wn:
+        yield wn
+
+
+@pytest.fixture(scope="module")
+def tagger(wordnet):
+    return ContextPOS(wordnet).fit(seed=0)
+
+
+def test_the_context_tagger_learns_parts_of_speech_from_wordnets_examples(tagger):
+    assert tagger.accuracy > 0.9  # held out from its own training examples
+    assert tagger.tag("they play the game well".split())[1] == "v"
+    assert tagger.tag("a fun play with a clever plot".split())[2] == "n"
+    assert tagger.tag("it was an awful film".split())[3:] == ["a", "n"]
+    assert tagger.tag(["xqzzy"]) == [None]  # not in WordNet
+
+
+@pytest.mark.parametrize("sentence,word,wrong", [
+    ("the movie was awful", "awful", {"amazing", "awesome", "awe-inspiring", "awing"}),
+    ("a terrible plot", "terrible", {"tremendous"}),
+    ("a great cast", "great", {"with child", "expectant", "enceinte", "gravid", "large", "big"}),
+])
+def test_first_senses_keep_the_meaning_that_all_senses_lose(wordnet, tagger, sentence, word, wrong):
+    words = sentence.split()
+    pos = tagger.tag(words)[words.index(word)]
+    first = set(Synonyms(wordnet, "first")(word, pos))
+    every = set(Synonyms(wordnet, "all")(word, pos))
+    assert not first & wrong and every & wrong  # EDA's original offers the wrong ones; the first sense never does
+    assert first == {lemma.name().replace("_", " ").lower() for lemma in wordnet.synsets(word, pos)[0].lemmas()} - {word}
+
+
+def test_first_sense_replacements_in_a_sentence_come_from_the_tagged_first_sense(wordnet, tagger):
+    synonyms = Synonyms(wordnet, "first")
+    words = "the acting was awful and the plot was terrible".split()
+    for seed in range(10):
+        changes: list = []
+        augment_sentence(" ".join(words), AugmentConfig(synonym_rate=0.5), synonyms, random.Random(seed), Counter(),
+                         tagger, changes)
+        tags = tagger.tag(words)
+        for i, old, new in changes:
+            assert new in {lemma.name().replace("_", " ").lower() for lemma in wordnet.synsets(old, tags[i])[0].lemmas()}
 
 
 def test_synonym_replacement_changes_only_the_chosen_words_to_real_synonyms(synonyms):
@@ -77,17 +124,22 @@ def _prepared(root: Path) -> Path:
     return root
 
 
-def test_augmentation_writes_training_tables_only_and_keeps_the_originals(tmp_path, wordnet_zip):
+def test_augmentation_writes_training_tables_only_and_keeps_the_originals(tmp_path, wordnet_zip, tagger):
     prepared = _prepared(tmp_path / "prepared")
     before = {p: p.read_bytes() for p in prepared.rglob("*.csv")}
     out = tmp_path / "augmented"
-    summary = augment(prepared, wordnet_zip, out, AugmentConfig(tasks=["sst", "sts"], copies=2, synonym_rate=0.5))
+    summary = augment(prepared, wordnet_zip, out, AugmentConfig(tasks=["sst", "sts"], copies=2, synonym_rate=0.5),
+                      tagger=tagger)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.csv")) == ["sst/train.csv", "sts/train.csv"]
     assert {p: p.read_bytes() for p in prepared.rglob("*.csv")} == before  # dev and test (and train) untouched
     sst = pd.read_csv(out / "sst" / "train.csv")
     assert sst["id"].tolist() == ["a", "b", "a~aug1", "b~aug1", "a~aug2", "b~aug2"]
     assert sst["label"].tolist() == [4, 0, 4, 0, 4, 0]
-    assert summary["sst"]["augmented_rows"] == 4
+    assert summary["tasks"]["sst"]["augmented_rows"] == 4
+    assert 0 < len(summary["tasks"]["sst"]["samples"]) <= 20 and summary["pos_tagger"]["heldout_accuracy"] > 0.9
+    page = render(summary)
+    assert "## sst" in page and "most frequent WordNet sense" in page
+    assert all(f"{old} → {new}" in page for s in summary["tasks"]["sst"]["samples"] for old, new in s["replaced"])
     sts = pd.read_csv(out / "sts" / "train.csv")
     for row in sts.iloc[1:].itertuples():  # one side changed, the other kept
         assert (row.sentence1 == "a good film") != (row.sentence2 == "a great movie")
