@@ -50,3 +50,12 @@ def test_render_gives_differences_to_the_baseline_and_the_pretraining_history():
     assert "| 0 | 0.0000 | 10.000 | 0.5000 | – | – |" in text and "| 1 | 0.2500 | 5.000 | 0.7500 | 6.000 | 0.600 |" in text
     assert "figures/t-pretrain_mlm.png" in text
     assert "SST acc 0.3000 → 0.3450 (+0.0450, +15.0% relative)" in text
+
+
+def test_a_superseded_study_says_so_above_its_table():
+    study = {"name": "m", "budget": {}, "variants": {"sum": {}}, "superseded": "The cosine head\n  had dropout."}
+    result = {"metrics": {"dev": {"sst_acc": 0.5}}, "diagnostics": {}, "notes": [], "commit": "abc"}
+    text = render(study, {"sum": result})
+    assert "> **Made with behaviour that has since changed.** The cosine head had dropout." in text
+    assert text.index("since changed") < text.index("| variant |")
+    assert "since changed" not in render(dict(study, superseded=None), {"sum": result})
