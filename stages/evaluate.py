@@ -1,7 +1,7 @@
 """DVC stage: dev and test metrics per task and overall (metrics.json), and prediction files per task and split."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +9,7 @@ import pandas as pd
 from mtbert.config import load_params, section
 from mtbert.data.batching import load_task
 from mtbert.eval import predict as P
+from mtbert.eval.confidence import bootstrap_ci
 from mtbert.io import atomic_dir, write_json
 from mtbert.model.multitask import ModelConfig, load_multitask
 from mtbert.text.tokenizer import Tokenizer
@@ -18,9 +19,16 @@ CHECKPOINT = Path("models/finetuned")
 
 
 @dataclass
+class BootstrapConfig:
+    resamples: int = 1000
+    seed: int = 0
+
+
+@dataclass
 class EvaluateConfig:
     batch_size: int = 64
     splits: tuple[str, ...] = ("dev", "test")
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)  # 95% intervals over each split's examples
 
 
 def main() -> None:
@@ -31,17 +39,20 @@ def main() -> None:
     tokenizer = Tokenizer.from_checkpoint(CHECKPOINT, mcfg.max_length)
     device = pick_device()
     model = load_multitask(CHECKPOINT, mcfg, tasks).to(device)
-    results = {}
+    results, ci = {}, {}
     with atomic_dir("predictions") as out:
         for split in cfg.splits:
-            scores = {}
+            scores, outputs = {}, {}
             for task in tasks:
                 data = load_task(Path("data/prepared"), tokenizer, task, split, model.input_form(task))
                 preds = P.predict(model, data, cfg.batch_size, tokenizer.pad_id, device)
                 scores[task] = P.score(task, preds, data.labels)
+                if scores[task] is not None:
+                    outputs[task] = (preds, data.labels)
                 pd.DataFrame({"id": data.ids, "prediction": preds, "label": data.labels}).to_csv(out / f"{task}-{split}.csv", index=False)
             results[split] = P.summary(scores)
-    write_json("metrics.json", results)
+            ci[split] = bootstrap_ci(outputs, cfg.bootstrap.resamples, cfg.bootstrap.seed)
+    write_json("metrics.json", results | {"ci95": ci})
     print(json.dumps(results, indent=2))
 
 

@@ -18,7 +18,9 @@ def main() -> None:
     sha = next((f["sha256"] for f in manifest["files"] if f["path"] == weights), "unknown")
     figure = plots.training_curves(Path("dvclive/finetune"), Path("reports/figures/curves.png"),
                                    f"{run['model']['checkpoint']} — mode {run['train']['mode']}")
-    write_text("reports/results.md", results.render(metrics, run, split_sources, sha, figure.relative_to("reports").as_posix(), results.git_commit()))
+    reference = json.loads(Path("reference.json").read_text())
+    write_text("reports/results.md", results.render(metrics, run, split_sources, sha, figure.relative_to("reports").as_posix(),
+                                                    results.git_commit(), reference))
     print("wrote reports/results.md and", figure)
 
 

@@ -37,7 +37,13 @@ def test_similarity_heads_stay_within_0_to_5(name):
     torch.testing.assert_close(head(feats(u), feats(-u)), torch.zeros(200), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["cosine", "cosine_corr"])
+def test_cosine_sbert_head_maps_orthogonal_to_0_and_identical_to_5():
+    head = HEADS["cosine_sbert"](2, 1, 0.5).train()
+    u, v = torch.tensor([[1.0, 0.0], [1.0, 0.0], [3.0, 4.0]]), torch.tensor([[0.0, 2.0], [2.0, 0.0], [-3.0, -4.0]])
+    torch.testing.assert_close(head(feats(u), feats(v)), torch.tensor([0.0, 5.0, -5.0]))
+
+
+@pytest.mark.parametrize("name", ["cosine", "cosine_corr", "cosine_sbert"])
 def test_parameter_free_heads_score_an_identical_pair_5_in_training_mode_too(name):
     torch.manual_seed(0)
     head = HEADS[name](16, 1, 0.5).train()  # a large dropout, in train mode: it must not touch u and v

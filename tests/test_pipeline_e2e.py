@@ -1,5 +1,5 @@
-"""The whole DVC chain (download -> prepare -> augment -> pretrain_mlm -> pretrain_heads -> finetune -> evaluate ->
-report) on real data with a tiny random BERT,
+"""The whole DVC chain (download -> prepare -> reference, augment -> pretrain_mlm -> pretrain_heads -> finetune ->
+evaluate -> report) on real data with a tiny random BERT,
 in a temporary copy of the repository; a second `dvc repro` must have nothing to do."""
 
 import json
@@ -41,7 +41,8 @@ def test_dvc_repro_runs_the_whole_chain(tmp_path, mirror):
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["model"].update(checkpoint="tiny/random-bert", max_length=64)
     params["train"].update(epochs=2, steps_per_epoch=3, batch_size=8, max_train_examples=64, eval_batch_size=256)
-    params["evaluate"]["batch_size"] = 256
+    params["evaluate"].update(batch_size=256, bootstrap={"resamples": 200, "seed": 0})
+    params["reference"].update(batch_size=256, cv_folds=2, Cs=3)
     params["augment"].update(enabled=True, tasks=["sst"])
     params["pretrain_mlm"].update(enabled=True, max_reviews=40, heldout_reviews=16, max_length=64, epochs=1,
                                   steps_per_epoch=2, batch_size=8)
@@ -56,13 +57,20 @@ def test_dvc_repro_runs_the_whole_chain(tmp_path, mirror):
     _run([dvc, "repro"], repo, env)
 
     metrics = json.loads((repo / "metrics.json").read_text())
-    assert set(metrics) == {"dev", "test"}
+    assert set(metrics) == {"dev", "test", "ci95"}
+    reference = json.loads((repo / "reference.json").read_text())
     for split in ("dev", "test"):
         assert set(metrics[split]) == {"sst_acc", "quora_acc", "sts_pearson", "overall"}
         assert 0 <= metrics[split]["sst_acc"] <= 1 and -1 <= metrics[split]["sts_pearson"] <= 1
+        for name, value in metrics[split].items():
+            ci = metrics["ci95"][split][name]
+            assert ci["low"] <= value <= ci["high"]
+        assert set(reference["no_finetuning"][split]) == {"sst_acc", "quora_acc", "sts_pearson", "overall"}
+        assert set(reference["majority"][split]) == {"sst_acc", "quora_acc"}
     assert len(list((repo / "predictions").glob("*.csv"))) == 6
     report = (repo / "reports" / "results.md").read_text()
     assert "tiny/random-bert" in report and "quora-dev-resplit" in report
+    assert "*no fine-tuning*" in report and "*majority class*" in report
     assert (repo / "reports" / "figures" / "curves.png").stat().st_size > 10_000
     # the enabled augment and pretrain_mlm stages fed finetune
     run = json.loads((repo / "models" / "finetuned" / "run.json").read_text())

@@ -59,3 +59,54 @@ def test_a_superseded_study_says_so_above_its_table():
     assert "> **Made with behaviour that has since changed.** The cosine head had dropout." in text
     assert text.index("since changed") < text.index("| variant |")
     assert "since changed" not in render(dict(study, superseded=None), {"sum": result})
+
+
+def _seeded(study, overall):
+    """Results of a seeded study: overall[variant] = values per seed; the other metrics fixed."""
+    from mtbert.study.spec import result_key
+
+    return {result_key(v, s): {"metrics": {"dev": {"sst_acc": 0.5, "quora_acc": 0.8, "sts_pearson": 0.8, "overall": x}},
+                               "diagnostics": {}, "notes": [], "commit": "abc", "seed": s}
+            for v, xs in overall.items() for s, x in zip(study["seeds"], xs)}
+
+
+def test_a_seeded_study_gives_means_with_t_intervals_and_paired_differences():
+    from mtbert.study import stats
+
+    study = {"name": "m", "budget": {}, "seeds": [0, 1, 2], "variants": {"sum": {}, "pcgrad": {}, "mgda": {}}}
+    results = _seeded(study, {"sum": [0.60, 0.62, 0.64], "pcgrad": [0.61, 0.63, 0.65], "mgda": [0.62, 0.60, 0.64]})
+    mean, low, high, n = stats.summary(study, results)["sum"]["overall"]
+    assert (mean, n) == (pytest.approx(0.62), 3)  # s = 0.02, t_{0.975, 2} = 4.302653: 0.62 ± 0.049683
+    assert (low, high) == (pytest.approx(0.62 - 0.049683, abs=1e-6), pytest.approx(0.62 + 0.049683, abs=1e-6))
+    diffs = stats.paired(study, results)
+    assert diffs["pcgrad"]["overall"][:3] == pytest.approx((0.01, 0.01, 0.01))  # the same shift on every seed
+    assert diffs["mgda"]["overall"][1] < 0 < diffs["mgda"]["overall"][2]  # +0.02, -0.02, 0: not distinguishable
+    text = render(study, results, {"no_finetuning": {"dev": {"sst_acc": 0.43, "overall": 0.7}}, "majority": {"dev": {"sst_acc": 0.25}}})
+    assert "| sum | 3 | 0.5000 [0.5000, 0.5000] | 0.8000 [0.8000, 0.8000] | 0.8000 [0.8000, 0.8000] | 0.6200 [0.5703, 0.6697] |" in text
+    assert "| pcgrad | 3 | +0.0000 [+0.0000, +0.0000] | +0.0000 [+0.0000, +0.0000] | +0.0000 [+0.0000, +0.0000] | +0.0100 [+0.0100, +0.0100] * |" in text
+    assert "| mgda | 3 |" in text and "+0.0000 [-0.0497, +0.0497] |" in text
+    assert "| *no fine-tuning* (frozen checkpoint) | *0.4300* | – | – | *0.7000* |" in text
+    assert "| *majority class* | *0.2500* |" in text
+    assert "Seed-to-seed standard deviation of dev overall (mean over variants): 0.0200." in text
+
+
+def test_a_study_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+    import json
+
+    from mtbert.study import runner
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text("name: s\nbudget: {train: {epochs: 1}}\nseeds: [0, 1]\nvariants: {a: {}, b: {train: {lr: 0.1}}}\n")
+    calls = []
+    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    monkeypatch.setattr(runner, "collect", lambda variant, overrides, seconds: {"variant": variant, "overrides": overrides})
+    monkeypatch.setattr(runner, "git_commit", lambda: "abc")
+    store = tmp_path / "reports" / "studies" / "s.json"
+    store.parent.mkdir(parents=True)
+    store.write_text(json.dumps({"a@seed0": {"variant": "a"}}))  # collected before an interruption
+    runner.run_study(tmp_path / "s.yaml")
+    exps = [c for c in calls if c[:3] == ["dvc", "exp", "run"]]
+    assert [c[4] for c in exps] == ["s-b-seed0", "s-a-seed1", "s-b-seed1"]  # seed by seed, skipping what was done
+    assert "--force" not in exps[0]
+    assert "train.seed=1" in exps[2] and "augment.seed=1" in exps[2] and "train.lr=0.1" in exps[2]
+    assert set(json.loads(store.read_text())) == {"a@seed0", "b@seed0", "a@seed1", "b@seed1"}

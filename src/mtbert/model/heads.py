@@ -154,6 +154,18 @@ class CosineHead(Head):
         return 2.5 * (F.cosine_similarity(a.pooled, b.pooled, dim=-1) + 1.0)
 
 
+@HEADS.register("cosine_sbert")
+class CosineSBERTHead(Head):
+    """5 · cos(u, v): sentence-transformers' scale (its CosineSimilarityLoss regresses cos on y / 5), so an unrelated
+    pair (y = 0) asks for orthogonal embeddings, cos 0, not the cos -1 that 2.5 (cos + 1) asks for; no parameters."""
+
+    inputs = "siamese"
+    tasks = STS
+
+    def forward(self, a: Features, b: Features) -> torch.Tensor:
+        return 5.0 * F.cosine_similarity(a.pooled, b.pooled, dim=-1)
+
+
 @HEADS.register("cosine_corr")
 class CosineCorrHead(Head):
     """The mean of cos(u, v) and the Pearson correlation of u's and v's components, shifted and scaled to 0..5; no

@@ -1,94 +1,65 @@
-"""Run a study (variants of params at one named budget) as DVC experiments, and tabulate it.
-
-    python -m mtbert.study run studies/methods.yaml      # one `dvc exp run` per variant, results collected
-    python -m mtbert.study report studies/methods.yaml   # reports/<study>.md from the collected results
-
-A study file has `name`, `budget` (params overrides shared by every variant, the comparison budget) and
-`variants` (name -> params overrides); optional `notes` (rendered at the end) and `superseded` (what in the code has
-changed since the results were measured, rendered at the top). After each `dvc exp run` the workspace holds that experiment's outputs,
-so results are read from there and kept in reports/studies/<name>.json.
-"""
+"""A study's page (reports/<study>.md): one row per variant (mean and 95% t interval over seeds when the study has
+seeds, with paired differences to the first variant), the no-fine-tuning reference rows, diagnostics, notes."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import yaml
-
-from mtbert.io import write_json, write_text
-from mtbert.profiles import flatten, override_flags
+from mtbert.io import write_text
+from mtbert.profiles import flatten
 from mtbert.report import plots
-from mtbert.report.results import git_commit
+from mtbert.study import stats
+from mtbert.study.runner import RESULTS
+from mtbert.study.spec import SEED_KEYS, load_study, result_key
 
-RESULTS = Path("reports/studies")
 TASK_ORDER = ("sst", "quora", "sts")
+REFERENCE = Path("reference.json")
 
 
-def load_study(path: Path) -> dict:
-    study = yaml.safe_load(path.read_text())
-    missing = [k for k in ("name", "budget", "variants") if k not in study]
-    if missing:
-        raise ValueError(f"{path}: study file lacks {missing}")
-    return study
+def reference_rows(reference: dict | None) -> list[str]:
+    """The `reference` stage's dev numbers as table rows, so every variant is read against what no training gives."""
+    if not reference:
+        return []
+    rows = []
+    for key, label in (("no_finetuning", "*no fine-tuning* (frozen checkpoint)"), ("majority", "*majority class*")):
+        dev = reference[key].get("dev", {})
+        rows.append(f"| {label} | " + " | ".join(f"*{dev[k]:.4f}*" if k in dev else "–" for k in stats.METRICS)
+                    + " | | | | | reference stage |")
+    return rows
 
 
-def _mean_metric(live: Path, name: str) -> float | None:
-    df = plots.read_live_metric(live, name)
-    return None if df is None else float(df["value"].mean())
+def seeded_tables(study: dict, results: dict) -> str:
+    """Mean ± 95% t interval over seeds, and paired differences to the first variant (* where the interval excludes 0)."""
+    labels = ("SST acc", "Quora acc", "STS r", "overall")
+    means = stats.summary(study, results)
+    head = "| variant | seeds | " + " | ".join(labels) + " |"
+    lines = [head, "|" + "---|" * (2 + len(labels))]
+    for variant, m in means.items():
+        n = next(iter(m.values()))[3] if m else 0
+        lines.append(f"| {variant} | {n} | " + " | ".join(
+            f"{m[k][0]:.4f} [{m[k][1]:.4f}, {m[k][2]:.4f}]" if k in m else "–" for k in stats.METRICS) + " |")
+    first = next(iter(study["variants"]))
+    diffs = [f"| variant − {first} | seeds | " + " | ".join(f"Δ {x}" for x in labels) + " |", "|" + "---|" * (2 + len(labels))]
+    for variant, d in stats.paired(study, results).items():
+        n = next(iter(d.values()))[3] if d else 0
+        diffs.append(f"| {variant} | {n} | " + " | ".join(
+            (f"{d[k][0]:+.4f} [{d[k][1]:+.4f}, {d[k][2]:+.4f}]" + (" *" if d[k][1] > 0 or d[k][2] < 0 else ""))
+            if k in d else "–" for k in stats.METRICS) + " |")
+    spread = stats.seed_spread(study, results)
+    noise = f"\n\nSeed-to-seed standard deviation of dev overall (mean over variants): {spread:.4f}." if spread else ""
+    return ("## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise
+            + f"\n\n## Paired differences to `{first}` on the same seeds (dev)\n\n" + "\n".join(diffs)
+            + "\n\n`*`: the 95% interval of the paired difference excludes zero; without `*` the variants are not "
+            "distinguishable at this budget and number of seeds.")
 
 
-def collect(variant: str, overrides: dict, seconds: float) -> dict:
-    """The workspace's results right after `dvc exp run`: metrics, per-epoch diagnostics averaged, cost."""
-    live = Path("dvclive/finetune")
-    metrics = json.loads(Path("metrics.json").read_text())
-    run = json.loads(Path("models/finetuned/run.json").read_text())
-    diagnostics = {}
-    for path in sorted((live / "plots" / "metrics").rglob("*.tsv")):
-        name = path.relative_to(live / "plots" / "metrics").with_suffix("").as_posix()
-        if name.split("/")[0] in ("grad", "steps", "time"):
-            diagnostics[name] = _mean_metric(live, name)
-    pretrained = Path("models/pretrained/pretrain.json")
-    extra = {"pretrain_mlm": json.loads(pretrained.read_text())["history"]} if pretrained.exists() else {}
-    return {"variant": variant, "overrides": overrides, "metrics": metrics, "best_epoch": run.get("best", {}).get("epoch"),
-            "notes": run.get("notes", []), "diagnostics": diagnostics, "wall_seconds": round(seconds, 1)} | extra
-
-
-def run_study(path: Path, only: list[str] | None = None) -> None:
-    study = load_study(path)
-    store = RESULTS / f"{study['name']}.json"
-    results = json.loads(store.read_text()) if store.exists() else {}
-    for variant, overrides in study["variants"].items():
-        if only and variant not in only:
-            continue
-        merged = flatten(study["budget"]) | flatten(overrides or {})
-        cmd = ["dvc", "exp", "run", "--force", "-n", f"{study['name']}-{variant}".replace("_", "-"), *override_flags(merged)]
-        # `dvc exp run` leaves the last experiment's params in the workspace: start every variant from HEAD's
-        subprocess.run(["git", "checkout", "HEAD", "--", "params.yaml"], check=True)
-        print("+", " ".join(cmd), flush=True)
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        results[variant] = collect(variant, merged, time.perf_counter() - start) | {"commit": git_commit()}
-        write_json(store, results)  # after every variant: a long study survives an interruption
-
-
-def majority_baseline(prepared: Path = Path("data/prepared")) -> dict[str, float]:
-    """Dev accuracy of always predicting the most frequent training class: the no-learning reference."""
-    from mtbert.data.prepare import load_split
-
-    out = {}
-    for task, name in (("sst", "sst_acc"), ("quora", "quora_acc")):
-        if (prepared / task / "dev.csv").exists():
-            top = load_split(prepared, task, "train")["label"].mode()[0]
-            out[name] = float((load_split(prepared, task, "dev")["label"] == top).mean())
-    return out
-
-
-def render(study: dict, results: dict, majority: dict[str, float] | None = None) -> str:
+def render(study: dict, results: dict, reference: dict | None = None) -> str:
+    """The page. With seeds, the per-run tables (cost, diagnostics) show each variant's run on the first seed."""
+    seeds = study.get("seeds")
+    all_runs = results
+    results = {v: all_runs[result_key(v, seeds[0] if seeds else None)] for v in study["variants"]
+               if result_key(v, seeds[0] if seeds else None) in all_runs}
     budget = ", ".join(f"`{k}={v}`" for k, v in flatten(study["budget"]).items())
     header = "| variant | SST acc | Quora acc | STS r | overall | s/step | vs first | peak MB | conflicts | notes |"
     rows = [header, "|" + "---|" * (header.count("|") - 1)]
@@ -108,9 +79,7 @@ def render(study: dict, results: dict, majority: dict[str, float] | None = None)
                   f"{d['time/peak_memory_mb']:.0f}" if d.get("time/peak_memory_mb") else "–",
                   f"{sum(conflicts) / len(conflicts):.0%}" if conflicts else "–", "; ".join(r["notes"]) or ""]
         rows.append("| " + " | ".join(cells) + " |")
-    if majority:
-        rows.append("| *majority class* | " + " | ".join(f"*{majority[k]:.4f}*" if k in majority else "–"
-                                                       for k in ("sst_acc", "quora_acc", "sts_pearson", "overall")) + " | | | | | no learning |")
+    rows += reference_rows(reference)
     pair_names = sorted({k.removeprefix("grad/cos_") for r in results.values() for k in r["diagnostics"] if k.startswith("grad/cos_")})
     cosines = ["| variant | " + " | ".join(pair_names) + " |", "|" + "---|" * (len(pair_names) + 1)]
     for variant in study["variants"]:
@@ -159,15 +128,17 @@ def render(study: dict, results: dict, majority: dict[str, float] | None = None)
                             "\n\nEpoch 0 is the encoder before further pretraining (fresh MLM/NSP heads when the checkpoint has "
                             "none).\n\n" + "\n".join(rows_p) + effect)
     every_task_every_step = all(v == 1.0 for r in results.values() for k, v in r["diagnostics"].items() if k.startswith("steps/"))
-    commits = sorted({r["commit"] for r in results.values()})
+    commits = sorted({r["commit"] for r in all_runs.values()})
     return "\n\n".join(filter(None, [
         f"# Study: {study['name']}\n\n{study.get('description', '').strip()}\n\nGenerated by `python -m mtbert.study report` "
         f"from `reports/studies/{study['name']}.json`; each row is one `dvc exp run` (see `dvc exp show`). Dev metrics of the "
         f"best-on-dev epoch. Code: commit(s) {', '.join(f'`{c}`' for c in commits)}.",
         (f"> **Made with behaviour that has since changed.** {' '.join(study['superseded'].split())} These rows are kept "
          "as they were measured; rerun the study to compare with the current code.") if study.get("superseded") else "",
-        f"**Comparison budget** (the same for every variant): {budget}.",
-        "\n".join(rows),
+        f"**Comparison budget** (the same for every variant): {budget}."
+        + (f" Seeds: {seeds} (each drives {', '.join(f'`{k}`' for k in SEED_KEYS)})." if seeds else ""),
+        seeded_tables(study, all_runs) if seeds else "",
+        (f"## Runs on seed {seeds[0]}\n\n" if seeds else "") + "\n".join(rows),
         "s/step: mean wall time of a training step; vs first: ratio to the first variant's. conflicts: share of measured "
         "steps whose task gradients on the shared encoder had negative cosine (mean over task pairs).",
         deltas,
@@ -182,24 +153,12 @@ def report_study(path: Path) -> Path:
     study = load_study(path)
     results = json.loads((RESULTS / f"{study['name']}.json").read_text())
     target = Path("reports") / f"{study['name']}.md"
-    for variant, r in results.items():
-        if r.get("pretrain_mlm"):
+    first_seed = (study.get("seeds") or [None])[0]
+    for variant in study["variants"]:
+        r = results.get(result_key(variant, first_seed))
+        if r and r.get("pretrain_mlm"):
             plots.pretraining_curves(r["pretrain_mlm"], target.parent / "figures" / f"{study['name']}-{variant}.png",
                                      f"{study['name']} / {variant}: further MLM+NSP pretraining")
-    write_text(target, render(study, results, majority_baseline()))
+    reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else None
+    write_text(target, render(study, results, reference))
     return target
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m mtbert.study", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["run", "report"])
-    parser.add_argument("study", type=Path)
-    parser.add_argument("--only", nargs="*", help="run just these variants")
-    args = parser.parse_args(argv)
-    if args.action == "run":
-        run_study(args.study, args.only)
-    print("wrote", report_study(args.study))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -1,0 +1,24 @@
+"""python -m mtbert.study run|report <study.yaml>"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from mtbert.study.render import report_study
+from mtbert.study.runner import run_study
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m mtbert.study", description="Run a study as DVC experiments and report it.")
+    parser.add_argument("action", choices=["run", "report"])
+    parser.add_argument("study", type=Path)
+    parser.add_argument("--only", nargs="*", help="run just these variants")
+    parser.add_argument("--rerun", action="store_true", help="run again the (variant, seed) pairs already collected")
+    args = parser.parse_args(argv)
+    if args.action == "run":
+        run_study(args.study, args.only, args.rerun)
+    print("wrote", report_study(args.study))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,38 @@
+"""A study file: `name`, `budget` (params overrides every variant shares), `variants` (name -> overrides); optional
+`seeds` (every variant runs once per seed), `notes` (rendered at the end) and `superseded` (what in the code has
+changed since the results were measured, rendered at the top)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+# The params a run's seed drives: head initialisation, data order and dropout (train), augmentation, pretraining.
+SEED_KEYS = ("train.seed", "augment.seed", "pretrain_mlm.seed")
+
+
+def load_study(path: Path) -> dict:
+    study = yaml.safe_load(Path(path).read_text())
+    missing = [k for k in ("name", "budget", "variants") if k not in study]
+    if missing:
+        raise ValueError(f"{path}: study file lacks {missing}")
+    seeds = study.get("seeds")
+    if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds)):
+        raise ValueError(f"{path}: seeds must be a non-empty list of integers, got {seeds!r}")
+    return study
+
+
+def result_key(variant: str, seed: int | None) -> str:
+    """Where a run's result is kept in reports/studies/<name>.json (single-seed studies: the variant name)."""
+    return variant if seed is None else f"{variant}@seed{seed}"
+
+
+def runs(study: dict) -> list[tuple[str, int | None]]:
+    """(variant, seed) pairs in run order: seed by seed, so a cut-short study has every variant on its first seeds."""
+    seeds = study.get("seeds") or [None]
+    return [(variant, seed) for seed in seeds for variant in study["variants"]]
+
+
+def seed_overrides(seed: int | None) -> dict[str, int]:
+    return {} if seed is None else {key: seed for key in SEED_KEYS}
