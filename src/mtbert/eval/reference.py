@@ -61,7 +61,8 @@ def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def sst_classifier(x: np.ndarray, y: np.ndarray, cfg: ReferenceConfig) -> LogisticRegressionCV:
     folds = StratifiedKFold(cfg.cv_folds, shuffle=True, random_state=cfg.seed)
-    return LogisticRegressionCV(Cs=cfg.Cs, cv=folds, max_iter=2000).fit(x, y)
+    return LogisticRegressionCV(Cs=cfg.Cs, cv=folds, scoring="accuracy", l1_ratios=(0.0,), max_iter=2000,
+                                use_legacy_attributes=False).fit(x, y)
 
 
 def majority(train: dict[str, TaskData], splits: dict[str, dict[str, TaskData]]) -> dict[str, dict[str, float]]:
@@ -84,7 +85,7 @@ def no_finetuning(encoder: BertModel, train: dict[str, TaskData], splits: dict[s
     predictors = {}
     if "sst" in train:
         clf = sst_classifier(embed(encoder, train["sst"], cfg.batch_size, pad_id), train["sst"].labels.astype(int), cfg)
-        chosen["sst_C"] = float(clf.C_[0])
+        chosen["sst_C"] = float(clf.C_)
         predictors["sst"] = lambda d: clf.predict(embed(encoder, d, cfg.batch_size, pad_id))
     if "quora" in train:
         cut = best_threshold(cosine(embed(encoder, train["quora"], cfg.batch_size, pad_id)), train["quora"].labels)
