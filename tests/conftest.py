@@ -30,6 +30,20 @@ def mirror() -> Path:
     return Path(value).resolve()
 
 
+class RecordingLive:
+    """A stand-in for DVCLive's Live: keeps the last value logged under each name, and the step count."""
+
+    def __init__(self):
+        self.metrics: dict[str, float] = {}
+        self.steps = 0
+
+    def log_metric(self, name: str, value: float) -> None:
+        self.metrics[name] = value
+
+    def next_step(self) -> None:
+        self.steps += 1
+
+
 WORDS = ("the a film movie good bad great awful is was not very fun dull plot actor question how why what can i you "
          "do does learn python java best way to be it and of in on for with this that").split()
 TINY_BERT = dict(vocab_size=0, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import RecordingLive
 from test_training import CPU, _setup
 
 from mtbert.train.loop import TrainConfig, task_losses
@@ -157,19 +158,9 @@ def test_training_logs_task_losses_apart_from_regularizer_terms(tiny_checkpoint_
     from mtbert.text.tokenizer import Tokenizer
     from mtbert.train.loop import train
 
-    class Live:
-        def __init__(self):
-            self.metrics = {}
-
-        def log_metric(self, name, value):
-            self.metrics[name] = value
-
-        def next_step(self):
-            pass
-
     model, _ = _setup(tiny_checkpoint_dir, tasks=("sst",))
     data = {"sst": tokenize(Tokenizer.from_checkpoint(tiny_checkpoint_dir), SST, "sst", "single")}
-    live = Live()
+    live = RecordingLive()
     cfg = TrainConfig(tasks=["sst"], epochs=1, steps_per_epoch=2, batch_size=4, simcse=SimCSEConfig(weight=0.5, tasks=["sst"]))
     train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
     assert {"train/sst_loss", "train/sst_simcse", "dev/sst_acc"} <= set(live.metrics)

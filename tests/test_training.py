@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import RecordingLive
 
 from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
@@ -165,13 +166,6 @@ def test_a_run_whose_every_epoch_scores_nan_fails_clearly_and_saves_nothing(tiny
     from mtbert.text.tokenizer import Tokenizer
     from mtbert.train.loop import TrainConfig, train
 
-    class Live:
-        def log_metric(self, name, value):
-            pass
-
-        def next_step(self):
-            pass
-
     enc, _, _ = load_pretrained(tiny_checkpoint_dir)
     model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sts": "relu5"}), ["sts"])
     with torch.no_grad():
@@ -179,7 +173,7 @@ def test_a_run_whose_every_epoch_scores_nan_fails_clearly_and_saves_nothing(tiny
     data = {"sts": tokenize(Tokenizer.from_checkpoint(tiny_checkpoint_dir), PAIRS, "sts", "siamese")}
     cfg = TrainConfig(tasks=["sts"], epochs=2, steps_per_epoch=1, batch_size=4)
     with pytest.raises(RuntimeError, match=r"no epoch gave a dev score.*sts_pearson': nan"):
-        train(model, data, data, cfg, tmp_path / "out", Live(), 0, {}, [])
+        train(model, data, data, cfg, tmp_path / "out", RecordingLive(), 0, {}, [])
     assert not (tmp_path / "out").exists()
 
 
@@ -190,18 +184,11 @@ def test_run_json_records_the_passes_per_task_per_epoch(tiny_checkpoint_dir, tmp
     from mtbert.text.tokenizer import Tokenizer
     from mtbert.train.loop import TrainConfig, train
 
-    class Live:
-        def log_metric(self, name, value):
-            pass
-
-        def next_step(self):
-            pass
-
     model, _ = _setup(tiny_checkpoint_dir)
     tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
     data = {"sst": tokenize(tok, SST, "sst", "single"), "sts": tokenize(tok, PAIRS, "sts", "siamese")}  # 8 and 4 rows
     cfg = TrainConfig(tasks=["sst", "sts"], epochs=2, epoch="one_pass", batch_size=4)
-    train(model, data, data, cfg, tmp_path / "out", Live(), tok.pad_id, {}, [])
+    train(model, data, data, cfg, tmp_path / "out", RecordingLive(), tok.pad_id, {}, [])
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["epoch_passes"] == {"sst": [1.0, 1.0], "sts": [1.0, 1.0]} and run["epoch_steps"] == [2, 2]
     assert "train.epoch=one_pass: 2 steps in epoch 1" in capsys.readouterr().out
