@@ -48,10 +48,12 @@ def seeded_tables(study: dict, results: dict) -> str:
             if k in d else "–" for k in stats.METRICS) + " |")
     spread = stats.seed_spread(study, results)
     noise = f"\n\nSeed-to-seed standard deviation of dev overall (mean over variants): {spread:.4f}." if spread else ""
-    return ("## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise
-            + f"\n\n## Paired differences to `{first}` on the same seeds (dev)\n\n" + "\n".join(diffs)
-            + "\n\n`*`: the 95% interval of the paired difference excludes zero; without `*` the variants are not "
-            "distinguishable at this budget and number of seeds.")
+    paired_part = ""
+    if len(study["variants"]) > 1:
+        paired_part = (f"\n\n## Paired differences to `{first}` on the same seeds (dev)\n\n" + "\n".join(diffs)
+                       + "\n\n`*`: the 95% interval of the paired difference excludes zero; without `*` the variants are "
+                       "not distinguishable at this budget and number of seeds.")
+    return "## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise + paired_part
 
 
 def render(study: dict, results: dict, reference: dict | None = None) -> str:
