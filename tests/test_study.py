@@ -110,3 +110,10 @@ def test_a_study_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert "--force" not in exps[0]
     assert "train.seed=1" in exps[2] and "augment.seed=1" in exps[2] and "train.lr=0.1" in exps[2]
     assert set(json.loads(store.read_text())) == {"a@seed0", "b@seed0", "a@seed1", "b@seed1"}
+
+
+def test_a_one_variant_seeded_study_has_no_paired_table():
+    study = {"name": "d", "budget": {}, "seeds": [0, 1], "variants": {"recipe": {}}}
+    text = render(study, _seeded(study, {"recipe": [0.74, 0.75]}))
+    assert "| recipe | 2 |" in text and "0.7450 [0.6815, 0.8085]" in text  # 0.745 ± 12.7062 * 0.005
+    assert "Paired differences" not in text
