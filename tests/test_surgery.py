@@ -122,3 +122,26 @@ def test_nash_mtl_is_one_instance_for_the_run():
         method(torch.randn(3, 8), CTX.tasks)
     (aggregator,) = method.combine.aggregators.values()
     assert aggregator.weighting.step == 3  # its step counter and warm start (prvs_alpha) carried over
+
+
+@pytest.mark.parametrize("name", ["pcgrad", "upgrad", "mgda", "cagrad", "imtl_g", "aligned_mtl", "dualproj", "mean", "graddrop"])
+def test_a_torchjd_method_gives_what_its_aggregator_gives_on_J(name):
+    from torchjd import aggregation as A
+
+    aggregators = {"pcgrad": A.PCGrad, "upgrad": A.UPGrad, "mgda": A.MGDA, "cagrad": lambda: A.CAGrad(c=0.5),
+                   "imtl_g": A.IMTLG, "aligned_mtl": A.AlignedMTL, "dualproj": A.DualProj, "mean": A.Mean,
+                   "graddrop": A.GradDrop}
+    J = torch.randn(3, 50, generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)  # PCGrad's projection order and GradDrop's masks draw from the global generator
+    expected = aggregators[name]()(J)
+    torch.manual_seed(0)
+    torch.testing.assert_close(combine(name, J), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_direction_goes_into_the_given_buffer():
+    from mtbert.train.surgery import TaskGradients
+
+    J, out = torch.tensor([[1.0, 0.0], [-1.0, 1.0]]), torch.empty(2)
+    direction = GradientMethod.build("pcgrad", MethodContext(tasks=["a", "b"])).combine(TaskGradients(J, ["a", "b"], out))
+    assert direction.data_ptr() == out.data_ptr()
+    torch.testing.assert_close(out, torch.tensor([0.5, 1.5]))  # (1,0)+(-1,1) each projected off the other

@@ -8,7 +8,8 @@ from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import backward, task_losses
+from mtbert.train.backward import backward
+from mtbert.train.loop import task_losses
 from mtbert.train.optim import build_optimizers
 from mtbert.train.surgery import GradientMethod, MethodContext
 
@@ -192,3 +193,21 @@ def test_run_json_records_the_passes_per_task_per_epoch(tiny_checkpoint_dir, tmp
     run = json.loads((tmp_path / "out" / "run.json").read_text())
     assert run["epoch_passes"] == {"sst": [1.0, 1.0], "sts": [1.0, 1.0]} and run["epoch_steps"] == [2, 2]
     assert "train.epoch=one_pass: 2 steps in epoch 1" in capsys.readouterr().out
+
+
+def test_reused_gradient_buffers_give_what_fresh_ones_give(tiny_checkpoint_dir):
+    from mtbert.train.backward import GradientBuffers
+
+    model, batches = _setup(tiny_checkpoint_dir)
+    method = GradientMethod.build("upgrad", MethodContext(tasks=list(batches)))
+    buffers = GradientBuffers()
+    grads = []
+    for own_buffers in (buffers, buffers, None):  # a second step into the same J, then a fresh one
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(0)  # the same dropout masks in every pass
+        losses = {t: r[0] for t, r in task_losses(model, batches, CPU).items()}
+        backward(model, losses, method, jacobian=False, buffers=own_buffers)
+        grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
+    assert len(grads[0]) == len(grads[2]) > 0
+    for a, b in zip(grads[1], grads[2]):
+        torch.testing.assert_close(a, b)

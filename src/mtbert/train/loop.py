@@ -19,11 +19,12 @@ from tqdm import tqdm
 from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
+from mtbert.train.backward import GradientBuffers, backward
 from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
-from mtbert.train.surgery import GradientMethod, MethodContext, cosine_matrix
+from mtbert.train.surgery import GradientMethod, MethodContext
 
 
 @dataclass
@@ -100,31 +101,6 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
     return out
 
 
-def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: GradientMethod, jacobian: bool) -> torch.Tensor | None:
-    """Gradients into .grad. With `jacobian` (or any method but sum on a several-task step), per-task gradients on every
-    parameter several of the step's tasks reach (encoder, shared head trunks) form J and the method combines them;
-    parameters only one task reaches get that task's gradient. Returns the task-gradient cosine matrix when J was formed."""
-    tasks = list(losses)
-    shared = model.shared_parameters(tasks)
-    total = sum(losses.values())
-    if not shared or len(losses) == 1 or (method.name == "sum" and not jacobian):
-        total.backward()
-        return None
-    rows = [torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True, allow_unused=True,
-                                                                    materialize_grads=True)]) for loss in losses.values()]
-    J = torch.stack(rows).float()
-    direction = method(J, tasks)
-    own = model.head_parameters(tasks)
-    if own:
-        torch.autograd.backward(total, inputs=own)
-    offset = 0
-    for p in shared:
-        n = p.numel()
-        p.grad = direction[offset:offset + n].view_as(p).to(p.dtype)
-        offset += n
-    return cosine_matrix(J)
-
-
 class EpochLog:
     """Per-epoch accumulators: losses, train predictions, task step counts, gradient cosines."""
 
@@ -199,6 +175,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                                            total_steps=sum(len(plan) for plan in plans), warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
                                            lr_schedule=cfg.lr_schedule)
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
+    buffers = GradientBuffers()
     best, best_metrics, history = -np.inf, {}, []
     multi_step = 0
     for epoch, plan in enumerate(plans, start=1):
@@ -211,7 +188,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             optim.zero_grad()
             measure = len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0 and multi_step % cfg.grad_diagnostics_every == 0
             multi_step += len(step_tasks) > 1
-            cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure)
+            cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure, buffers=buffers)
             if cfg.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], cfg.clip_norm)
             optim.step(step_tasks)

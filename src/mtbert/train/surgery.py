@@ -1,15 +1,16 @@
 """Gradient combination across tasks, by the names `train.method` uses.
 
-Each method is built once per run from a MethodContext; the built method maps the Jacobian J (one row per task of
-the step: that task's gradient on the shared parameters, flattened) to the update direction. `sum` is the plain
-summed loss; `pcgrad` and the other aggregators come from torchjd; `mtrec` (auxiliary gradients merged and scaled by
-lambda, then projected off the main task's gradient when they conflict) is written here.
+Each method is built once per run from a MethodContext; the built method maps the step's task gradients on the shared
+parameters (J, one flattened row per task) to the update direction. Most methods are a weighting of J's rows computed
+from its Gramian J J^T (a T x T matrix), so forming the direction costs one pass over J for the Gramian and one for
+the weighted sum: `sum`, `mtrec` (auxiliary gradients merged and scaled by lambda, then projected off the main task's
+gradient when they conflict; written here) and torchjd's Gramian-weighted aggregators (PCGrad, UPGrad, MGDA, ...).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -23,8 +24,28 @@ class MethodContext:
     mtrec_lambda: float = 0.3
 
 
-# A built method maps J (rows in the order of the step's tasks) to the update direction.
-Combine = Callable[[torch.Tensor, list[str]], torch.Tensor]
+@dataclass
+class TaskGradients:
+    """One step's task gradients on the shared parameters: J (rows in the order of `tasks`), its Gramian computed at
+    most once, and `out`, a preallocated buffer the direction may be written into."""
+
+    J: torch.Tensor
+    tasks: list[str]
+    out: torch.Tensor | None = None
+    _gramian: torch.Tensor | None = field(default=None, repr=False)
+
+    def gramian(self) -> torch.Tensor:
+        if self._gramian is None:
+            self._gramian = self.J @ self.J.T
+        return self._gramian
+
+    def weighted(self, weights: torch.Tensor) -> torch.Tensor:
+        """sum_i weights[i] J[i], written into `out` when there is one."""
+        return torch.mv(self.J.T, weights.to(self.J.dtype), out=self.out)
+
+
+# A built method maps a step's TaskGradients to the update direction.
+Combine = Callable[[TaskGradients], torch.Tensor]
 METHODS: Registry[Callable[[MethodContext], Combine]] = Registry("gradient method")
 
 
@@ -40,43 +61,53 @@ class GradientMethod:
         return cls(name, METHODS[name](ctx))
 
     def __call__(self, J: torch.Tensor, tasks: list[str]) -> torch.Tensor:
-        return self.combine(J, tasks)
+        return self.combine(TaskGradients(J, tasks))
 
 
 @METHODS.register("sum")
 def summed(ctx: MethodContext) -> Combine:
-    return lambda J, tasks: J.sum(0)
-
-
-def project_conflicting(g: torch.Tensor, onto: torch.Tensor) -> torch.Tensor:
-    """Remove from g its component along `onto` when the two conflict (negative dot product)."""
-    dot = g @ onto
-    return g - dot / onto.square().sum().clamp_min(1e-20) * onto if dot < 0 else g
+    return lambda grads: grads.weighted(torch.ones(len(grads.tasks)))
 
 
 @METHODS.register("mtrec")
 def mtrec(ctx: MethodContext) -> Combine:
     """MTRec (Bi et al. 2022; report 003, eq. 1-2): g_aux = lambda * sum of the auxiliary gradients, projected onto the
-    normal plane of g_main when the two conflict; g_main itself is never changed."""
+    normal plane of g_main when the two conflict; g_main itself is never changed. As weights: lambda on every auxiliary
+    row, 1 - (g_aux . g_main) / |g_main|^2 on the main row when they conflict."""
 
-    def combine(J: torch.Tensor, tasks: list[str]) -> torch.Tensor:
-        if ctx.main_task not in tasks:
-            raise ValueError(f"train.main_task '{ctx.main_task}' is not among the step's tasks {tasks}")
-        g_main = J[tasks.index(ctx.main_task)]
-        g_aux = ctx.mtrec_lambda * (J.sum(0) - g_main)
-        return g_main + project_conflicting(g_aux, g_main)
+    def combine(grads: TaskGradients) -> torch.Tensor:
+        if ctx.main_task not in grads.tasks:
+            raise ValueError(f"train.main_task '{ctx.main_task}' is not among the step's tasks {grads.tasks}")
+        m = grads.tasks.index(ctx.main_task)
+        G = grads.gramian().double()
+        weights = torch.full((len(grads.tasks),), ctx.mtrec_lambda, dtype=torch.float64)
+        weights[m] = 1.0
+        dot = ctx.mtrec_lambda * (G[m].sum() - G[m, m])
+        if dot < 0:
+            weights[m] -= dot / G[m, m].clamp_min(1e-20)
+        return grads.weighted(weights)
 
     return combine
 
 
 def _torchjd(factory: Callable[[int], Callable[[torch.Tensor], torch.Tensor]]) -> Callable[[MethodContext], Combine]:
+    """A torchjd aggregator as a method: Gramian-weighted ones get the step's Gramian (never re-forming J J^T), other
+    weighted ones J, and the rest (GradDrop) aggregate J themselves."""
+    from torchjd.aggregation import GramianWeightedAggregator, WeightedAggregator
+
     def build(ctx: MethodContext) -> Combine:
         made: dict[int, Callable] = {}  # one aggregator per number of tasks in a step, kept for the whole run
 
-        def combine(J: torch.Tensor, tasks: list[str]) -> torch.Tensor:
-            if J.shape[0] not in made:
-                made[J.shape[0]] = factory(J.shape[0])
-            return made[J.shape[0]](J)
+        def combine(grads: TaskGradients) -> torch.Tensor:
+            n = len(grads.tasks)
+            if n not in made:
+                made[n] = factory(n)
+            aggregator = made[n]
+            if isinstance(aggregator, GramianWeightedAggregator):
+                return grads.weighted(aggregator.gramian_weighting(grads.gramian()))
+            if isinstance(aggregator, WeightedAggregator):
+                return grads.weighted(aggregator.weighting(grads.J))
+            return aggregator(grads.J)
 
         combine.aggregators = made  # for inspection (tests)
         return combine
@@ -107,5 +138,10 @@ _register_torchjd()
 
 def cosine_matrix(J: torch.Tensor) -> torch.Tensor:
     """Pairwise cosine similarity of the task gradients (rows of J)."""
-    unit = J / J.norm(dim=1, keepdim=True).clamp_min(1e-20)
-    return unit @ unit.T
+    return gramian_cosines(J @ J.T)
+
+
+def gramian_cosines(G: torch.Tensor) -> torch.Tensor:
+    """Pairwise cosines from the Gramian: G_ij / sqrt(G_ii G_jj)."""
+    norms = G.diagonal().clamp_min(0).sqrt().clamp_min(1e-20)
+    return G / norms[:, None] / norms[None, :]
