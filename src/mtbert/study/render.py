@@ -32,13 +32,16 @@ def reference_rows(reference: dict | None) -> list[str]:
 def seeded_tables(study: dict, results: dict) -> str:
     """Mean ± 95% t interval over seeds, and paired differences to the first variant (* where the interval excludes 0)."""
     labels = ("SST acc", "Quora acc", "STS r", "overall")
-    means = stats.summary(study, results)
-    head = "| variant | seeds | " + " | ".join(labels) + " |"
-    lines = [head, "|" + "---|" * (2 + len(labels))]
-    for variant, m in means.items():
-        n = next(iter(m.values()))[3] if m else 0
-        lines.append(f"| {variant} | {n} | " + " | ".join(
-            f"{m[k][0]:.4f} [{m[k][1]:.4f}, {m[k][2]:.4f}]" if k in m else "–" for k in stats.METRICS) + " |")
+
+    def means_table(split: str) -> list[str]:
+        lines = ["| variant | seeds | " + " | ".join(labels) + " |", "|" + "---|" * (2 + len(labels))]
+        for variant, m in stats.summary(study, results, split).items():
+            n = next(iter(m.values()))[3] if m else 0
+            lines.append(f"| {variant} | {n} | " + " | ".join(
+                f"{m[k][0]:.4f} [{m[k][1]:.4f}, {m[k][2]:.4f}]" if k in m else "–" for k in stats.METRICS) + " |")
+        return lines
+
+    lines = means_table("dev")
     first = next(iter(study["variants"]))
     diffs = [f"| variant − {first} | seeds | " + " | ".join(f"Δ {x}" for x in labels) + " |", "|" + "---|" * (2 + len(labels))]
     for variant, d in stats.paired(study, results).items():
@@ -53,7 +56,9 @@ def seeded_tables(study: dict, results: dict) -> str:
         paired_part = (f"\n\n## Paired differences to `{first}` on the same seeds (dev)\n\n" + "\n".join(diffs)
                        + "\n\n`*`: the 95% interval of the paired difference excludes zero; without `*` the variants are "
                        "not distinguishable at this budget and number of seeds.")
-    return "## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise + paired_part
+    test = ("\n\n## Over seeds (test): mean [95% t interval]\n\nThe same runs' checkpoints (chosen on dev) on the test "
+            "splits; never used to choose anything.\n\n" + "\n".join(means_table("test")))
+    return "## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise + paired_part + test
 
 
 def render(study: dict, results: dict, reference: dict | None = None) -> str:
@@ -137,7 +142,7 @@ def render(study: dict, results: dict, reference: dict | None = None) -> str:
         f"best-on-dev epoch. Code: commit(s) {', '.join(f'`{c}`' for c in commits)}.",
         (f"> **Made with behaviour that has since changed.** {' '.join(study['superseded'].split())} These rows are kept "
          "as they were measured; rerun the study to compare with the current code.") if study.get("superseded") else "",
-        f"**Comparison budget** (the same for every variant): {budget}."
+        f"**Comparison budget** (the same for every variant): {budget or '`params.yaml` as committed, no overrides'}."
         + (f" Seeds: {seeds} (each drives {', '.join(f'`{k}`' for k in SEED_KEYS)})." if seeds else ""),
         seeded_tables(study, all_runs) if seeds else "",
         (f"## Runs on seed {seeds[0]}\n\n" if seeds else "") + "\n".join(rows),

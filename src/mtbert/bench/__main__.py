@@ -1,0 +1,85 @@
+"""python -m mtbert.bench: time our training step against the standard loop on the same batches, the gradient methods
+against sum, and cost against data size and max_length; print the tables and write reports/performance.md."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from mtbert.bench import render
+from mtbert.bench.measure import measure
+from mtbert.bench.scaling import batch_costs
+from mtbert.bench.workload import pad_step, sample_steps, step_size, training_flops
+from mtbert.config import load_params, section
+from mtbert.data.batching import load_task
+from mtbert.data.prepare import load_split
+from mtbert.data.sources import checkpoint_dir
+from mtbert.io import write_json, write_text
+from mtbert.model.heads import HEADS
+from mtbert.model.multitask import ModelConfig
+from mtbert.report.results import git_commit
+from mtbert.text.tokenizer import Tokenizer
+from mtbert.train.loop import TrainConfig
+from mtbert.train.setup import PREPARED, RAW
+
+QUORA_CS224N_TRAIN = 141_506  # pairs in CS224N's quora-train.csv
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--steps", type=int, default=6, help="timed summed steps per configuration")
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--shapes", default="minilm,bert-base")
+    ap.add_argument("--methods", default="sum,pcgrad,mtrec,upgrad,mgda")
+    ap.add_argument("--loops", default="ours,standard")
+    ap.add_argument("--max-lengths", default="32,64,128,256", help="for the scaling tables; empty: skip them")
+    ap.add_argument("--out", type=Path, default=Path("reports/performance.md"))
+    args = ap.parse_args()
+
+    params = load_params()
+    mcfg, tcfg = section(params, "model", ModelConfig), section(params, "train", TrainConfig)
+    checkpoint = RAW / checkpoint_dir(mcfg.checkpoint)
+    tokenizer = Tokenizer.from_checkpoint(checkpoint, mcfg.max_length)
+
+    data = {t: load_task(PREPARED, tokenizer, t, "train", HEADS[mcfg.heads[t]].inputs, 2000, seed=0) for t in tcfg.tasks}
+    steps = sample_steps(data, tcfg.batch_size, args.steps, seed=0, pad_id=tokenizer.pad_id)
+    padded = [pad_step(s, mcfg.max_length, tokenizer.pad_id) for s in steps]
+    sizes = [step_size(s) for s in steps]
+    real_tokens = sum(s.real_tokens for s in sizes) / len(sizes)
+    rows = []
+    for shape in args.shapes.split(","):
+        for loop in args.loops.split(","):
+            for method in args.methods.split(","):
+                t = measure(loop, shape, method, mcfg, tcfg, checkpoint, steps if loop == "ours" else padded, args.warmup)
+                row = {"shape": shape, "loop": loop, "method": method, "seconds_per_step": t.seconds_per_step,
+                       "peak_memory_mb": t.peak_memory_mb, "tokens_per_s": real_tokens / t.seconds_per_step,
+                       "sequences_per_s": sizes[0].sequences / t.seconds_per_step, "mfu": None}
+                peak = render.peak_flops()
+                if peak:
+                    dims = {"minilm": (22_000_000, 6, 384), "bert-base": (85_000_000, 12, 768)}[shape]
+                    flops = sum(training_flops(*dims, s.lengths) for s in sizes) / len(sizes)
+                    row["mfu"] = flops / t.seconds_per_step / peak
+                rows.append(row)
+                print(f"{shape:9s} {loop:8s} {method:6s} {t.seconds_per_step:7.3f} s/step  "
+                      f"{row['tokens_per_s']:9,.0f} tok/s  {t.peak_memory_mb:8,.0f} MB", flush=True)
+    costs = []
+    for length in [int(x) for x in args.max_lengths.split(",") if x]:
+        c = batch_costs(mcfg, tcfg, checkpoint, PREPARED, length)
+        costs.append(dataclasses.asdict(c))
+        print(f"max_length {length}: {c.seconds_per_batch} s/batch, optimizer {c.seconds_per_optimizer_step:.3f} s, "
+              f"{c.peak_memory_mb:,.0f} MB", flush=True)
+    train_sizes = {t: len(load_split(PREPARED, t, "train")) for t in tcfg.tasks}
+    meta = {"commit": git_commit(), "machine": render.machine(), "steps": args.steps, "warmup": args.warmup,
+            "batch_size": tcfg.batch_size, "max_length": mcfg.max_length, "checkpoint": mcfg.checkpoint,
+            "real_tokens_per_step": real_tokens,
+            "padded_tokens_per_step": sum(b["attention_mask"].numel() for b in padded[0].values()),
+            "scaling_batches": 8, "scaling_rows": 2000, "quora_full": QUORA_CS224N_TRAIN}
+    write_json(args.out.with_suffix(".json"), {"meta": meta, "steps": rows, "scaling": costs, "train_sizes": train_sizes})
+    text = render.render(meta, rows, costs, train_sizes)
+    write_text(args.out, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The two timed training steps on the same heads and losses.
+
+ours: minBERT, batches padded to their longest sequence, the configured optimizers, gradient methods combined from
+the Gramian into reused buffers (train/backward.py). standard: what a user would otherwise write: transformers'
+BertModel, every batch padded to max_length, fp32, one AdamW, and a gradient method by per-task autograd.grad with
+retained graphs, torch.cat into J and the torchjd aggregator on J (how this project did it before issue 11).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from mtbert.bench.workload import Step
+from mtbert.model.bert import BertConfig, BertModel, init_bert_weights
+from mtbert.model.checkpoint import load_pretrained
+from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.train.backward import GradientBuffers, backward
+from mtbert.train.loop import TrainConfig, task_losses
+from mtbert.train.optim import build_optimizers
+from mtbert.train.surgery import GradientMethod, MethodContext
+
+SHAPES = ("minilm", "bert-base")  # the configured checkpoint; a bert-base-shaped encoder with random weights
+
+
+class HFEncoder(nn.Module):
+    """transformers' BertModel behind minBERT's call signature, so the same heads and poolings sit on top."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.config = model.config
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, inputs_embeds=None):
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        return out.last_hidden_state, out.pooler_output
+
+
+def encoder(loop: str, shape: str, checkpoint: Path) -> nn.Module:
+    """The encoder a loop times: pretrained weights for the checkpoint's shape, random ones for bert-base."""
+    if loop == "ours":
+        if shape == "minilm":
+            return load_pretrained(checkpoint)[0]
+        model = BertModel(BertConfig())
+        model.apply(init_bert_weights)
+        return model
+    import transformers
+
+    if shape == "minilm":
+        return HFEncoder(transformers.BertModel.from_pretrained(str(checkpoint)))
+    return HFEncoder(transformers.BertModel(transformers.BertConfig()))
+
+
+class OurLoop:
+    def __init__(self, model: MultitaskModel, method: str, cfg: TrainConfig, device: torch.device):
+        tasks = list(model.heads)
+        self.model, self.cfg, self.device = model, cfg, device
+        self.optim = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
+                                      encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr={t: cfg.head_lr for t in tasks},
+                                      head_wd={t: cfg.head_weight_decay for t in tasks}, total_steps=1000,
+                                      warmup_ratio=cfg.warmup_ratio)
+        self.method = GradientMethod.build(method, MethodContext(tasks=tasks, main_task=cfg.main_task,
+                                                                 mtrec_lambda=cfg.mtrec_lambda))
+        self.buffers = GradientBuffers()
+
+    def step(self, step: Step) -> None:
+        self.model.train()
+        results = task_losses(self.model, step, self.device, self.cfg)
+        self.optim.zero_grad()
+        backward(self.model, {t: r[0] for t, r in results.items()}, self.method, jacobian=False, buffers=self.buffers)
+        self.optim.step(list(step))
+
+
+def naive_mtrec(J: torch.Tensor, main: int, lam: float) -> torch.Tensor:
+    g_main = J[main]
+    g_aux = lam * (J.sum(0) - g_main)
+    dot = g_aux @ g_main
+    return g_main + (g_aux - dot / (g_main @ g_main) * g_main if dot < 0 else g_aux)
+
+
+class StandardLoop:
+    def __init__(self, model: MultitaskModel, method: str, cfg: TrainConfig, device: torch.device):
+        self.model, self.cfg, self.device, self.method = model, cfg, device, method
+        self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if method not in ("sum", "mtrec"):
+            from torchjd import aggregation as A
+
+            self.aggregator = {"pcgrad": A.PCGrad, "upgrad": A.UPGrad, "mgda": A.MGDA}[method]()
+
+    def step(self, step: Step) -> None:
+        self.model.train()
+        losses = {t: r[0] for t, r in task_losses(self.model, step, self.device, self.cfg).items()}
+        self.opt.zero_grad()
+        total = sum(losses.values())
+        if self.method == "sum":
+            total.backward()
+        else:
+            shared = list(self.model.bert.parameters())
+            J = torch.stack([torch.cat([g.reshape(-1) for g in torch.autograd.grad(
+                loss, shared, retain_graph=True, allow_unused=True, materialize_grads=True)]) for loss in losses.values()])
+            direction = (naive_mtrec(J, list(losses).index(self.cfg.main_task), self.cfg.mtrec_lambda)
+                         if self.method == "mtrec" else self.aggregator(J))
+            torch.autograd.backward(total, inputs=[p for h in self.model.heads.values() for p in h.parameters()])
+            offset = 0
+            for p in shared:
+                p.grad = direction[offset:offset + p.numel()].view_as(p)
+                offset += p.numel()
+        self.opt.step()
+
+
+LOOPS = {"ours": OurLoop, "standard": StandardLoop}
+
+
+def build(loop: str, shape: str, method: str, mcfg: ModelConfig, tcfg: TrainConfig, checkpoint: Path,
+          device: torch.device):
+    torch.manual_seed(0)
+    model = MultitaskModel(encoder(loop, shape, checkpoint), mcfg, tcfg.tasks).to(device)
+    return LOOPS[loop](model, method, tcfg, device)
