@@ -1,5 +1,8 @@
-"""DVC stage: multi-task fine-tuning; the best-on-dev checkpoint in models/finetuned, curves in dvclive/finetune."""
+"""DVC stage: multi-task fine-tuning; the best-on-dev checkpoint in models/finetuned, curves in dvclive/finetune.
 
+Data parallel under `torchrun --nproc_per_node N stages/finetune.py`: only rank 0 writes."""
+
+import contextlib
 from pathlib import Path
 
 from dvclive import Live
@@ -7,6 +10,7 @@ from mtbert.config import load_params, section
 from mtbert.io import atomic_dir
 from mtbert.model.multitask import ModelConfig
 from mtbert.train import setup
+from mtbert.train import distributed
 from mtbert.train.loop import TrainConfig, resolved_config, train
 
 HEADS = Path("models/heads")
@@ -23,9 +27,16 @@ def main() -> None:
     if (HEADS / "model.safetensors").exists():
         resolved["heads_from"] = {"checkpoint": str(HEADS), "tasks": setup.load_heads(run.model, HEADS)}
         print("starting from pretrained heads:", resolved["heads_from"]["tasks"])
-    with Live("dvclive/finetune", dvcyaml=False, save_dvc_exp=False) as live, atomic_dir("models/finetuned") as out:
-        best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id, resolved, run.tokenizer_files)
-    print("best on dev:", best)
+    ranks = distributed.setup(tcfg.backend)
+    resolved["world_size"] = ranks.world
+    main_rank = ranks.is_main
+    with (Live("dvclive/finetune", dvcyaml=False, save_dvc_exp=False) if main_rank else contextlib.nullcontext()) as live, \
+            (atomic_dir("models/finetuned") if main_rank else contextlib.nullcontext()) as out:
+        best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id, resolved, run.tokenizer_files,
+                     ranks)
+    distributed.teardown(ranks)
+    if main_rank:
+        print("best on dev:", best)
 
 
 if __name__ == "__main__":

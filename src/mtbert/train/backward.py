@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from mtbert.model.multitask import MultitaskModel
+from mtbert.train.distributed import Ranks
 from mtbert.train.surgery import GradientMethod, TaskGradients, gramian_cosines
 
 
@@ -44,20 +45,36 @@ def task_jacobian(model: MultitaskModel, losses: dict[str, torch.Tensor], shared
                 p.grad = g if p.grad is None else p.grad + g
 
 
+def forms_jacobian(model: MultitaskModel, tasks: list[str], method: GradientMethod, jacobian: bool) -> bool:
+    """Whether a step's backward forms J: several tasks reach shared parameters and the method (or a measurement)
+    needs their gradients apart."""
+    return len(tasks) > 1 and bool(model.shared_parameters(tasks)) and (method.name != "sum" or jacobian)
+
+
 def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: GradientMethod, jacobian: bool,
-             buffers: GradientBuffers | None = None) -> torch.Tensor | None:
+             buffers: GradientBuffers | None = None, ranks: Ranks | None = None) -> torch.Tensor | None:
     """Gradients into .grad. With `jacobian` (or any method but sum on a several-task step), per-task gradients on every
     parameter several of the step's tasks reach (encoder, shared head trunks) form J and the method combines them;
     parameters only one task reaches get that task's gradient. Returns the task-gradient cosine matrix when J was formed."""
     tasks = list(losses)
-    shared = model.shared_parameters(tasks)
-    if not shared or len(losses) == 1 or (method.name == "sum" and not jacobian):
-        sum(losses.values()).backward()
+    if not forms_jacobian(model, tasks, method, jacobian):
+        sum(losses.values()).backward()  # under DDP, its hooks average these across ranks
         return None
+    shared = model.shared_parameters(tasks)
     J, out = (buffers or GradientBuffers()).get(shared, len(tasks))
     task_jacobian(model, losses, shared, J)
+    if ranks is not None and ranks.enabled:  # every rank combines the whole batch's task gradients
+        ranks.average_(J)
+        for p in model.head_parameters(tasks):
+            if p.grad is not None:
+                ranks.average_(p.grad)
     grads = TaskGradients(J, tasks, out)
-    direction = method.combine(grads)
+    if ranks is not None and ranks.enabled:
+        with torch.random.fork_rng(devices=[]):  # methods that draw (PCGrad's order) draw the same on every rank
+            ranks.same_rng_()
+            direction = method.combine(grads)
+    else:
+        direction = method.combine(grads)
     offset = 0
     for p in shared:
         n = p.numel()

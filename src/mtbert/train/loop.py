@@ -19,7 +19,8 @@ from tqdm import tqdm
 from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
-from mtbert.train.backward import GradientBuffers, backward
+from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
+from mtbert.train.distributed import Ranks, data_parallel
 from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
@@ -57,6 +58,7 @@ class TrainConfig:
     max_train_examples: int | None = None  # per task; a smoke-test knob, None for all
     eval_batch_size: int = 64
     sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
+    backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
     simcse: SimCSEConfig = field(default_factory=SimCSEConfig)
     smart: SmartConfig = field(default_factory=SmartConfig)
 
@@ -78,10 +80,11 @@ def pick_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device,
-                cfg: TrainConfig | None = None) -> dict[str, tuple[torch.Tensor, np.ndarray, dict[str, float]]]:
-    """Each task's loss (its task loss plus its weighted regularizers), its detached outputs, and the parts' values
-    ("task" and each regularizer unweighted), so curves stay comparable whether regularizers are on or off."""
+def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device, cfg: TrainConfig | None = None,
+                scales: dict[str, float] | None = None) -> dict[str, tuple[torch.Tensor, np.ndarray, dict[str, float]]]:
+    """Each task's loss (its task loss plus its weighted regularizers, times `scales[task]` when given: a rank's share
+    of the batch), its detached outputs, and the parts' values ("task" and each regularizer unweighted, unscaled), so
+    curves stay comparable whether regularizers are on or off."""
     cfg = cfg or TrainConfig()
     out = {}
     for task, batch in batches.items():
@@ -97,6 +100,8 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
                 term = REGULARIZERS[name](model, task, batch, CleanPass(features, output, rng), rcfg)
                 parts[name] = term.item()
                 loss = loss + rcfg.weight * term
+        if scales is not None:
+            loss = loss * scales[task]
         out[task] = (loss, output.detach().float().cpu().numpy(), parts)
     return out
 
@@ -136,12 +141,16 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict[str, TaskData], cfg: TrainConfig,
-          out_dir: Path, live, pad_id: int, resolved: dict, tokenizer_files: list[Path]) -> dict:
-    """Train, evaluate on dev after each epoch, keep the best-on-dev checkpoint in `out_dir`; returns its metrics."""
+          out_dir: Path | None, live, pad_id: int, resolved: dict, tokenizer_files: list[Path],
+          ranks: Ranks = Ranks()) -> dict:
+    """Train, evaluate on dev after each epoch, keep the best-on-dev checkpoint in `out_dir`; returns its metrics.
+    Under several ranks each trains on its shard of every batch; only the main rank saves and logs (`out_dir` and
+    `live` may be None elsewhere)."""
     if cfg.sts_loss == "cosine_embedding" and "sts" in train_data and model.cfg.heads["sts"] not in ("cosine", "cosine_corr"):
         raise ValueError(f"train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr "
                          f"(it reads the head's output as 2.5 (cos + 1)), not {model.cfg.heads['sts']!r}")
-    device = pick_device()
+    device = ranks.device()
+    live = live if ranks.is_main else NoLive()
     model.to(device)
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -176,6 +185,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                                            lr_schedule=cfg.lr_schedule)
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
+    forward = data_parallel(model, lambda m, batches, scales: task_losses(m, batches, device, cfg, scales), ranks)
     best, best_metrics, history = -np.inf, {}, []
     multi_step = 0
     for epoch, plan in enumerate(plans, start=1):
@@ -183,12 +193,19 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         for step_tasks in tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5):
             start = time.perf_counter()
             model.train()
-            indices = {t: next(streams[t]) for t in step_tasks}
-            results = task_losses(model, {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}, device, cfg)
-            optim.zero_grad()
+            drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
+            indices = {t: ranks.shard(i) for t, i in drawn.items()}
+            scales = {t: ranks.loss_scale(len(indices[t]), len(i)) for t, i in drawn.items()} if ranks.enabled else None
             measure = len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0 and multi_step % cfg.grad_diagnostics_every == 0
             multi_step += len(step_tasks) > 1
-            cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure, buffers=buffers)
+            batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
+            if forms_jacobian(model, step_tasks, method, measure):  # J is reduced by hand: DDP would join the task graphs
+                results = task_losses(model, batches, device, cfg, scales)
+            else:
+                results = forward(batches, scales)
+            optim.zero_grad()
+            cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure, buffers=buffers,
+                           ranks=ranks)
             if cfg.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], cfg.clip_norm)
             optim.step(step_tasks)
@@ -216,12 +233,23 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         history.append(dev_summary)
         if selection > best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
             best, best_metrics = selection, dict(dev_summary, epoch=epoch)
-            save_multitask(model, out_dir, dict(resolved, best=best_metrics, notes=notes), tokenizer_files)
+            if ranks.is_main:
+                save_multitask(model, out_dir, dict(resolved, best=best_metrics, notes=notes), tokenizer_files)
         live.next_step()
     if not best_metrics:
         raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, e.g. a "
                            f"dead STS head, have no Pearson r); dev metrics per epoch: {history}")
     return best_metrics
+
+
+class NoLive:
+    """What ranks other than the main one log to."""
+
+    def log_metric(self, name: str, value: float) -> None:
+        pass
+
+    def next_step(self) -> None:
+        pass
 
 
 def resolved_config(**sections) -> dict:

@@ -1,0 +1,96 @@
+"""Data parallelism under `torchrun --nproc_per_node N`: every rank draws the same batches (same seeds), trains on
+its shard of each, and gradients are averaged across ranks, so every rank applies the update one process would apply
+to the whole batch. PyTorch DDP reduces the summed backward; a gradient method's task gradients (J) are reduced
+before they are combined. NCCL on GPUs, gloo on CPU."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Ranks:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Only the main rank writes checkpoints, logs and metrics."""
+        return self.rank == 0
+
+    def device(self) -> torch.device:
+        if torch.cuda.is_available():
+            return torch.device("cuda", self.local_rank)
+        return torch.device("cpu")
+
+    def shard(self, index: np.ndarray) -> np.ndarray:
+        """This rank's part of a batch (contiguous, sizes differing by at most one)."""
+        if len(index) < self.world:
+            raise ValueError(f"a batch of {len(index)} cannot be split over {self.world} ranks: raise train.batch_size "
+                             f"to at least the number of processes")
+        return np.array_split(index, self.world)[self.rank]
+
+    def loss_scale(self, shard: int, batch: int) -> float:
+        """Scale of a rank's mean loss such that the ranks' averaged gradient is the whole batch's mean-loss gradient."""
+        return shard * self.world / batch
+
+    def same_rng_(self) -> None:
+        """The CPU generator set to the main rank's state on every rank."""
+        state = torch.get_rng_state()
+        dist.broadcast(state, src=0)
+        torch.set_rng_state(state)
+
+    def average_(self, tensor: torch.Tensor) -> torch.Tensor:
+        if self.enabled:
+            dist.all_reduce(tensor)
+            tensor /= self.world
+        return tensor
+
+
+def setup(backend: str = "auto") -> Ranks:
+    """The ranks torchrun launched (RANK, WORLD_SIZE, LOCAL_RANK), with the process group initialised; one rank when
+    not launched by torchrun. `backend`: auto (nccl on GPUs, gloo on CPU) | nccl | gloo."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    ranks = Ranks(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+    if ranks.enabled and not dist.is_initialized():
+        chosen = ("nccl" if torch.cuda.is_available() else "gloo") if backend == "auto" else backend
+        if chosen == "nccl":
+            torch.cuda.set_device(ranks.local_rank)
+        dist.init_process_group(chosen)
+    return ranks
+
+
+def teardown(ranks: Ranks) -> None:
+    if ranks.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+class Wrapped(nn.Module):
+    """A callable as a module, so DDP can wrap a multi-task step's forward (every task's pass in one forward call)."""
+
+    def __init__(self, model: nn.Module, fn):
+        super().__init__()
+        self.model, self.fn = model, fn
+
+    def forward(self, *args, **kwargs):
+        return self.fn(self.model, *args, **kwargs)
+
+
+def data_parallel(model: nn.Module, fn, ranks: Ranks):
+    """fn(model, ...) under DDP when several ranks run, so the backward of its output averages the gradients across
+    ranks (parameters a step does not reach, e.g. the heads of tasks not in it, are allowed); fn itself otherwise."""
+    if not ranks.enabled:
+        return lambda *a, **k: fn(model, *a, **k)
+    device_ids = [ranks.local_rank] if torch.cuda.is_available() else None
+    return nn.parallel.DistributedDataParallel(Wrapped(model, fn), device_ids=device_ids, find_unused_parameters=True)
