@@ -1,7 +1,8 @@
 """DVC stage: further MLM + NSP pretraining of the encoder on IMDB reviews (models/pretrained, dvclive/pretrain_mlm).
 
 pretrain_heads and finetune start from this encoder when it exists. Disabled, the stage writes only markers, so
-the chain stays one DAG at no cost.
+the chain stays one DAG at no cost. Data parallel under `torchrun --nproc_per_node N stages/pretrain_mlm.py`: only
+rank 0 writes.
 """
 
 import shutil
@@ -21,7 +22,7 @@ from mtbert.model.multitask import ModelConfig
 from mtbert.pretrain.examples import nsp_pairs
 from mtbert.pretrain.loop import Masker, PretrainConfig, encode_pairs, pretrain, sentence_docs
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import pick_device
+from mtbert.train import distributed
 
 OUT = Path("models/pretrained")
 LIVE = Path("dvclive/pretrain_mlm")
@@ -54,9 +55,16 @@ def main() -> None:
     encoder, heads, report = load_pretrained(source, with_heads=True)
     if report["fresh"]:
         print(f"{source}: no MLM/NSP heads in the checkpoint; starting them fresh (decoder tied to the word embeddings)")
+    ranks = distributed.setup(cfg.backend)
+    if not ranks.is_main:
+        pretrain(encoder, heads, examples["train"], examples["heldout"], Masker(tokenizer, cfg.mask_prob), cfg,
+                 ranks.device(), None, ranks)
+        distributed.teardown(ranks)
+        return
     with Live(str(LIVE), dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
         history = pretrain(encoder, heads, examples["train"], examples["heldout"], Masker(tokenizer, cfg.mask_prob),
-                           cfg, pick_device(), live)
+                           cfg, ranks.device(), live, ranks)
+        distributed.teardown(ranks)
         save_pretrained(encoder.cpu(), out, heads.cpu(), vocab=source / "vocab.txt")
         if (source / "tokenizer_config.json").exists():
             shutil.copyfile(source / "tokenizer_config.json", out / "tokenizer_config.json")

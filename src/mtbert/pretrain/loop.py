@@ -15,6 +15,7 @@ from mtbert.model.bert import BertModel, PretrainingHeads
 from mtbert.pretrain.examples import SegmentPair, mask_tokens
 from mtbert.text.sentences import split_sentences
 from mtbert.text.tokenizer import Encoded, Tokenizer
+from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.optim import decay_groups, linear_warmup_decay
 
 
@@ -33,6 +34,7 @@ class PretrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     seed: int = 0
+    backend: str = "auto"  # under torchrun: auto (nccl on GPUs, gloo on CPU) | gloo | nccl
 
 
 @dataclass
@@ -103,9 +105,21 @@ def evaluate(encoder: BertModel, heads: PretrainingHeads, ex: Examples, masker: 
             "heldout/nsp_accuracy": nsp_correct / max(1, len(ex))}
 
 
+def step_losses(modules: torch.nn.ModuleList, batch: dict[str, torch.Tensor], scales: tuple[float, float]):
+    """MLM and NSP losses of a (shard of a) batch, each times its scale: a rank's share of the masked tokens and of the
+    rows, so the ranks' averaged gradient is the whole batch's."""
+    encoder, heads = modules
+    with autocast(batch["input_ids"].device):
+        out = forward(encoder, heads, batch)
+    mlm = F.cross_entropy(out["mlm"], out["mlm_labels"]) if len(out["mlm_labels"]) else out["mlm"].sum() * 0
+    nsp = F.cross_entropy(out["nsp"], batch["nsp_labels"])
+    return mlm, nsp, scales[0] * mlm + scales[1] * nsp
+
+
 def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, heldout: Examples, masker: Masker,
-             cfg: PretrainConfig, device: torch.device, live) -> list[dict[str, float]]:
-    """Train MLM + NSP (summed losses); held-out metrics before training (epoch 0) and after every epoch."""
+             cfg: PretrainConfig, device: torch.device, live, ranks: Ranks = Ranks()) -> list[dict[str, float]]:
+    """Train MLM + NSP (summed losses); held-out metrics before training (epoch 0) and after every epoch. Under several
+    ranks each draws and masks the same batch and trains on its shard of the rows; only the main rank logs."""
     encoder.to(device)
     heads.to(device)
     torch.manual_seed(cfg.seed)
@@ -113,8 +127,11 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
     gen = torch.Generator().manual_seed(cfg.seed)
     steps = cfg.steps_per_epoch or -(-len(train_ex) // cfg.batch_size)
     # one module over both, so the decoder weight tied to the word embeddings is counted once
-    optimizer = torch.optim.AdamW(decay_groups(torch.nn.ModuleList([encoder, heads]), cfg.lr, cfg.weight_decay))
+    modules = torch.nn.ModuleList([encoder, heads])
+    optimizer = torch.optim.AdamW(decay_groups(modules, cfg.lr, cfg.weight_decay))
     scheduler = linear_warmup_decay(optimizer, steps * cfg.epochs, cfg.warmup_ratio)
+    losses = data_parallel(modules, step_losses, ranks)
+    live = live if ranks.is_main else NoLive()
 
     def record(result: dict[str, float], epoch: int) -> None:
         history.append(dict(result, epoch=epoch))
@@ -129,16 +146,19 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
         encoder.train()
         heads.train()
         sums = {"mlm": 0.0, "nsp": 0.0}
-        for _ in tqdm(range(steps), desc=f"pretrain epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5):
+        for _ in tqdm(range(steps), desc=f"pretrain epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5,
+                      disable=not ranks.is_main):
             if not queue:
                 queue = bucketed_batches(train_ex.lengths(), cfg.batch_size, rng)
-            batch = {k: v.to(device) for k, v in masker(train_ex, queue.pop(), gen).items()}
-            with autocast(device):
-                out = forward(encoder, heads, batch)
-            mlm = F.cross_entropy(out["mlm"], out["mlm_labels"]) if len(out["mlm_labels"]) else out["mlm"].sum() * 0
-            nsp = F.cross_entropy(out["nsp"], batch["nsp_labels"])
+            full = masker(train_ex, queue.pop(), gen)  # the same on every rank: same seeds
+            rows = ranks.shard(np.arange(len(full["nsp_labels"])))
+            batch = {k: v[rows].to(device) for k, v in full.items()}
+            masked = int((full["mlm_labels"] != -100).sum())
+            scales = (ranks.loss_scale(int((batch["mlm_labels"] != -100).sum()), max(1, masked)),
+                      ranks.loss_scale(len(rows), len(full["nsp_labels"])))
+            mlm, nsp, loss = losses(batch, scales)
             optimizer.zero_grad(set_to_none=True)
-            (mlm + nsp).backward()
+            loss.backward()
             optimizer.step()
             scheduler.step()
             sums["mlm"] += mlm.item()

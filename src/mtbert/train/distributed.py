@@ -58,6 +58,16 @@ class Ranks:
         return tensor
 
 
+class NoLive:
+    """What ranks other than the main one log to."""
+
+    def log_metric(self, name: str, value: float) -> None:
+        pass
+
+    def next_step(self) -> None:
+        pass
+
+
 def setup(backend: str = "auto") -> Ranks:
     """The ranks torchrun launched (RANK, WORLD_SIZE, LOCAL_RANK), with the process group initialised; one rank when
     not launched by torchrun. `backend`: auto (nccl on GPUs, gloo on CPU) | nccl | gloo."""

@@ -20,7 +20,7 @@ from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
 from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
-from mtbert.train.distributed import Ranks, data_parallel
+from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
@@ -240,16 +240,6 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, e.g. a "
                            f"dead STS head, have no Pearson r); dev metrics per epoch: {history}")
     return best_metrics
-
-
-class NoLive:
-    """What ranks other than the main one log to."""
-
-    def log_metric(self, name: str, value: float) -> None:
-        pass
-
-    def next_step(self) -> None:
-        pass
 
 
 def resolved_config(**sections) -> dict:
