@@ -63,8 +63,8 @@ def test_simcse_adds_its_weighted_loss_to_the_task_loss(tiny_checkpoint_dir):
     assert with_simcse["sst"][0].item() == pytest.approx(plain["sst"][0].item() + extra, rel=1e-5)
     assert with_simcse["sts"][0].item() == pytest.approx(plain["sts"][0].item())  # not listed in simcse.tasks
     # the parts report the task loss and the unweighted SimCSE term apart, for the logs
-    assert with_simcse["sst"][2]["task"] == pytest.approx(plain["sst"][0].item(), rel=1e-6)
-    assert with_simcse["sst"][2]["simcse"] == pytest.approx(extra / 0.5, rel=1e-5)
+    assert with_simcse["sst"][2]["task"].item() == pytest.approx(plain["sst"][0].item(), rel=1e-6)
+    assert with_simcse["sst"][2]["simcse"].item() == pytest.approx(extra / 0.5, rel=1e-5)
     assert set(with_simcse["sts"][2]) == {"task"}
 
 

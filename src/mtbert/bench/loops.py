@@ -8,6 +8,7 @@ retained graphs, torch.cat into J and the torchjd aggregator on J (how this proj
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -60,7 +61,9 @@ class OurLoop:
         self.optim = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                       encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr={t: cfg.head_lr for t in tasks},
                                       head_wd={t: cfg.head_weight_decay for t in tasks}, total_steps=1000,
-                                      warmup_ratio=cfg.warmup_ratio)
+                                      warmup_ratio=cfg.warmup_ratio, fused=device.type == "cuda")
+        if cfg.compile:
+            model.bert.compile(dynamic=True)
         self.method = GradientMethod.build(method, MethodContext(tasks=tasks, main_task=cfg.main_task,
                                                                  mtrec_lambda=cfg.mtrec_lambda))
         self.buffers = GradientBuffers()
@@ -110,11 +113,13 @@ class StandardLoop:
         self.opt.step()
 
 
-LOOPS = {"ours": OurLoop, "standard": StandardLoop}
+LOOPS = {"ours": OurLoop, "ours+compile": OurLoop, "standard": StandardLoop}
 
 
 def build(loop: str, shape: str, method: str, mcfg: ModelConfig, tcfg: TrainConfig, checkpoint: Path,
           device: torch.device):
     torch.manual_seed(0)
-    model = MultitaskModel(encoder(loop, shape, checkpoint), mcfg, tcfg.tasks).to(device)
-    return LOOPS[loop](model, method, tcfg, device)
+    model = MultitaskModel(encoder("standard" if loop == "standard" else "ours", shape, checkpoint), mcfg, tcfg.tasks)
+    if loop == "ours+compile":
+        tcfg = dataclasses.replace(tcfg, compile=True)
+    return LOOPS[loop](model.to(device), method, tcfg, device)

@@ -28,7 +28,7 @@ def step_table(rows: list[dict]) -> list[str]:
     by = {(r["shape"], r["loop"], r["method"]): r for r in rows}
     for r in rows:
         other = by.get((r["shape"], "standard", r["method"]))
-        speedup = f"{other['seconds_per_step'] / r['seconds_per_step']:.2f}×" if r["loop"] == "ours" and other else ""
+        speedup = f"{other['seconds_per_step'] / r['seconds_per_step']:.2f}×" if r["loop"].startswith("ours") and other else ""
         base = by.get((r["shape"], r["loop"], "sum"))
         cost = f"{r['seconds_per_step'] / base['seconds_per_step']:.2f}×" if base else ""
         mfu = f"{r['mfu']:.1%}" if r.get("mfu") is not None else "not measured (CPU)"

@@ -19,7 +19,7 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def predict(model: MultitaskModel, data: TaskData, batch_size: int, pad_id: int, device: torch.device) -> np.ndarray:
     """Predictions (class, 0/1 or similarity) in the rows' original order."""
     model.eval()

@@ -59,6 +59,7 @@ class TrainConfig:
     eval_batch_size: int = 64
     sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
+    compile: bool = False  # torch.compile the encoder (dynamic shapes: batches are padded to their own longest)
     simcse: SimCSEConfig = field(default_factory=SimCSEConfig)
     smart: SmartConfig = field(default_factory=SmartConfig)
 
@@ -81,10 +82,11 @@ def pick_device() -> torch.device:
 
 
 def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device, cfg: TrainConfig | None = None,
-                scales: dict[str, float] | None = None) -> dict[str, tuple[torch.Tensor, np.ndarray, dict[str, float]]]:
+                scales: dict[str, float] | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
     """Each task's loss (its task loss plus its weighted regularizers, times `scales[task]` when given: a rank's share
     of the batch), its detached outputs, and the parts' values ("task" and each regularizer unweighted, unscaled), so
-    curves stay comparable whether regularizers are on or off."""
+    curves stay comparable whether regularizers are on or off. Outputs and parts stay on the device (detached): the
+    loop reads them once per epoch, not once per step."""
     cfg = cfg or TrainConfig()
     out = {}
     for task, batch in batches.items():
@@ -95,14 +97,14 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
             features = model.encode(batch)
             output = model.head(task, features)
             loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
-            parts = {"task": loss.item()}
+            parts = {"task": loss.detach()}
             for name, rcfg in regularizers.items():
                 term = REGULARIZERS[name](model, task, batch, CleanPass(features, output, rng), rcfg)
-                parts[name] = term.item()
+                parts[name] = term.detach()
                 loss = loss + rcfg.weight * term
         if scales is not None:
             loss = loss * scales[task]
-        out[task] = (loss, output.detach().float().cpu().numpy(), parts)
+        out[task] = (loss, output.detach(), parts)
     return out
 
 
@@ -110,24 +112,29 @@ class EpochLog:
     """Per-epoch accumulators: losses, train predictions, task step counts, gradient cosines."""
 
     def __init__(self) -> None:
-        self.losses: dict[str, list[float]] = defaultdict(list)
-        self.preds: dict[str, list[np.ndarray]] = defaultdict(list)
+        # device tensors, read once in metrics(): no host synchronisation per step
+        self.losses: dict[str, list[torch.Tensor]] = defaultdict(list)
+        self.outputs: dict[str, list[torch.Tensor]] = defaultdict(list)
         self.golds: dict[str, list[np.ndarray]] = defaultdict(list)
         self.task_steps: Counter = Counter()
-        self.cosines: dict[str, list[float]] = defaultdict(list)
-        self.aux: dict[str, list[float]] = defaultdict(list)  # regularizer values, unweighted
+        self.cosines: dict[str, list[torch.Tensor]] = defaultdict(list)
+        self.aux: dict[str, list[torch.Tensor]] = defaultdict(list)  # regularizer values, unweighted
         self.steps = 0
         self.seconds = 0.0
 
     def metrics(self, tasks: list[str]) -> dict[str, float]:
-        out = {f"train/{t}_loss": float(np.mean(self.losses[t])) for t in tasks if self.losses[t]}
-        out.update({f"train/{name}": float(np.mean(values)) for name, values in self.aux.items()})
-        scores = {t: P.score(t, np.concatenate(self.preds[t]), np.concatenate(self.golds[t])) for t in tasks if self.preds[t]}
+        def values(tensors: list[torch.Tensor]) -> np.ndarray:
+            return torch.stack(tensors).float().cpu().numpy().astype(np.float64)
+
+        out = {f"train/{t}_loss": float(np.mean(values(self.losses[t]))) for t in tasks if self.losses[t]}
+        out.update({f"train/{name}": float(np.mean(values(v))) for name, v in self.aux.items()})
+        scores = {t: P.score(t, TASK_SPECS[t].predict(torch.cat(self.outputs[t]).float().cpu().numpy()),
+                             np.concatenate(self.golds[t])) for t in tasks if self.outputs[t]}
         out.update({f"train/{k}": v for k, v in P.summary(scores).items()})
         out.update({f"steps/{t}_fraction": self.task_steps[t] / max(1, self.steps) for t in tasks})
-        for pair, values in self.cosines.items():
-            out[f"grad/cos_{pair}"] = float(np.mean(values))
-            out[f"grad/conflict_{pair}"] = float(np.mean(np.array(values) < 0))
+        for pair, v in self.cosines.items():
+            out[f"grad/cos_{pair}"] = float(np.mean(values(v)))
+            out[f"grad/conflict_{pair}"] = float(np.mean(values(v) < 0))
         out["time/seconds_per_step"] = self.seconds / max(1, self.steps)
         return out
 
@@ -152,6 +159,8 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     device = ranks.device()
     live = live if ranks.is_main else NoLive()
     model.to(device)
+    if cfg.compile:
+        model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     if cfg.mode == "frozen":
@@ -182,7 +191,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     optim: OptimizerSet = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                            encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
                                            total_steps=sum(len(plan) for plan in plans), warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
-                                           lr_schedule=cfg.lr_schedule)
+                                           lr_schedule=cfg.lr_schedule, fused=device.type == "cuda")
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
     forward = data_parallel(model, lambda m, batches, scales: task_losses(m, batches, device, cfg, scales), ranks)
@@ -190,8 +199,8 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     multi_step = 0
     for epoch, plan in enumerate(plans, start=1):
         log = EpochLog()
-        for step_tasks in tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5):
-            start = time.perf_counter()
+        start = time.perf_counter()
+        for step_tasks in tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5, disable=not ranks.is_main):
             model.train()
             drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
             indices = {t: ranks.shard(i) for t, i in drawn.items()}
@@ -209,19 +218,21 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             if cfg.clip_norm is not None:
                 torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], cfg.clip_norm)
             optim.step(step_tasks)
-            log.seconds += time.perf_counter() - start
             log.steps += 1
             for task, (_, output, parts) in results.items():
                 log.task_steps[task] += 1
                 log.losses[task].append(parts.pop("task"))
                 for name, value in parts.items():
                     log.aux[f"{task}_{name}"].append(value)
-                log.preds[task].append(TASK_SPECS[task].predict(output))
+                log.outputs[task].append(output)
                 log.golds[task].append(train_data[task].labels[indices[task]])
             if cos is not None:
                 for i, a in enumerate(step_tasks):
                     for j in range(i + 1, len(step_tasks)):
-                        log.cosines[f"{a}_{step_tasks[j]}"].append(cos[i, j].item())
+                        log.cosines[f"{a}_{step_tasks[j]}"].append(cos[i, j])
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        log.seconds = time.perf_counter() - start
         for name, value in log.metrics(tasks).items():
             live.log_metric(name, value)
         live.log_metric("time/peak_memory_mb", peak_memory_mb(device))

@@ -53,24 +53,26 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warm
 def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool, encoder_lr: float, encoder_wd: float,
                      head_lr: dict[str, float], head_wd: dict[str, float], total_steps: int, warmup_ratio: float,
                      task_steps: dict[str, int] | None = None, trunks: nn.Module | None = None,
-                     lr_schedule: str = "linear") -> OptimizerSet:
+                     lr_schedule: str = "linear", fused: bool = False) -> OptimizerSet:
     """Frozen encoders (no trainable parameters) get no optimizer; heads without parameters neither.
 
     `task_steps` counts the steps each task takes part in, so a per-task schedule decays over that task's own steps.
     `trunks` (head layers several tasks share) train at the mean head lr with the encoder's optimizer, which steps
-    every step; a step without their tasks leaves them untouched (their grads are None).
+    every step; a step without their tasks leaves them untouched (their grads are None). `fused`: one kernel per step
+    for all parameters (on a GPU).
     """
+    adamw = (lambda groups: torch.optim.AdamW(groups, fused=True)) if fused else torch.optim.AdamW
     encoder_groups = decay_groups(encoder, encoder_lr, encoder_wd)
     if trunks is not None:
         encoder_groups += decay_groups(trunks, sum(head_lr.values()) / len(head_lr), sum(head_wd.values()) / len(head_wd))
     head_groups = {t: decay_groups(h, head_lr[t], head_wd[t]) for t, h in heads.items()}
     if not per_task:
         groups = encoder_groups + [g for gs in head_groups.values() for g in gs]
-        named = {"all": torch.optim.AdamW(groups)} if groups else {}
+        named = {"all": adamw(groups)} if groups else {}
         steps = {"all": total_steps}
     else:
-        named = {"encoder": torch.optim.AdamW(encoder_groups)} if encoder_groups else {}
-        named.update({t: torch.optim.AdamW(gs) for t, gs in head_groups.items() if gs})
+        named = {"encoder": adamw(encoder_groups)} if encoder_groups else {}
+        named.update({t: adamw(gs) for t, gs in head_groups.items() if gs})
         steps = {name: (task_steps or {}).get(name, total_steps) for name in named}
     constant = {"linear": False, "constant": True}[lr_schedule]
     return OptimizerSet(named, {n: linear_warmup_decay(o, max(1, steps[n]), warmup_ratio, constant) for n, o in named.items()})

@@ -1,0 +1,39 @@
+"""The benchmark's arithmetic: padding to max_length, real-token counts, FLOPs and the epoch-cost composition."""
+
+import pytest
+import torch
+
+from mtbert.bench.scaling import BatchCosts
+from mtbert.bench.workload import pad_step, step_size, training_flops
+
+
+def _step():
+    mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]])
+    sst = {"input_ids": mask * 7, "attention_mask": mask, "token_type_ids": torch.zeros_like(mask), "labels": torch.tensor([1.0, 2.0])}
+    sts_mask = torch.tensor([[1, 1], [1, 0]])
+    sts = {"input_ids": sts_mask * 5, "attention_mask": sts_mask, "token_type_ids": torch.zeros_like(sts_mask), "labels": torch.tensor([3.0])}
+    return {"sst": sst, "sts": sts}
+
+
+def test_padding_to_max_length_keeps_the_real_tokens_and_pads_with_the_pad_id():
+    padded = pad_step(_step(), 6, pad_id=0)
+    assert padded["sst"]["input_ids"].shape == (2, 6) and padded["sts"]["attention_mask"].shape == (2, 6)
+    assert padded["sst"]["input_ids"][0].tolist() == [7, 7, 7, 0, 0, 0]
+    assert step_size(padded).real_tokens == step_size(_step()).real_tokens == 3 + 2 + 2 + 1
+    assert torch.equal(padded["sst"]["labels"], torch.tensor([1.0, 2.0]))
+
+
+def test_step_size_counts_sequences_and_their_lengths():
+    size = step_size(_step())
+    assert (size.sequences, size.lengths) == (4, [3, 2, 2, 1])
+
+
+def test_training_flops_are_six_n_per_token_plus_the_attention_term():
+    # one sequence of 10 tokens, N = 1000, 2 layers of width 8: 6*1000*10 + 12*2*8*10*10
+    assert training_flops(1000, 2, 8, [10]) == 60_000 + 19_200
+
+
+def test_a_one_pass_epoch_costs_every_batch_once_and_one_optimizer_step_per_step():
+    costs = BatchCosts(128, {"sst": 0.5, "quora": 1.0}, seconds_per_optimizer_step=0.2, peak_memory_mb=0.0)
+    # sst: 40 rows / 16 = 3 batches; quora: 100 / 16 = 7 batches; 7 steps (the largest task)
+    assert costs.epoch_seconds({"sst": 40, "quora": 100}, 16) == pytest.approx(3 * 0.5 + 7 * 1.0 + 7 * 0.2)
