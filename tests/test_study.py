@@ -117,3 +117,48 @@ def test_a_one_variant_seeded_study_has_no_paired_table():
     text = render(study, _seeded(study, {"recipe": [0.74, 0.75]}))
     assert "| recipe | 2 |" in text and "0.7450 [0.6815, 0.8085]" in text  # 0.745 ± 12.7062 * 0.005
     assert "Paired differences" not in text
+
+
+def test_a_queued_study_queues_the_pending_runs_starts_n_workers_and_collects_each(tmp_path, monkeypatch):
+    import json
+    import subprocess
+
+    from mtbert.study import runner
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.yaml").write_text("name: s\nbudget: {}\nseeds: [0, 1]\nvariants: {a: {}, b: {train: {lr: 0.1}}}\n")
+    calls, status = [], iter(["Task Name Created Status\n1 s-a-seed1 04:01 PM Running\n", "No experiment tasks in the queue."])
+
+    def fake_run(cmd, check=False, capture_output=False, text=False):
+        calls.append(cmd)
+        out = next(status) if cmd[:3] == ["dvc", "queue", "status"] else ""
+        return subprocess.CompletedProcess(cmd, 1 if cmd == ["dvc", "exp", "apply", "s-b-seed1"] else 0, out, "")
+
+    monkeypatch.setattr(runner.subprocess, "run", fake_run)
+    monkeypatch.setattr(runner.time, "sleep", lambda s: None)
+    monkeypatch.setattr(runner, "collect", lambda variant, overrides, seconds: {"variant": variant, "seconds": seconds})
+    monkeypatch.setattr(runner, "git_commit", lambda: "abc")
+    store = tmp_path / "reports" / "studies" / "s.json"
+    store.parent.mkdir(parents=True)
+    store.write_text(json.dumps({"a@seed0": {"variant": "a"}}))
+    runner.queue_study(tmp_path / "s.yaml", jobs=2)
+    queued = [c[5] for c in calls if c[:4] == ["dvc", "exp", "run", "--queue"]]
+    assert queued == ["s-b-seed0", "s-a-seed1", "s-b-seed1"]
+    assert ["dvc", "queue", "start", "--jobs", "2"] in calls
+    assert sum(c[:3] == ["dvc", "queue", "status"] for c in calls) == 2  # polled until nothing queued or running
+    assert calls[-2:] == [["git", "checkout", "HEAD", "--", "."], ["dvc", "checkout", "--quiet"]]
+    saved = json.loads(store.read_text())
+    assert set(saved) == {"a@seed0", "b@seed0", "a@seed1"}  # s-b-seed1 failed: not collected, still pending
+    assert saved["b@seed0"]["queued"] and saved["b@seed0"]["seconds"] is None
+
+
+def test_a_queued_study_refuses_a_dirty_workspace(tmp_path, monkeypatch):
+    import subprocess
+
+    import pytest
+
+    from mtbert.study import runner
+
+    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, **k: subprocess.CompletedProcess(cmd, 0, " M params.yaml\n", ""))
+    with pytest.raises(RuntimeError, match="commit or stash"):
+        runner.queue_study(tmp_path / "s.yaml", jobs=2)

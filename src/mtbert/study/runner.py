@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ def _mean_metric(live: Path, name: str) -> float | None:
     return None if df is None else float(df["value"].mean())
 
 
-def collect(variant: str, overrides: dict, seconds: float) -> dict:
+def collect(variant: str, overrides: dict, seconds: float | None) -> dict:
     """The workspace's results right after `dvc exp run`: metrics, per-epoch diagnostics averaged, cost."""
     live = Path("dvclive/finetune")
     metrics = json.loads(Path("metrics.json").read_text())
@@ -34,7 +35,19 @@ def collect(variant: str, overrides: dict, seconds: float) -> dict:
     pretrained = Path("models/pretrained/pretrain.json")
     extra = {"pretrain_mlm": json.loads(pretrained.read_text())["history"]} if pretrained.exists() else {}
     return {"variant": variant, "overrides": overrides, "metrics": metrics, "best_epoch": run.get("best", {}).get("epoch"),
-            "notes": run.get("notes", []), "diagnostics": diagnostics, "wall_seconds": round(seconds, 1)} | extra
+            "notes": run.get("notes", []), "diagnostics": diagnostics, "wall_seconds": None if seconds is None else round(seconds, 1)} | extra
+
+
+def pending(study: dict, results: dict, only: list[str] | None, rerun: bool) -> list[tuple[str, str, int | None, dict, str]]:
+    """(result key, variant, seed, params overrides, experiment name) of every run still to do, in run order."""
+    out = []
+    for variant, seed in runs(study):
+        key = result_key(variant, seed)
+        if (only and variant not in only) or (key in results and not rerun):
+            continue
+        merged = flatten(study["budget"]) | flatten(study["variants"][variant] or {}) | seed_overrides(seed)
+        out.append((key, variant, seed, merged, f"{study['name']}-{key}".replace("_", "-").replace("@", "-")))
+    return out
 
 
 def run_study(path: Path, only: list[str] | None = None, rerun: bool = False) -> None:
@@ -42,12 +55,7 @@ def run_study(path: Path, only: list[str] | None = None, rerun: bool = False) ->
     study = load_study(path)
     store = RESULTS / f"{study['name']}.json"
     results = json.loads(store.read_text()) if store.exists() else {}
-    for variant, seed in runs(study):
-        key = result_key(variant, seed)
-        if (only and variant not in only) or (key in results and not rerun):
-            continue
-        merged = flatten(study["budget"]) | flatten(study["variants"][variant] or {}) | seed_overrides(seed)
-        name = f"{study['name']}-{key}".replace("_", "-").replace("@", "-")
+    for key, variant, seed, merged, name in pending(study, results, only, rerun):
         # No --force: stages whose deps and params are unchanged (download, prepare, reference) are not rerun
         cmd = ["dvc", "exp", "run", "-n", name, *override_flags(merged)]
         # `dvc exp run` leaves the last experiment's params in the workspace: start every run from HEAD's
@@ -57,3 +65,38 @@ def run_study(path: Path, only: list[str] | None = None, rerun: bool = False) ->
         subprocess.run(cmd, check=True)
         results[key] = collect(variant, merged, time.perf_counter() - start) | {"commit": git_commit(), "seed": seed}
         write_json(store, results)  # after every run: a long study survives an interruption and resumes here
+
+
+def _queue_busy() -> bool:
+    status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
+    return bool(re.search(r"\b(Queued|Running)\b", status))
+
+
+def queue_study(path: Path, jobs: int, only: list[str] | None = None, rerun: bool = False, poll_s: float = 30.0) -> None:
+    """The same runs through DVC's queue, `jobs` at a time (`dvc queue start --jobs`), each in its own temporary copy of
+    HEAD; when the queue is done each experiment is applied to the workspace in turn and collected, and the workspace
+    is put back to HEAD. Queued experiments see only committed files, so the workspace must be clean."""
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    if dirty:
+        raise RuntimeError(f"queued experiments run from HEAD: commit or stash these changes first:\n{dirty}")
+    study = load_study(path)
+    store = RESULTS / f"{study['name']}.json"
+    results = json.loads(store.read_text()) if store.exists() else {}
+    todo = pending(study, results, only, rerun)
+    for _, _, _, merged, name in todo:
+        subprocess.run(["dvc", "exp", "run", "--queue", "-n", name, *override_flags(merged)], check=True)
+    subprocess.run(["dvc", "queue", "start", "--jobs", str(jobs)], check=True)
+    while _queue_busy():
+        time.sleep(poll_s)
+    commit = git_commit()
+    try:
+        for key, variant, seed, merged, name in todo:
+            if subprocess.run(["dvc", "exp", "apply", name], check=False).returncode != 0:
+                print(f"{name}: no finished experiment to collect (see `dvc queue logs`)", flush=True)
+                continue
+            results[key] = collect(variant, merged, None) | {"commit": commit, "seed": seed, "queued": True}
+    finally:
+        subprocess.run(["git", "checkout", "HEAD", "--", "."], check=True)
+        subprocess.run(["dvc", "checkout", "--quiet"], check=False)
+        write_json(store, results)  # after the workspace is back: `exp apply` had put HEAD's copy of the store there
