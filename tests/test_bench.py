@@ -37,3 +37,11 @@ def test_a_one_pass_epoch_costs_every_batch_once_and_one_optimizer_step_per_step
     costs = BatchCosts(128, {"sst": 0.5, "quora": 1.0}, seconds_per_optimizer_step=0.2, peak_memory_mb=0.0)
     # sst: 40 rows / 16 = 3 batches; quora: 100 / 16 = 7 batches; 7 steps (the largest task)
     assert costs.epoch_seconds({"sst": 40, "quora": 100}, 16) == pytest.approx(3 * 0.5 + 7 * 1.0 + 7 * 0.2)
+
+
+def test_bert_base_has_85_million_weights_outside_its_embeddings():
+    from mtbert.bench.workload import non_embedding_dims
+    from mtbert.model.bert import BertConfig
+
+    n, layers, hidden = non_embedding_dims(BertConfig())
+    assert (layers, hidden) == (12, 768) and n == 12 * (4 * 768 * 768 + 2 * 768 * 3072) == 84_934_656

@@ -7,15 +7,18 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+import torch
+
 from mtbert.bench import render
 from mtbert.bench.measure import measure
 from mtbert.bench.scaling import batch_costs
-from mtbert.bench.workload import pad_step, sample_steps, step_size, training_flops
+from mtbert.bench.workload import non_embedding_dims, pad_step, sample_steps, step_size, training_flops
 from mtbert.config import load_params, section
 from mtbert.data.batching import load_task
 from mtbert.data.prepare import load_split
 from mtbert.data.sources import checkpoint_dir
 from mtbert.io import write_json, write_text
+from mtbert.model.bert import BertConfig
 from mtbert.model.heads import HEADS
 from mtbert.model.multitask import ModelConfig
 from mtbert.report.results import git_commit
@@ -48,8 +51,9 @@ def main() -> None:
     padded = [pad_step(s, mcfg.max_length, tokenizer.pad_id) for s in steps]
     sizes = [step_size(s) for s in steps]
     real_tokens = sum(s.real_tokens for s in sizes) / len(sizes)
-    import torch
-
+    sequences = sum(s.sequences for s in sizes) / len(sizes)
+    dims = {"minilm": non_embedding_dims(BertConfig.from_json(checkpoint / "config.json")),
+            "bert-base": non_embedding_dims(BertConfig())}
     loops = (args.loops or ("ours,ours+compile,standard" if torch.cuda.is_available() else "ours,standard")).split(",")
     rows = []
     for shape in args.shapes.split(","):
@@ -60,11 +64,10 @@ def main() -> None:
                 t = measure(loop, shape, method, mcfg, tcfg, checkpoint, padded if loop == "standard" else steps, args.warmup)
                 row = {"shape": shape, "loop": loop, "method": method, "seconds_per_step": t.seconds_per_step,
                        "peak_memory_mb": t.peak_memory_mb, "tokens_per_s": real_tokens / t.seconds_per_step,
-                       "sequences_per_s": sizes[0].sequences / t.seconds_per_step, "mfu": None}
+                       "sequences_per_s": sequences / t.seconds_per_step, "mfu": None}
                 peak = render.peak_flops()
                 if peak:
-                    dims = {"minilm": (22_000_000, 6, 384), "bert-base": (85_000_000, 12, 768)}[shape]
-                    flops = sum(training_flops(*dims, s.lengths) for s in sizes) / len(sizes)
+                    flops = sum(training_flops(*dims[shape], s.lengths) for s in sizes) / len(sizes)
                     row["mfu"] = flops / t.seconds_per_step / peak
                 rows.append(row)
                 print(f"{shape:9s} {loop:8s} {method:6s} {t.seconds_per_step:7.3f} s/step  "

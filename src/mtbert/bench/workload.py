@@ -44,3 +44,10 @@ def training_flops(n_params: int, n_layers: int, hidden: int, lengths: list[int]
     """Model FLOPs of a training step (forward + backward) on real tokens: 6 N per token for the weights (N without
     the embeddings) plus 12 L d n per token of a length-n sequence for attention scores and values (PaLM, app. B)."""
     return sum(6 * n_params * n + 12 * n_layers * hidden * n * n for n in lengths)
+
+
+def non_embedding_dims(cfg) -> tuple[int, int, int]:
+    """(weights outside the embeddings, layers, hidden size) of a BERT config: per layer the Q, K, V and output
+    projections (4 d^2) and the feed-forward (2 d ff), biases and LayerNorms left out (under 1%)."""
+    d, L = cfg.hidden_size, cfg.num_hidden_layers
+    return L * (4 * d * d + 2 * d * cfg.intermediate_size), L, d
