@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 WITH_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
 
-.PHONY: run run-full test venv clean-venv git-identity
+.PHONY: run run-full test bench venv clean-venv git-identity
 
 venv: $(STAMP)
 
@@ -37,6 +37,11 @@ run-full: $(STAMP) git-identity
 
 test: $(TEST_STAMP)
 	$(WITH_VENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The speed benchmark (reports/performance.md); the standard loop it compares against needs transformers. Needs the
+# pipeline's data (make run first). BENCH_ARGS: e.g. --shapes minilm --steps 3
+bench: $(TEST_STAMP)
+	$(WITH_VENV) $(BIN)/python -m mtbert.bench $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
