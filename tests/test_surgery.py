@@ -142,6 +142,6 @@ def test_the_direction_goes_into_the_given_buffer():
     from mtbert.train.surgery import TaskGradients
 
     J, out = torch.tensor([[1.0, 0.0], [-1.0, 1.0]]), torch.empty(2)
-    direction = GradientMethod.build("pcgrad", MethodContext(tasks=["a", "b"])).combine(TaskGradients(J, ["a", "b"], out))
+    direction = GradientMethod.build("pcgrad", MethodContext(tasks=["a", "b"])).combine(TaskGradients([J], ["a", "b"], out))
     assert direction.data_ptr() == out.data_ptr()
     torch.testing.assert_close(out, torch.tensor([0.5, 1.5]))  # (1,0)+(-1,1) each projected off the other

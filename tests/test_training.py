@@ -21,7 +21,7 @@ PAIRS = pd.DataFrame({"id": list("abcd"), "sentence1": ["good film", "bad plot",
 CPU = torch.device("cpu")
 
 
-def _setup(directory, frozen=False, tasks=("sst", "sts")):
+def _setup(directory, frozen=False, tasks=("sst", "sts"), rows=None):
     tok = Tokenizer.from_checkpoint(directory)
     enc, _, _ = load_pretrained(directory)
     torch.manual_seed(0)
@@ -31,7 +31,7 @@ def _setup(directory, frozen=False, tasks=("sst", "sts")):
         model.bert.requires_grad_(False)
     quora = PAIRS.assign(label=[1.0, 0.0, 1.0, 0.0])
     data = {"sst": tokenize(tok, SST, "sst", "single"), "sts": tokenize(tok, PAIRS, "sts", "siamese"), "quora": tokenize(tok, quora, "quora", "siamese")}
-    batches = {t: collate(data[t], np.arange(len(data[t])), tok.pad_id) for t in tasks}
+    batches = {t: collate(data[t], np.arange(len(data[t])) if rows is None else np.array(rows), tok.pad_id) for t in tasks}
     return model, batches
 
 
@@ -211,3 +211,27 @@ def test_reused_gradient_buffers_give_what_fresh_ones_give(tiny_checkpoint_dir):
     assert len(grads[0]) == len(grads[2]) > 0
     for a, b in zip(grads[1], grads[2]):
         torch.testing.assert_close(a, b)
+
+
+def test_j_keeps_only_the_reached_embedding_rows_and_still_gives_the_summed_gradient(tiny_checkpoint_dir):
+    from mtbert.train.backward import GradientBuffers
+
+    model, first = _setup(tiny_checkpoint_dir, rows=[0, 1])
+    halves = [first, _setup(tiny_checkpoint_dir, rows=[2, 3])[1]]  # two steps on different rows: the second clears the first's
+    method, buffers = GradientMethod.build("sum", MethodContext(tasks=list(first))), GradientBuffers()
+    emb = model.bert.embeddings.word_embeddings.weight
+    for step in halves:
+        expected = []
+        for via_j in (False, True):
+            model.zero_grad(set_to_none=True)
+            torch.manual_seed(0)
+            losses = {t: r[0] for t, r in task_losses(model, step, CPU).items()}
+            cos = backward(model, losses, method, jacobian=via_j, buffers=buffers)
+            expected.append({n: p.grad.clone() if p.grad is not None else torch.zeros_like(p)
+                             for n, p in model.named_parameters()})
+        assert cos is not None
+        for name, grad in expected[0].items():
+            torch.testing.assert_close(expected[1][name], grad, msg=name)
+        slot = next(iter(buffers._made.values()))
+        reached = {int(i) for b in step.values() for k, v in b.items() if "input_ids" in k for i in v.flatten()}
+        assert 0 < len(slot.rows[0]) <= len(reached) < emb.shape[0]  # J held those rows, not the vocabulary

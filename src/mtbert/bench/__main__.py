@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--steps", type=int, default=6, help="timed summed steps per configuration")
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of every method of our loop (medians are reported)")
     ap.add_argument("--shapes", default="minilm,bert-base")
     ap.add_argument("--methods", default="sum,pcgrad,mtrec,upgrad,mgda")
     ap.add_argument("--loops", default=None, help="default: ours,standard (and ours+compile on a GPU)")
@@ -58,20 +60,31 @@ def main() -> None:
     rows = []
     for shape in args.shapes.split(","):
         for loop in loops:
-            for method in args.methods.split(","):
-                if loop == "standard" and shape != "minilm" and method != "sum" and not args.all_standard:
-                    continue  # the padded loop on bert-base: its sum row gives the ratio; methods cost minutes each on CPU
-                t = measure(loop, shape, method, mcfg, tcfg, checkpoint, padded if loop == "standard" else steps, args.warmup)
-                row = {"shape": shape, "loop": loop, "method": method, "seconds_per_step": t.seconds_per_step,
-                       "peak_memory_mb": t.peak_memory_mb, "tokens_per_s": real_tokens / t.seconds_per_step,
-                       "sequences_per_s": sequences / t.seconds_per_step, "mfu": None}
+            methods = [m for m in args.methods.split(",")
+                       if loop != "standard" or shape == "minilm" or m == "sum" or args.all_standard]
+            # the padded loop on bert-base: its sum row gives the ratio; its methods cost minutes each on CPU
+            rounds = 1 if loop == "standard" else args.rounds  # the standard loop is only compared at 6x; ours against sum
+            timings = {m: [] for m in methods}
+            for r in range(rounds):  # every method once per round, so a round's sum and methods share the machine's state
+                for method in methods:
+                    t = measure(loop, shape, method, mcfg, tcfg, checkpoint, padded if loop == "standard" else steps,
+                                args.warmup)
+                    timings[method].append(t)
+                    print(f"{shape:9s} {loop:8s} {method:6s} round {r + 1}/{rounds} {t.seconds_per_step:7.3f} s/step  "
+                          f"{real_tokens / t.seconds_per_step:9,.0f} tok/s  {t.peak_memory_mb:8,.0f} MB", flush=True)
+            for method, ts in timings.items():
+                seconds = statistics.median(t.seconds_per_step for t in ts)
+                row = {"shape": shape, "loop": loop, "method": method, "seconds_per_step": seconds,
+                       "round_seconds": [t.seconds_per_step for t in ts],
+                       "peak_memory_mb": max(t.peak_memory_mb for t in ts), "tokens_per_s": real_tokens / seconds,
+                       "sequences_per_s": sequences / seconds, "mfu": None}
+                if "sum" in timings:  # paired by round: a method's step over the same round's sum step
+                    row["cost_vs_sum"] = [t.seconds_per_step / b.seconds_per_step for t, b in zip(ts, timings["sum"])]
                 peak = render.peak_flops()
                 if peak:
                     flops = sum(training_flops(*dims[shape], s.lengths) for s in sizes) / len(sizes)
-                    row["mfu"] = flops / t.seconds_per_step / peak
+                    row["mfu"] = flops / seconds / peak
                 rows.append(row)
-                print(f"{shape:9s} {loop:8s} {method:6s} {t.seconds_per_step:7.3f} s/step  "
-                      f"{row['tokens_per_s']:9,.0f} tok/s  {t.peak_memory_mb:8,.0f} MB", flush=True)
     costs = []
     for length in [int(x) for x in args.max_lengths.split(",") if x]:
         c = batch_costs(mcfg, tcfg, checkpoint, PREPARED, length)
@@ -80,6 +93,7 @@ def main() -> None:
               f"{c.peak_memory_mb:,.0f} MB", flush=True)
     train_sizes = {t: len(load_split(PREPARED, t, "train")) for t in tcfg.tasks}
     meta = {"commit": git_commit(), "machine": render.machine(), "steps": args.steps, "warmup": args.warmup,
+            "rounds": args.rounds,
             "batch_size": tcfg.batch_size, "max_length": mcfg.max_length, "checkpoint": mcfg.checkpoint,
             "real_tokens_per_step": real_tokens,
             "padded_tokens_per_step": sum(b["attention_mask"].numel() for b in padded[0].values()),

@@ -103,6 +103,10 @@ class MultitaskModel(nn.Module):
         params += [p for name, n in self._trunk_users(tasks).items() if n > 1 for p in self.trunks[name].parameters()]
         return [p for p in params if p.requires_grad]
 
+    def row_sparse_parameters(self) -> list[nn.Parameter]:
+        """Parameters whose gradient reaches only the rows a batch looks up: the word embeddings."""
+        return [self.bert.embeddings.word_embeddings.weight]
+
     def encode(self, batch: dict[str, torch.Tensor], inputs_embeds: torch.Tensor | None = None) -> Features:
         """Encoder pass; `inputs_embeds` replaces the word embeddings (SMART perturbs them)."""
         mask = batch["attention_mask"]

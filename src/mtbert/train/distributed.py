@@ -57,6 +57,12 @@ class Ranks:
             tensor /= self.world
         return tensor
 
+    def any_(self, mask: torch.Tensor) -> torch.Tensor:
+        """An integer mask set wherever it is set on any rank."""
+        if self.enabled:
+            dist.all_reduce(mask, op=dist.ReduceOp.MAX)
+        return mask
+
 
 class NoLive:
     """What ranks other than the main one log to."""

@@ -26,22 +26,33 @@ class MethodContext:
 
 @dataclass
 class TaskGradients:
-    """One step's task gradients on the shared parameters: J (rows in the order of `tasks`), its Gramian computed at
-    most once, and `out`, a preallocated buffer the direction may be written into."""
+    """One step's task gradients on the shared parameters: J as column blocks (tasks x columns each, rows in the order
+    of `tasks`), its Gramian computed at most once, and `out`, a preallocated buffer the direction may be written into."""
 
-    J: torch.Tensor
+    blocks: list[torch.Tensor]
     tasks: list[str]
     out: torch.Tensor | None = None
     _gramian: torch.Tensor | None = field(default=None, repr=False)
 
+    @property
+    def J(self) -> torch.Tensor:
+        """J whole (a copy when it has several blocks), for the methods that need more than its Gramian."""
+        return self.blocks[0] if len(self.blocks) == 1 else torch.cat(self.blocks, dim=1)
+
     def gramian(self) -> torch.Tensor:
         if self._gramian is None:
-            self._gramian = self.J @ self.J.T
+            self._gramian = sum(b @ b.T for b in self.blocks)
         return self._gramian
 
     def weighted(self, weights: torch.Tensor) -> torch.Tensor:
         """sum_i weights[i] J[i], written into `out` when there is one."""
-        return torch.mv(self.J.T, weights.to(self.J.dtype), out=self.out)
+        weights = weights.to(self.blocks[0].dtype)
+        out = self.out if self.out is not None else self.blocks[0].new_empty(sum(b.shape[1] for b in self.blocks))
+        offset = 0
+        for b in self.blocks:
+            torch.mv(b.T, weights, out=out[offset:offset + b.shape[1]])
+            offset += b.shape[1]
+        return out
 
 
 # A built method maps a step's TaskGradients to the update direction.
@@ -61,7 +72,7 @@ class GradientMethod:
         return cls(name, METHODS[name](ctx))
 
     def __call__(self, J: torch.Tensor, tasks: list[str]) -> torch.Tensor:
-        return self.combine(TaskGradients(J, tasks))
+        return self.combine(TaskGradients([J], tasks))
 
 
 @METHODS.register("sum")
