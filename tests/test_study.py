@@ -98,18 +98,57 @@ def test_a_study_run_resumes_where_it_stopped(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "s.yaml").write_text("name: s\nbudget: {train: {epochs: 1}}\nseeds: [0, 1]\nvariants: {a: {}, b: {train: {lr: 0.1}}}\n")
     calls = []
-    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, check: calls.append(cmd))
+    monkeypatch.setattr(runner, "exp_run", lambda name, overrides: calls.append((name, overrides)) or (True, 1.0, ""))
     monkeypatch.setattr(runner, "collect", lambda variant, overrides, seconds: {"variant": variant, "overrides": overrides})
     monkeypatch.setattr(runner, "git_commit", lambda: "abc")
     store = tmp_path / "reports" / "studies" / "s.json"
     store.parent.mkdir(parents=True)
     store.write_text(json.dumps({"a@seed0": {"variant": "a"}}))  # collected before an interruption
     runner.run_study(tmp_path / "s.yaml")
-    exps = [c for c in calls if c[:3] == ["dvc", "exp", "run"]]
-    assert [c[4] for c in exps] == ["s-b-seed0", "s-a-seed1", "s-b-seed1"]  # seed by seed, skipping what was done
-    assert "--force" not in exps[0]
-    assert "train.seed=1" in exps[2] and "augment.seed=1" in exps[2] and "train.lr=0.1" in exps[2]
+    assert [name for name, _ in calls] == ["s-b-seed0", "s-a-seed1", "s-b-seed1"]  # seed by seed, skipping what was done
+    last = calls[2][1]
+    assert last["train.seed"] == 1 and last["augment.seed"] == 1 and last["train.lr"] == 0.1
     assert set(json.loads(store.read_text())) == {"a@seed0", "b@seed0", "a@seed1", "b@seed1"}
+
+
+class _FakePopen:
+    """subprocess.Popen's context manager with canned output and exit status."""
+
+    def __init__(self, output: str, returncode: int, calls: list):
+        self.output, self.code, self.calls = output, returncode, calls
+
+    def __call__(self, cmd, **kwargs):
+        self.calls.append(cmd)
+        self.stdout, self.returncode = iter(self.output.splitlines(keepends=True)), self.code
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("output, code, expected", [
+    ("epoch 1/1\n", 0, True),
+    ("RuntimeError: non-finite training loss at epoch 1 (sst: nan)\n", 1, False),
+    ("FileNotFoundError: data/prepared/sst/train.csv\n", 1, "raises"),
+])
+def test_exp_run_tells_a_diverged_run_from_a_broken_one(monkeypatch, output, code, expected):
+    import subprocess
+
+    from mtbert.study import runner
+
+    calls = []
+    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, check: None)
+    monkeypatch.setattr(runner.subprocess, "Popen", _FakePopen(output, code, calls))
+    if expected == "raises":
+        with pytest.raises(subprocess.CalledProcessError):
+            runner.exp_run("s-a", {"train.lr": 0.1})
+    else:
+        finished, seconds, tail = runner.exp_run("s-a", {"train.lr": 0.1})
+        assert finished is expected and tail == output and seconds >= 0
+    assert calls[0] == ["dvc", "exp", "run", "-n", "s-a", "-S", "train.lr=0.1"]  # no --force
 
 
 def test_a_one_variant_seeded_study_has_no_paired_table():

@@ -178,6 +178,23 @@ def test_a_run_whose_every_epoch_scores_nan_fails_clearly_and_saves_nothing(tiny
     assert not (tmp_path / "out").exists()
 
 
+def test_a_run_whose_loss_turns_nan_stops_at_the_end_of_that_epoch_with_a_clear_error(tiny_checkpoint_dir, tmp_path):
+    from mtbert.data.batching import tokenize
+    from mtbert.text.tokenizer import Tokenizer
+    from mtbert.train.loop import TrainConfig, train
+
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sts": "relu5"}), ["sts"])
+    with torch.no_grad():
+        model.heads["sts"].out.weight.fill_(float("inf"))  # every output inf: the MSE is inf from the first step
+    data = {"sts": tokenize(Tokenizer.from_checkpoint(tiny_checkpoint_dir), PAIRS, "sts", "siamese")}
+    live = RecordingLive()
+    cfg = TrainConfig(tasks=["sts"], epochs=3, steps_per_epoch=1, batch_size=4)
+    with pytest.raises(FloatingPointError, match=r"non-finite training loss in epoch 1"):
+        train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
+    assert not (tmp_path / "out").exists()
+
+
 def test_run_json_records_the_passes_per_task_per_epoch(tiny_checkpoint_dir, tmp_path, capsys):
     import json
 

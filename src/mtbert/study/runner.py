@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import subprocess
@@ -50,20 +51,42 @@ def pending(study: dict, results: dict, only: list[str] | None, rerun: bool) -> 
     return out
 
 
+NON_FINITE = ("non-finite", "no epoch gave a dev score")  # what a run that diverged says when its stage fails
+
+
+def exp_run(name: str, overrides: dict) -> tuple[bool, float, str]:
+    """One `dvc exp run` from HEAD's params with `overrides`, its output passed through live: (finished, seconds, the
+    output's last lines). A run that fails because training diverged (non-finite loss or metrics) returns
+    finished=False; any other failure raises."""
+    # No --force: stages whose deps and params are unchanged (download, prepare, reference) are not rerun
+    cmd = ["dvc", "exp", "run", "-n", name, *override_flags(overrides)]
+    # `dvc exp run` leaves the last experiment's params in the workspace: start every run from HEAD's
+    subprocess.run(["git", "checkout", "HEAD", "--", "params.yaml"], check=True)
+    print("+", " ".join(cmd), flush=True)
+    start = time.perf_counter()
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+        for line in proc.stdout:
+            print(line, end="", flush=True)
+            tail.append(line)
+    seconds, text = time.perf_counter() - start, "".join(tail)
+    if proc.returncode == 0:
+        return True, seconds, text
+    if any(marker in text for marker in NON_FINITE):
+        return False, seconds, text
+    raise subprocess.CalledProcessError(proc.returncode, cmd, output=text)
+
+
 def run_study(path: Path, only: list[str] | None = None, rerun: bool = False) -> None:
     """Every (variant, seed) not yet in reports/studies/<name>.json (all of them with `rerun`), one `dvc exp run` each."""
     study = load_study(path)
     store = RESULTS / f"{study['name']}.json"
     results = json.loads(store.read_text()) if store.exists() else {}
     for key, variant, seed, merged, name in pending(study, results, only, rerun):
-        # No --force: stages whose deps and params are unchanged (download, prepare, reference) are not rerun
-        cmd = ["dvc", "exp", "run", "-n", name, *override_flags(merged)]
-        # `dvc exp run` leaves the last experiment's params in the workspace: start every run from HEAD's
-        subprocess.run(["git", "checkout", "HEAD", "--", "params.yaml"], check=True)
-        print("+", " ".join(cmd), flush=True)
-        start = time.perf_counter()
-        subprocess.run(cmd, check=True)
-        results[key] = collect(variant, merged, time.perf_counter() - start) | {"commit": git_commit(), "seed": seed}
+        finished, seconds, tail = exp_run(name, merged)
+        if not finished:
+            raise RuntimeError(f"{name} diverged; see its output above")
+        results[key] = collect(variant, merged, seconds) | {"commit": git_commit(), "seed": seed}
         write_json(store, results)  # after every run: a long study survives an interruption and resumes here
 
 

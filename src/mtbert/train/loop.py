@@ -233,7 +233,13 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         log.seconds = time.perf_counter() - start
-        for name, value in log.metrics(tasks).items():
+        epoch_metrics = log.metrics(tasks)
+        bad = {t: epoch_metrics[f"train/{t}_loss"] for t in tasks
+               if f"train/{t}_loss" in epoch_metrics and not np.isfinite(epoch_metrics[f"train/{t}_loss"])}
+        if bad:  # the study runner records such a run as diverged (NaN) and goes on; nothing is saved
+            raise FloatingPointError(f"non-finite training loss in epoch {epoch}: mean loss per task {bad}; lower "
+                                     f"train.lr or the regularizer weights")
+        for name, value in epoch_metrics.items():
             live.log_metric(name, value)
         live.log_metric("time/peak_memory_mb", peak_memory_mb(device))
         dev_scores = {t: P.score(t, P.predict(model, d, cfg.eval_batch_size, pad_id, device), d.labels) for t, d in dev_data.items()}
