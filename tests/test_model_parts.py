@@ -5,6 +5,7 @@ import torch
 from mtbert.data.batching import bucketed_batches, collate, tokenize
 from mtbert.eval import metrics
 from mtbert.eval.predict import score, summary
+from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.model.pooling import POOLINGS
 
@@ -42,7 +43,7 @@ def test_unknown_pooling_lists_the_known_ones():
 
 
 def test_a_single_sentence_head_on_a_pair_task_is_refused():
-    with pytest.raises(ValueError, match=r"model.heads.quora: head 'linear' is for \['sst'\], not quora"):
+    with pytest.raises(ValueError, match=r"model.heads.quora: head 'linear' is for \['sst', 'cfimdb'\], not quora"):
         ModelConfig(heads={"quora": "linear"})
 
 
@@ -99,3 +100,34 @@ def test_max_length_beyond_the_position_table_is_refused(tiny_checkpoint_dir):
     enc, _, _ = load_pretrained(tiny_checkpoint_dir)
     with pytest.raises(ValueError, match="model.max_length 512 exceeds the checkpoint's max_position_embeddings 128"):
         MultitaskModel(enc, ModelConfig(max_length=512), ["sst"])
+
+
+def test_per_task_head_dropout_and_encoder_dropout_reach_their_modules(tiny_checkpoint_dir):
+    from torch import nn
+
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    attention = [m.dropout_p for m in enc.modules() if hasattr(m, "dropout_p")]
+    cfg = ModelConfig(head_dropout=0.1, task_dropout={"sst": 0.5, "quora": 0.3}, encoder_dropout=0.4,
+                      heads={"sst": "linear", "quora": "siamese_concat", "sts": "relu5"})
+    model = MultitaskModel(enc, cfg, ["sst", "quora", "sts"])
+    assert (model.heads["sst"].dropout.p, model.heads["quora"].dropout.p, model.heads["sts"].dropout.p) == (0.5, 0.3, 0.1)
+    encoder_p = {m.p for m in model.bert.modules() if isinstance(m, nn.Dropout)}
+    assert encoder_p == {0.4} and model.bert.config.hidden_dropout_prob == 0.4
+    assert [m.dropout_p for m in model.bert.modules() if hasattr(m, "dropout_p")] == attention  # attention dropout kept
+
+
+@pytest.mark.parametrize("bad, message", [({"task_dropout": {"sst": 1.2}}, r"model.task_dropout.sst: a dropout probability"),
+                                          ({"task_dropout": {"imdb": 0.1}}, r"model.task_dropout: unknown tasks \['imdb'\]"),
+                                          ({"encoder_dropout": -0.1}, r"model.encoder_dropout: a dropout probability")])
+def test_bad_dropouts_are_refused_naming_the_key(bad, message):
+    with pytest.raises(ValueError, match=message):
+        ModelConfig(**bad)
+
+
+def test_cfimdb_is_a_binary_single_sentence_task_scored_by_accuracy_without_an_overall():
+    from mtbert.model.multitask import TASK_SPECS
+
+    spec = TASK_SPECS["cfimdb"]
+    predictions = spec.predict(np.array([[2.0], [-1.0], [0.5], [-3.0]]))  # logits: > 0 is positive
+    assert predictions.tolist() == [1, 0, 1, 0] and not spec.pair and spec.loss == "bce"
+    assert summary({"cfimdb": score("cfimdb", predictions, np.array([1.0, 0.0, 0.0, 0.0]))}) == {"cfimdb_acc": 0.75}

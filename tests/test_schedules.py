@@ -95,3 +95,27 @@ def test_the_full_profile_makes_an_epoch_one_pass_over_every_task():
     from conftest import ROOT
 
     assert yaml.safe_load((ROOT / "profiles" / "full.yaml").read_text())["train"]["epoch"] == "one_pass"
+
+
+def test_a_full_pass_sequential_epoch_visits_every_row_of_each_task_once_in_the_given_order():
+    from mtbert.data.batching import BatchStream
+    from mtbert.train.schedules import epoch_size
+
+    class Lengths:  # what a batch stream reads of a task's data
+        def __init__(self, n):
+            self.n = n
+
+        def lengths(self):
+            return np.arange(self.n) % 7 + 3
+
+    sizes, batch, order = {"sst": 37, "quora": 50, "sts": 20}, 8, ["sts", "sst", "quora"]
+    streams = {t: BatchStream(Lengths(n), batch, k) for k, (t, n) in enumerate(sizes.items())}
+    steps, budgets = epoch_size("one_pass", sizes, batch, None)
+    for epoch in (1, 2, 3):
+        plan = SCHEDULES["sequential"](EpochPlan(list(sizes), sizes, steps, epoch, 3, order, np.random.default_rng(0), budgets))
+        drawn = [(step[0], next(streams[step[0]])) for step in plan]
+        tasks_in_order = [t for k, (t, _) in enumerate(drawn) if k == 0 or drawn[k - 1][0] != t]
+        assert tasks_in_order == order  # one block per task, in train.task_order
+        for task, n in sizes.items():
+            rows = np.concatenate([i for t, i in drawn if t == task])
+            assert sorted(rows.tolist()) == list(range(n))  # every row exactly once this epoch

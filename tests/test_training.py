@@ -252,3 +252,17 @@ def test_j_keeps_only_the_reached_embedding_rows_and_still_gives_the_summed_grad
         slot = next(iter(buffers._made.values()))
         reached = {int(i) for b in step.values() for k, v in b.items() if "input_ids" in k for i in v.flatten()}
         assert 0 < len(slot.rows[0]) <= len(reached) < emb.shape[0]  # J held those rows, not the vocabulary
+
+
+def test_a_single_task_cfimdb_run_trains_and_selects_by_cfimdb_accuracy(tiny_checkpoint_dir, tmp_path):
+    from mtbert.train.loop import TrainConfig, train
+
+    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"cfimdb": "linear"}), ["cfimdb"])
+    reviews = SST.assign(label=[1, 0, 1, 0, 1, 0, 1, 0])  # positive and negative reviews
+    data = {"cfimdb": tokenize(tok, reviews, "cfimdb", "single")}
+    cfg = TrainConfig(tasks=["cfimdb"], epochs=2, steps_per_epoch=2, batch_size=4, lr=1e-3, head_lr=1e-2)
+    best = train(model, data, data, cfg, tmp_path / "out", RecordingLive(), tok.pad_id, {}, [])
+    assert set(best) == {"cfimdb_acc", "epoch"} and 0.0 <= best["cfimdb_acc"] <= 1.0
+    assert best["cfimdb_acc"] in {k / 8 for k in range(9)}  # an accuracy over the 8 reviews

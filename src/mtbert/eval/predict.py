@@ -43,7 +43,7 @@ def score(task: str, predictions: np.ndarray, labels: np.ndarray) -> float | Non
     return metrics.accuracy(predictions[known], labels[known].astype(int))
 
 
-METRIC_NAMES = {"sst": "sst_acc", "quora": "quora_acc", "sts": "sts_pearson"}
+METRIC_NAMES = {"sst": "sst_acc", "quora": "quora_acc", "sts": "sts_pearson", "cfimdb": "cfimdb_acc"}
 
 
 def summary(scores: dict[str, float | None]) -> dict[str, float]:

@@ -33,7 +33,7 @@ class Features:
         return Features(pa, ha, ma), Features(pb, hb, mb)
 
 
-SINGLE, PAIRS, STS = ("sst",), ("quora", "sts"), ("sts",)
+SINGLE, PAIRS, STS = ("sst", "cfimdb"), ("quora", "sts"), ("sts",)
 
 
 class Head(nn.Module):

@@ -37,6 +37,7 @@ TASK_SPECS = {
     "sst": TaskSpec("sst", pair=False, n_out=5, loss="cross_entropy", metric="accuracy"),
     "quora": TaskSpec("quora", pair=True, n_out=1, loss="bce", metric="accuracy"),
     "sts": TaskSpec("sts", pair=True, n_out=1, loss="mse", metric="pearson"),
+    "cfimdb": TaskSpec("cfimdb", pair=False, n_out=1, loss="bce", metric="accuracy"),  # report 001's part 1
 }
 
 
@@ -47,10 +48,20 @@ class ModelConfig:
     pooling: str = "cls"
     max_length: int = 128
     head_dropout: float = 0.1
-    heads: dict[str, str] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat", "sts": "cosine"})
+    task_dropout: dict[str, float] = field(default_factory=dict)  # per-task head dropout, overriding head_dropout
+    encoder_dropout: float | None = None  # the encoder's hidden dropout; None: the checkpoint's
+    heads: dict[str, str] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat", "sts": "cosine",
+                                                                 "cfimdb": "linear"})
 
     def __post_init__(self) -> None:
         """Refuse, when params load, a head that does not exist or does not fit its task (e.g. quora: cosine)."""
+        for name, p in {"model.head_dropout": self.head_dropout, "model.encoder_dropout": self.encoder_dropout,
+                        **{f"model.task_dropout.{t}": v for t, v in self.task_dropout.items()}}.items():
+            if p is not None and not 0.0 <= p < 1.0:
+                raise ValueError(f"{name}: a dropout probability in [0, 1), got {p!r}")
+        unknown = sorted(set(self.task_dropout) - set(TASK_SPECS))
+        if unknown:
+            raise ValueError(f"model.task_dropout: unknown tasks {unknown}; known: {sorted(TASK_SPECS)}")
         for task, name in self.heads.items():
             if task not in TASK_SPECS:
                 raise ValueError(f"model.heads.{task}: unknown task; known: {sorted(TASK_SPECS)}")
@@ -81,8 +92,14 @@ class MultitaskModel(nn.Module):
                 if name not in self.trunks:
                     self.trunks[name] = shared_pair_trunk(encoder.config.hidden_size, cfg.head_dropout)
                 trunk = self.trunks[name]
-            heads[task] = head_cls(encoder.config.hidden_size, spec.n_out, cfg.head_dropout, trunk=trunk)
+            heads[task] = head_cls(encoder.config.hidden_size, spec.n_out, cfg.task_dropout.get(task, cfg.head_dropout),
+                                   trunk=trunk)
         self.heads = nn.ModuleDict(heads)
+        if cfg.encoder_dropout is not None:  # every hidden dropout of the encoder (attention dropout stays)
+            encoder.config.hidden_dropout_prob = cfg.encoder_dropout
+            for module in encoder.modules():
+                if isinstance(module, nn.Dropout):
+                    module.p = cfg.encoder_dropout
 
     def input_form(self, task: str) -> str:
         """How the task's rows are tokenised: "single", "siamese" (a and b apart) or "cross" (a and b in one input)."""
