@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 WITH_VENV := PATH="$(CURDIR)/$(BIN):$$PATH"
 
-.PHONY: run run-full test bench venv clean-venv git-identity
+.PHONY: run run-full test bench tables venv clean-venv git-identity
 
 venv: $(STAMP)
 
@@ -42,6 +42,13 @@ test: $(TEST_STAMP)
 # pipeline's data (make run first). BENCH_ARGS: e.g. --shapes minilm --steps 3
 bench: $(TEST_STAMP)
 	$(WITH_VENV) $(BIN)/python -m mtbert.bench $(BENCH_ARGS)
+
+# Every report's tables beside the published numbers (reports/tables/): runs each table study's (variant, seed) with no
+# result for this commit's pipeline code and budget at PROFILE (cpu | gpu), then renders. JOBS=N: N experiments at
+# once through DVC's queue (from committed code only).
+PROFILE ?= cpu
+tables: $(STAMP) git-identity
+	$(WITH_VENV) $(BIN)/python -m mtbert.tables run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from mtbert.io import write_json
@@ -95,31 +96,49 @@ def _queue_busy() -> bool:
     return bool(re.search(r"\b(Queued|Running)\b", status))
 
 
-def queue_study(path: Path, jobs: int, only: list[str] | None = None, rerun: bool = False, poll_s: float = 30.0) -> None:
-    """The same runs through DVC's queue, `jobs` at a time (`dvc queue start --jobs`), each in its own temporary copy of
-    HEAD; when the queue is done each experiment is applied to the workspace in turn and collected, and the workspace
-    is put back to HEAD. Queued experiments see only committed files, so the workspace must be clean."""
+def refuse_dirty() -> None:
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
                            check=True).stdout.strip()
     if dirty:
         raise RuntimeError(f"queued experiments run from HEAD: commit or stash these changes first:\n{dirty}")
+
+
+def queue_runs(runs: list[tuple[str, dict]], jobs: int, collect: Callable[[int], None], poll_s: float = 30.0) -> None:
+    """`dvc exp run --queue` each (name, overrides), `dvc queue start --jobs N`, wait, then apply each finished
+    experiment to the workspace in turn and call collect(i) on it; the workspace is put back to HEAD at the end (so
+    what `collect` gathers must be written after this returns). Queued experiments see only committed files."""
+    refuse_dirty()
+    for name, overrides in runs:
+        subprocess.run(["dvc", "exp", "run", "--queue", "-n", name, *override_flags(overrides)], check=True)
+    subprocess.run(["dvc", "queue", "start", "--jobs", str(jobs)], check=True)
+    while _queue_busy():
+        time.sleep(poll_s)
+    try:
+        for i, (name, _) in enumerate(runs):
+            if subprocess.run(["dvc", "exp", "apply", name], check=False).returncode != 0:
+                print(f"{name}: no finished experiment to collect (see `dvc queue logs`)", flush=True)
+                continue
+            collect(i)
+    finally:
+        subprocess.run(["git", "checkout", "HEAD", "--", "."], check=True)
+        subprocess.run(["dvc", "checkout", "--quiet"], check=False)
+
+
+def queue_study(path: Path, jobs: int, only: list[str] | None = None, rerun: bool = False, poll_s: float = 30.0) -> None:
+    """A study's pending runs through DVC's queue, `jobs` at a time (`dvc queue start --jobs`), each in its own
+    temporary copy of HEAD, collected when the queue is done. The workspace must be clean."""
+    refuse_dirty()
     study = load_study(path)
     store = RESULTS / f"{study['name']}.json"
     results = json.loads(store.read_text()) if store.exists() else {}
     todo = pending(study, results, only, rerun)
-    for _, _, _, merged, name in todo:
-        subprocess.run(["dvc", "exp", "run", "--queue", "-n", name, *override_flags(merged)], check=True)
-    subprocess.run(["dvc", "queue", "start", "--jobs", str(jobs)], check=True)
-    while _queue_busy():
-        time.sleep(poll_s)
     commit = git_commit()
+
+    def gather(i: int) -> None:
+        key, variant, seed, merged, _ = todo[i]
+        results[key] = collect(variant, merged, None) | {"commit": commit, "seed": seed, "queued": True}
+
     try:
-        for key, variant, seed, merged, name in todo:
-            if subprocess.run(["dvc", "exp", "apply", name], check=False).returncode != 0:
-                print(f"{name}: no finished experiment to collect (see `dvc queue logs`)", flush=True)
-                continue
-            results[key] = collect(variant, merged, None) | {"commit": commit, "seed": seed, "queued": True}
+        queue_runs([(name, merged) for _, _, _, merged, name in todo], jobs, gather, poll_s)
     finally:
-        subprocess.run(["git", "checkout", "HEAD", "--", "."], check=True)
-        subprocess.run(["dvc", "checkout", "--quiet"], check=False)
         write_json(store, results)  # after the workspace is back: `exp apply` had put HEAD's copy of the store there

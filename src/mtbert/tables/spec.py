@@ -25,12 +25,32 @@ from mtbert.profiles import flatten
 from mtbert.study.spec import seed_overrides
 
 TABLE_STUDIES = Path("studies/tables")
+PROFILES = Path("profiles/tables")  # <profile>.yaml: what every table study's runs share at that profile
+
+
+def profile_base(profile: str, folder: Path = PROFILES) -> dict[str, Any]:
+    path = folder / f"{profile}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        raise FileNotFoundError(f"no table profile {profile!r}: {path} does not exist; profiles: {known}")
+    return yaml.safe_load(path.read_text()) or {}
 
 
 class Variant(BaseModel):
+    """A run of the study: the published row it regenerates (None: a comparison run of ours, said in `about`), the
+    params it changes, and, where one run fills only some cells of a row, which published column each metric fills."""
+
     model_config = ConfigDict(extra="forbid")
-    row: str
+    row: str | None
     params: dict[str, Any] = {}
+    columns: dict[str, str] | None = None  # published column -> our metric (default: every column we measure)
+    about: str | None = None
+
+    @model_validator(mode="after")
+    def _said(self) -> "Variant":
+        if self.row is None and not self.about:
+            raise ValueError("a variant without a published row needs `about`: what it is compared for")
+        return self
 
 
 class Axis(BaseModel):
@@ -93,12 +113,13 @@ class TableStudy(BaseModel):
     def all_variants(self) -> dict[str, Variant]:
         return self.variants | (self.grid.expand() if self.grid else {})
 
-    def overrides(self, profile: str, variant: str, seed: int) -> dict[str, Any]:
-        """The flat params overrides of one run: budget, then the profile, then the variant, then the seed."""
+    def overrides(self, profile: str, variant: str, seed: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The flat params overrides of one run: the profile's shared file (`base`), the study's budget, its profile
+        section, the variant, then the seed."""
         if profile not in self.profiles:
             raise KeyError(f"study {self.name} has no profile {profile!r}; profiles: {sorted(self.profiles)}")
         v = self.all_variants()[variant]
-        return (flatten(self.budget) | flatten(self.profiles[profile] or {}) | flatten(v.params)
+        return (flatten(base or {}) | flatten(self.budget) | flatten(self.profiles[profile] or {}) | flatten(v.params)
                 | seed_overrides(seed))
 
 

@@ -1,0 +1,71 @@
+"""python -m mtbert.tables run|render [--profile cpu|gpu] [--jobs N] [--only STUDY ...]
+
+run: every table study's runs with no result for this commit's pipeline code and budget at the profile (one
+`dvc exp run` each, or N at a time through DVC's queue), then render. render: reports/tables/<report>.md and
+claims.md from the results present."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from mtbert.io import write_text
+from mtbert.tables import run as R
+from mtbert.tables.claims import load_claims, render_claims
+from mtbert.tables.published import load_published
+from mtbert.tables.render import OUT, render_all
+from mtbert.tables.spec import table_studies
+
+PREPARED = Path("data/prepared")
+
+
+def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
+    """Rows per split of each prepared task (for the dataset-size tables)."""
+    out = {}
+    for task in ("sst", "quora", "sts"):
+        splits = {s: len(pd.read_csv(prepared / task / f"{s}.csv")) for s in ("train", "dev", "test")
+                  if (prepared / task / f"{s}.csv").exists()}
+        if splits:
+            out[task] = splits
+    return out
+
+
+def render(profile: str) -> list[Path]:
+    published, studies = load_published(), table_studies()
+    results = {name: R.load_results(s, profile) for name, s in studies.items()}
+    written = render_all(published, studies, results, profile, data_sizes())
+    claims = OUT / "claims.md"
+    write_text(claims, render_claims(load_claims(), published, studies, results, profile))
+    return written + [claims]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m mtbert.tables", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("action", choices=["run", "render"])
+    ap.add_argument("--profile", default="cpu")
+    ap.add_argument("--jobs", type=int, default=None, help="through DVC's queue, this many experiments at once")
+    ap.add_argument("--only", nargs="*", help="just these studies (file stems, e.g. 004-t1)")
+    args = ap.parse_args(argv)
+    if args.action == "run":
+        studies = table_studies()
+        unknown = sorted(set(args.only or []) - set(studies))
+        if unknown:
+            raise SystemExit(f"--only: no table studies {unknown}; studies: {sorted(studies)}")
+        code = R.code_version()
+        todo = [p for name, s in studies.items() if not args.only or name in args.only
+                for p in R.missing(s, args.profile, R.load_results(s, args.profile), code)]
+        print(f"{len(todo)} runs missing at profile {args.profile}", flush=True)
+        if todo and args.jobs:
+            R.queue_pending(todo, args.profile, code, args.jobs)
+        elif todo:
+            R.run_pending(todo, args.profile, code)
+    for path in render(args.profile):
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

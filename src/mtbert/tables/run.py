@@ -1,0 +1,129 @@
+"""Run what a table profile is missing: every (variant, seed) of every table study without a result for this
+commit's pipeline code and the run's budget, one `dvc exp run` each (or through DVC's queue), each result kept as it
+finishes so an interrupted run resumes where it stopped."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mtbert.io import write_json
+from mtbert.report.results import git_commit
+from mtbert.study import runner
+from mtbert.study.spec import result_key
+from mtbert.tables.spec import TableStudy, profile_base
+
+RESULTS = Path("reports/tables/results")
+NOT_PIPELINE = ("report",)  # stages that only render: their code does not change a result
+
+
+@dataclass
+class Pending:
+    study: TableStudy
+    key: str
+    variant: str
+    seed: int
+    overrides: dict[str, Any]
+
+    @property
+    def exp_name(self) -> str:
+        return f"{self.study.name}-{self.key}".replace("_", "-").replace("@", "-")
+
+
+def store_path(study: TableStudy, profile: str) -> Path:
+    return RESULTS / f"{study.name}.{profile}.json"
+
+
+def load_results(study: TableStudy, profile: str) -> dict[str, dict]:
+    path = store_path(study, profile)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def pipeline_code(dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
+    """The code and params files the pipeline's computing stages depend on (every dep under src/ or stages/)."""
+    stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
+    paths = {"params.yaml", "dvc.yaml"}
+    for name, stage in stages.items():
+        if name not in NOT_PIPELINE:
+            paths |= {d for d in stage.get("deps", []) if isinstance(d, str) and d.startswith(("src/", "stages/"))}
+    return sorted(paths)
+
+
+def code_version() -> str:
+    """What a result was computed with: git's ids at HEAD of the pipeline code (`pipeline_code`); a result stays
+    current while none of them changes. Refuses uncommitted changes to them: a result must name committed code."""
+    paths = pipeline_code()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *paths], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    if dirty:
+        raise RuntimeError(f"table runs use committed code: commit or stash these changes first:\n{dirty}")
+    ids = subprocess.run(["git", "rev-parse", *(f"HEAD:{p}" for p in paths)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return hashlib.sha256("\n".join(f"{p} {i}" for p, i in zip(paths, ids)).encode()).hexdigest()[:16]
+
+
+def budget_id(overrides: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def is_current(result: dict | None, code: str, overrides: dict[str, Any]) -> bool:
+    return result is not None and result.get("code") == code and result.get("budget") == budget_id(overrides)
+
+
+def missing(study: TableStudy, profile: str, results: dict[str, dict], code: str) -> list[Pending]:
+    """The runs of a study at a profile with no current result, seed by seed (a cut-short run has whole seeds)."""
+    base = profile_base(profile)
+    out = []
+    for seed in study.seeds:
+        for variant in study.all_variants():
+            overrides = study.overrides(profile, variant, seed, base)
+            key = result_key(variant, seed)
+            if not is_current(results.get(key), code, overrides):
+                out.append(Pending(study, key, variant, seed, overrides))
+    return out
+
+
+def _stamp(p: Pending, profile: str, code: str) -> dict:
+    return {"row": p.study.all_variants()[p.variant].row, "seed": p.seed, "profile": profile, "code": code,
+            "budget": budget_id(p.overrides), "commit": git_commit()}
+
+
+def run_pending(todo: list[Pending], profile: str, code: str) -> None:
+    """Each pending run in turn; a diverged run is kept as such (status "diverged", no metrics) and the rest go on."""
+    for p in todo:
+        results = load_results(p.study, profile)  # reread: another process may have added results meanwhile
+        finished, seconds, tail = runner.exp_run(p.exp_name, p.overrides)
+        if finished:
+            record = runner.collect(p.variant, p.overrides, seconds) | {"status": "ok"}
+        else:
+            reason = next((line.strip() for line in reversed(tail.splitlines())
+                           if any(m in line for m in runner.NON_FINITE)), (tail.strip().splitlines() or [""])[-1])
+            record = {"variant": p.variant, "overrides": p.overrides, "status": "diverged", "error": reason,
+                      "metrics": {}, "wall_seconds": round(seconds, 1)}
+        results[p.key] = record | _stamp(p, profile, code)
+        write_json(store_path(p.study, profile), results)
+
+
+def queue_pending(todo: list[Pending], profile: str, code: str, jobs: int) -> None:
+    """The same runs through DVC's queue, `jobs` at a time; finished experiments are collected when it is done (a
+    diverged one is not: it stays missing)."""
+    gathered: dict[str, dict[str, dict]] = {}
+
+    def gather(i: int) -> None:
+        p = todo[i]
+        gathered.setdefault(p.study.name, {})[p.key] = (runner.collect(p.variant, p.overrides, None)
+                                                        | {"status": "ok", "queued": True} | _stamp(p, profile, code))
+
+    try:
+        runner.queue_runs([(p.exp_name, p.overrides) for p in todo], jobs, gather)
+    finally:  # after the workspace is back at HEAD
+        studies = {p.study.name: p.study for p in todo}
+        for name, records in gathered.items():
+            results = load_results(studies[name], profile) | records
+            write_json(store_path(studies[name], profile), results)

@@ -1,0 +1,192 @@
+"""The published tables, the table studies that regenerate them, and `make tables`' run-what-is-missing logic."""
+
+import json
+import math
+import subprocess
+
+import pytest
+import yaml
+from conftest import ROOT
+
+from mtbert.tables.claims import load_claims, verdict
+from mtbert.tables.published import METRIC_COLUMNS, load_published
+from mtbert.tables.spec import Grid, table_studies
+
+REQUIRED = {"000": {"t1", "t2", "t3"}, "001": {"part1", "part2_dev", "part2_test"}, "002": {"t1", "t2", "t3"},
+            "003": {"t1"}, "004": {"t1", "t2", "t3", "t4", "t5", "t6"}}
+
+
+@pytest.fixture(scope="module")
+def published():
+    return load_published(ROOT / "reports" / "published.yaml")
+
+
+@pytest.fixture(scope="module")
+def studies():
+    return table_studies(ROOT / "studies" / "tables")
+
+
+def test_published_yaml_covers_every_listed_table_and_names_real_report_files(published):
+    assert {rid: {t.id for t in r.tables} for rid, r in published.reports.items()} == REQUIRED
+    seeds = ROOT.parent / "shared" / "seeds"
+    if seeds.exists():  # CI and sessions have ../shared beside the clone
+        assert all((seeds / r.file).exists() for r in published.reports.values())
+    t6 = published.table("004", "t6")
+    assert len(t6.rows) == 36 and sum(math.isnan(r.values["overall"]) for r in t6.rows) == 9
+    assert published.table("002", "t2").row("W/ Further Pretrain").values == {"sst": 0.549, "quora": 0.858, "sts": 0.631}
+
+
+def test_a_published_value_in_an_undeclared_column_is_refused(tmp_path):
+    bad = {"reports": {"x": {"file": "x.txt", "title": "x", "tables": [{
+        "id": "t", "table": "T", "caption": "c", "kind": "results", "split": "dev", "columns": {"sst": "SST"},
+        "rows": [{"row": "r", "values": {"sst": 0.5, "quora": 0.7}}]}]}}}
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(bad))
+    with pytest.raises(ValueError, match=r"row 'r': values for columns \['quora'\] the table does not declare"):
+        load_published(tmp_path / "p.yaml")
+
+
+def test_every_study_row_is_published_and_every_published_result_row_is_studied_or_explained(published, studies):
+    studied_tables = set()
+    for name, study in studies.items():
+        table = published.table(study.report, study.table)
+        studied_tables.add((study.report, study.table))
+        for variant in study.all_variants().values():
+            if variant.row is not None:
+                row = table.row(variant.row)  # raises if the row does not exist
+                for column, metric in (variant.columns or {}).items():
+                    assert column in row.values and metric in set(METRIC_COLUMNS.values())
+        covered = {v.row for v in study.all_variants().values()} | set(study.not_run)
+        if table.kind == "results":
+            assert {r.row for r in table.rows} <= covered, f"{name}: rows without a variant or a reason"
+        assert set(study.not_run) <= {r.row for r in table.rows}
+        assert {"cpu", "gpu"} <= set(study.profiles)
+    results_tables = {(rid, t.id) for rid, r in published.reports.items() for t in r.tables if t.kind == "results"}
+    assert results_tables <= studied_tables
+
+
+def test_the_sweep_grid_expands_to_every_cell_of_table_6_in_order(published, studies):
+    sweep = studies["004-t6"].grid.expand()
+    assert len(sweep) == 3 * 4 * 3
+    assert list(sweep)[:4] == ["lr1e-3-reg1-dropout0.1", "lr1e-3-reg1-dropout0.3", "lr1e-3-reg1-dropout0.5",
+                               "lr1e-3-reg3-dropout0.1"]
+    assert [v.row for v in sweep.values()] == [r.row for r in published.table("004", "t6").rows]
+    assert sweep["lr1e-4-reg5-dropout0.1"].params == {"train.lr": 1.0e-4, "train.smart.weight": 5.0, "model.head_dropout": 0.1}
+
+
+def test_a_grid_with_labels_that_do_not_match_its_values_is_refused():
+    with pytest.raises(ValueError, match="2 labels for 3 values"):
+        Grid(name="{a}", row="{a}", axes={"a": {"key": "train.lr", "values": [1, 2, 3], "labels": ["1", "2"]}})
+
+
+def test_every_claim_compares_variants_of_its_study(studies):
+    for claim in load_claims(ROOT / "studies" / "claims.yaml"):
+        variants = studies[claim.study].all_variants()
+        for a, b, metric in claim.comparisons():
+            assert a in variants and b in variants and metric in set(METRIC_COLUMNS.values())
+
+
+@pytest.mark.parametrize("direction, low, high, expected", [
+    (+0.02, 0.001, 0.03, "reproduced"), (-0.05, -0.08, -0.01, "reproduced"), (+0.02, -0.03, -0.01, "reversed"),
+    (+0.02, -0.01, 0.02, "not distinguishable at this budget"), (+0.02, math.nan, math.nan, "not distinguishable (too few seeds)")])
+def test_verdicts_by_hand(direction, low, high, expected):
+    assert verdict(direction, low, high) == expected
+
+
+# --- make tables on a tiny profile, in a repository of its own ---------------------------------------------------------
+
+TINY_PUBLISHED = {"reports": {"9": {"file": "9.txt", "title": "Toy", "tables": [{
+    "id": "t1", "table": "Table 1", "caption": "toy", "kind": "results", "split": "dev",
+    "columns": {"sst": "SST", "overall": "Overall"},
+    "rows": [{"row": "plain", "values": {"sst": 0.40, "overall": 0.60}}, {"row": "fancy", "values": {"sst": 0.45, "overall": 0.62}}]}]}}}
+TINY_STUDY = {"name": "9-t1", "report": "9", "table": "t1", "description": "toy", "seeds": [0, 1],
+              "budget": {"train": {"epochs": 1}}, "profiles": {"cpu": {}, "gpu": {}, "tiny": {"train": {"steps_per_epoch": 2}}},
+              "variants": {"plain": {"row": "plain"}, "fancy": {"row": "fancy", "params": {"train": {"method": "pcgrad"}}}}}
+TINY_CLAIMS = [{"id": "fancy", "report": "9", "where": "Table 1", "claim": "fancy beats plain", "study": "9-t1",
+                "a": "plain", "b": "fancy", "metrics": ["sst_acc"]}]
+
+
+@pytest.fixture
+def tiny_repo(tmp_path, monkeypatch):
+    def write(path, text):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+
+    write("dvc.yaml", yaml.safe_dump({"stages": {"finetune": {"cmd": "python stages/f.py", "deps": ["stages/f.py", "src/m.py"]},
+                                                 "report": {"cmd": "python stages/r.py", "deps": ["src/render.py"]}}}))
+    for path in ("params.yaml", "stages/f.py", "src/m.py", "src/render.py"):
+        write(path, "# v1\n")
+    write("reports/published.yaml", yaml.safe_dump(TINY_PUBLISHED))
+    write("studies/tables/9-t1.yaml", yaml.safe_dump(TINY_STUDY, sort_keys=False))
+    write("studies/claims.yaml", yaml.safe_dump(TINY_CLAIMS))
+    write("profiles/tables/tiny.yaml", yaml.safe_dump({"evaluate": {"splits": ["dev"]}}))
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
+                ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "toy"]):
+        subprocess.run(cmd, cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _fake_runs(monkeypatch, diverge=()):
+    from mtbert.study import runner
+
+    ran = []
+
+    def exp_run(name, overrides):
+        ran.append(name)
+        if name in diverge:
+            return False, 1.0, "FloatingPointError: non-finite training loss in epoch 1: {'sst': nan}\n"
+        return True, 1.0, ""
+
+    def collect(variant, overrides, seconds):
+        seed = overrides["train.seed"]
+        sst = 0.40 + 0.01 * seed + (0.03 if variant == "fancy" else 0.0)
+        return {"variant": variant, "overrides": overrides, "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}}}
+
+    monkeypatch.setattr(runner, "exp_run", exp_run)
+    monkeypatch.setattr(runner, "collect", collect)
+    return ran
+
+
+def test_make_tables_runs_only_what_is_missing_and_rerenders_byte_identically(tiny_repo, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    ran = _fake_runs(monkeypatch, diverge={"9-t1-fancy-seed1"})
+    main(["run", "--profile", "tiny"])
+    assert ran == ["9-t1-plain-seed0", "9-t1-fancy-seed0", "9-t1-plain-seed1", "9-t1-fancy-seed1"]  # seed by seed
+    store = tiny_repo / "reports" / "tables" / "results" / "9-t1.tiny.json"
+    results = json.loads(store.read_text())
+    assert results["fancy@seed1"]["status"] == "diverged" and "non-finite" in results["fancy@seed1"]["error"]
+    assert results["plain@seed0"]["overrides"]["train.steps_per_epoch"] == 2  # the profile reached the run
+    page = (tiny_repo / "reports" / "tables" / "9.md").read_bytes()
+    assert "0.400 · **0.405 [0.341, 0.469]** (+0.005)" in page.decode()  # plain: seeds 0.40 and 0.41
+    assert "0.450 · **0.430 (1 seed)** (-0.020)" in page.decode()  # fancy: seed 1 diverged
+    pages = {p.name: p.read_bytes() for p in (tiny_repo / "reports" / "tables").glob("*.md")}
+
+    ran.clear()
+    main(["run", "--profile", "tiny"])  # everything current: nothing runs, the same bytes
+    assert ran == []
+    assert {p.name: p.read_bytes() for p in (tiny_repo / "reports" / "tables").glob("*.md")} == pages
+
+    del results["plain@seed1"]
+    store.write_text(json.dumps(results))
+    main(["run", "--profile", "tiny"])
+    assert ran == ["9-t1-plain-seed1"]  # only the missing run
+
+
+def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep_it(tiny_repo, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    ran = _fake_runs(monkeypatch)
+    main(["run", "--profile", "tiny"])
+    commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "change"]
+    (tiny_repo / "src" / "render.py").write_text("# v2\n")  # only the report stage reads it
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    ran.clear()
+    main(["run", "--profile", "tiny"])
+    assert ran == []
+    (tiny_repo / "src" / "m.py").write_text("# v2\n")  # the training code changed: every result is stale
+    with pytest.raises(RuntimeError, match="commit or stash"):
+        main(["run", "--profile", "tiny"])
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    main(["run", "--profile", "tiny"])
+    assert len(ran) == 4
