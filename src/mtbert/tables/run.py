@@ -94,8 +94,34 @@ def _stamp(p: Pending, profile: str, code: str) -> dict:
             "budget": budget_id(p.overrides), "commit": git_commit()}
 
 
+def refuse_dirty() -> None:
+    """Experiments leave their params, lock and outputs in the workspace, which is put back to HEAD afterwards: so
+    nothing tracked may differ from HEAD first (the collected results excepted)."""
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", f":!{RESULTS}"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if dirty:
+        raise RuntimeError(f"table runs start from HEAD and put the workspace back to it: commit or stash these "
+                           f"changes first (after an interrupted run: git checkout HEAD -- . ':!{RESULTS}' && dvc "
+                           f"checkout):\n{dirty}")
+
+
+def restore_workspace() -> None:
+    """The pipeline's files back to HEAD's (every experiment leaves its own), the collected results kept."""
+    subprocess.run(["git", "checkout", "HEAD", "--", ".", f":!{RESULTS}"], check=True)
+    subprocess.run(["dvc", "checkout", "--quiet"], check=False, capture_output=True)
+
+
 def run_pending(todo: list[Pending], profile: str, code: str) -> None:
-    """Each pending run in turn; a diverged run is kept as such (status "diverged", no metrics) and the rest go on."""
+    """Each pending run in turn; a diverged run is kept as such (status "diverged", no metrics) and the rest go on.
+    The workspace is back at HEAD afterwards, interrupted or not."""
+    refuse_dirty()
+    try:
+        _run_each(todo, profile, code)
+    finally:
+        restore_workspace()
+
+
+def _run_each(todo: list[Pending], profile: str, code: str) -> None:
     for p in todo:
         results = load_results(p.study, profile)  # reread: another process may have added results meanwhile
         finished, seconds, tail = runner.exp_run(p.exp_name, p.overrides)
