@@ -15,6 +15,14 @@ METRIC_COLUMNS = {"sst": "sst_acc", "quora": "quora_acc", "sts": "sts_pearson", 
                   "cfimdb": "cfimdb_acc"}  # a published column -> our metric name
 
 
+def _find(items: list, attr: str, value: str, missing: str):
+    """The item whose `attr` is `value`; else a KeyError listing what there is."""
+    for item in items:
+        if getattr(item, attr) == value:
+            return item
+    raise KeyError(f"{missing} {value!r}; there are: {[getattr(i, attr) for i in items]}")
+
+
 class Row(BaseModel):
     model_config = ConfigDict(extra="forbid")
     row: str
@@ -48,10 +56,7 @@ class Table(BaseModel):
         return self
 
     def row(self, name: str) -> Row:
-        for r in self.rows:
-            if r.row == name:
-                return r
-        raise KeyError(f"{self.table} has no row {name!r}; rows: {[r.row for r in self.rows]}")
+        return _find(self.rows, "row", name, f"{self.table} has no row")
 
 
 class Report(BaseModel):
@@ -63,10 +68,7 @@ class Report(BaseModel):
     tables: list[Table]
 
     def table(self, table_id: str) -> Table:
-        for t in self.tables:
-            if t.id == table_id:
-                return t
-        raise KeyError(f"{self.file} has no table {table_id!r}; tables: {[t.id for t in self.tables]}")
+        return _find(self.tables, "id", table_id, f"{self.file} has no table")
 
 
 class Published(BaseModel):
