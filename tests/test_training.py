@@ -239,16 +239,19 @@ def test_j_keeps_only_the_reached_embedding_rows_and_still_gives_the_summed_grad
     emb = model.bert.embeddings.word_embeddings.weight
     for step in halves:
         expected = []
-        for via_j in (False, True):
+        for via_j, sparse in ((False, False), (True, False), (True, True)):  # plain; J from dense / sparse lookups
             model.zero_grad(set_to_none=True)
             torch.manual_seed(0)
-            losses = {t: r[0] for t, r in task_losses(model, step, CPU).items()}
+            with model.sparse_row_gradients(sparse):
+                losses = {t: r[0] for t, r in task_losses(model, step, CPU).items()}
             cos = backward(model, losses, method, jacobian=via_j, buffers=buffers)
             expected.append({n: p.grad.clone() if p.grad is not None else torch.zeros_like(p)
                              for n, p in model.named_parameters()})
         assert cos is not None
         for name, grad in expected[0].items():
             torch.testing.assert_close(expected[1][name], grad, msg=name)
+            torch.testing.assert_close(expected[2][name], grad, msg=name)
+        assert not emb.grad.is_sparse and model.bert.embeddings.word_embeddings.sparse is False  # restored
         slot = next(iter(buffers._made.values()))
         reached = {int(i) for b in step.values() for k, v in b.items() if "input_ids" in k for i in v.flatten()}
         assert 0 < len(slot.rows[0]) <= len(reached) < emb.shape[0]  # J held those rows, not the vocabulary

@@ -18,7 +18,7 @@ from mtbert.bench.workload import Step
 from mtbert.model.bert import BertConfig, BertModel, init_bert_weights
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
-from mtbert.train.backward import GradientBuffers, backward
+from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.loop import TrainConfig, task_losses
 from mtbert.train.optim import build_optimizers
 from mtbert.train.surgery import GradientMethod, MethodContext
@@ -70,7 +70,9 @@ class OurLoop:
 
     def step(self, step: Step) -> None:
         self.model.train()
-        results = task_losses(self.model, step, self.device, self.cfg)
+        with self.model.sparse_row_gradients(forms_jacobian(self.model, list(step), self.method, False)
+                                             and not self.cfg.compile):
+            results = task_losses(self.model, step, self.device, self.cfg)
         self.optim.zero_grad()
         backward(self.model, {t: r[0] for t, r in results.items()}, self.method, jacobian=False, buffers=self.buffers)
         self.optim.step(list(step))

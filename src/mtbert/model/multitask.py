@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +124,19 @@ class MultitaskModel(nn.Module):
     def row_sparse_parameters(self) -> list[nn.Parameter]:
         """Parameters whose gradient reaches only the rows a batch looks up: the word embeddings."""
         return [self.bert.embeddings.word_embeddings.weight]
+
+    @contextlib.contextmanager
+    def sparse_row_gradients(self, enabled: bool = True):
+        """Within: the word-embedding lookups give sparse (looked-up rows only) gradients, so a per-task gradient
+        skips the dense vocabulary-sized zeros. For the passes whose task gradients form J; the optimizer needs dense
+        .grad, which J's write-back gives."""
+        emb = self.bert.embeddings.word_embeddings
+        before = emb.sparse
+        emb.sparse = enabled
+        try:
+            yield
+        finally:
+            emb.sparse = before
 
     def encode(self, batch: dict[str, torch.Tensor], inputs_embeds: torch.Tensor | None = None) -> Features:
         """Encoder pass; `inputs_embeds` replaces the word embeddings (SMART perturbs them)."""

@@ -3,7 +3,10 @@ written into J (train/jacobian.py) for the gradient method to combine.
 
 Each task has its own forward pass, so its backward walks only its own graph: the per-task passes together cost what
 the summed backward costs, and what a method adds is one copy of each task's gradient into J, the Gramian J J^T and
-the weighted sum of J's rows (three passes over J, no allocation after the first step).
+the weighted sum of J's rows (three passes over J, no allocation after the first step). Where the step's forward ran
+under `model.sparse_row_gradients()`, the word embeddings' per-task gradients arrive as their looked-up rows only,
+which saves each task the vocabulary-sized zero gradient a dense lookup backward fills (the loop does this for every
+step that forms J).
 """
 
 from __future__ import annotations

@@ -54,9 +54,13 @@ class GradientBuffers:
 
 
 def _reached_rows(grad: torch.Tensor | None, param: torch.nn.Parameter) -> tuple[torch.Tensor, torch.Tensor]:
-    """(indices, values) of the rows of a row-sparse parameter's gradient that are not all zero (NaN rows count)."""
+    """(indices, values) of the reached rows of a row-sparse parameter's gradient: a sparse gradient's rows, or a
+    dense one's rows that are not all zero (NaN rows count)."""
     if grad is None:
         return torch.empty(0, dtype=torch.long, device=param.device), param.new_empty(0, *param.shape[1:])
+    if grad.is_sparse:  # the lookups' rows (repeats summed); a looked-up row may be all zero, which changes nothing
+        grad = grad.coalesce()
+        return grad.indices()[0], grad.values()
     rows = grad.reshape(grad.shape[0], -1).any(dim=1).nonzero().squeeze(1)
     return rows, grad[rows]
 

@@ -209,7 +209,8 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             multi_step += len(step_tasks) > 1
             batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
             if forms_jacobian(model, step_tasks, method, measure):  # J is reduced by hand: DDP would join the task graphs
-                results = task_losses(model, batches, device, cfg, scales)
+                with model.sparse_row_gradients(not cfg.compile):
+                    results = task_losses(model, batches, device, cfg, scales)
             else:
                 results = forward(batches, scales)
             optim.zero_grad()
