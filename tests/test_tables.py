@@ -190,3 +190,12 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
     subprocess.run(commit, cwd=tiny_repo, check=True)
     main(["run", "--profile", "tiny"])
     assert len(ran) == 4
+
+
+def test_a_variant_may_run_on_a_subset_of_the_study_seeds_and_no_others():
+    from mtbert.tables.spec import TableStudy
+
+    study = dict(TINY_STUDY, seeds=[0, 1, 2], variants={"plain": {"row": "plain", "seeds": [0]}, "fancy": {"row": "fancy"}})
+    assert TableStudy.model_validate(study).runs() == [("plain", 0), ("fancy", 0), ("fancy", 1), ("fancy", 2)]
+    with pytest.raises(ValueError, match=r"variant plain: seeds \[5\] are not all among the study's \[0, 1, 2\]"):
+        TableStudy.model_validate(dict(study, variants={"plain": {"row": "plain", "seeds": [5]}}))

@@ -80,12 +80,11 @@ def missing(study: TableStudy, profile: str, results: dict[str, dict], code: str
     """The runs of a study at a profile with no current result, seed by seed (a cut-short run has whole seeds)."""
     base = profile_base(profile)
     out = []
-    for seed in study.seeds:
-        for variant in study.all_variants():
-            overrides = study.overrides(profile, variant, seed, base)
-            key = result_key(variant, seed)
-            if not is_current(results.get(key), code, overrides):
-                out.append(Pending(study, key, variant, seed, overrides))
+    for variant, seed in study.runs():
+        overrides = study.overrides(profile, variant, seed, base)
+        key = result_key(variant, seed)
+        if not is_current(results.get(key), code, overrides):
+            out.append(Pending(study, key, variant, seed, overrides))
     return out
 
 

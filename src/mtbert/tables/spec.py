@@ -45,6 +45,7 @@ class Variant(BaseModel):
     params: dict[str, Any] = {}
     columns: dict[str, str] | None = None  # published column -> our metric (default: every column we measure)
     about: str | None = None
+    seeds: list[int] | None = None  # a subset of the study's seeds (rows no claim compares may run on fewer)
 
     @model_validator(mode="after")
     def _said(self) -> "Variant":
@@ -104,6 +105,9 @@ class TableStudy(BaseModel):
     def _checks(self) -> "TableStudy":
         if not self.seeds:
             raise ValueError(f"study {self.name}: seeds must list at least one seed")
+        for name, v in self.variants.items():
+            if v.seeds is not None and not set(v.seeds) <= set(self.seeds):
+                raise ValueError(f"study {self.name}, variant {name}: seeds {v.seeds} are not all among the study's {self.seeds}")
         if self.grid is not None:
             clash = set(self.variants) & set(self.grid.expand())
             if clash:
@@ -112,6 +116,11 @@ class TableStudy(BaseModel):
 
     def all_variants(self) -> dict[str, Variant]:
         return self.variants | (self.grid.expand() if self.grid else {})
+
+    def runs(self) -> list[tuple[str, int]]:
+        """(variant, seed) in run order: seed by seed, so a cut-short study has whole seeds."""
+        variants = self.all_variants()
+        return [(name, seed) for seed in self.seeds for name, v in variants.items() if v.seeds is None or seed in v.seeds]
 
     def overrides(self, profile: str, variant: str, seed: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
         """The flat params overrides of one run: the profile's shared file (`base`), the study's budget, its profile
