@@ -17,3 +17,13 @@ def test_the_shipped_full_profile_only_names_existing_params():
     params = flatten(yaml.safe_load((ROOT / "params.yaml").read_text()))
     profile = flatten(yaml.safe_load((ROOT / "profiles" / "full.yaml").read_text()))
     assert set(profile) <= set(params), set(profile) - set(params)
+
+
+def test_keys_under_an_open_map_of_params_are_added_with_plus_plus(tmp_path):
+    from mtbert.profiles import open_maps, override_flags
+
+    (tmp_path / "params.yaml").write_text("train:\n  lr: 0.1\n  task_lr: {}\n")
+    maps = open_maps(tmp_path / "params.yaml")
+    assert maps == {"train.task_lr"}
+    assert override_flags({"train": {"lr": 0.2, "task_lr": {"sst": 1.0e-3}}}, maps) == \
+        ["-S", "train.lr=0.2", "-S", "++train.task_lr.sst=0.001"]

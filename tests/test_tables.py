@@ -199,3 +199,22 @@ def test_a_variant_may_run_on_a_subset_of_the_study_seeds_and_no_others():
     assert TableStudy.model_validate(study).runs() == [("plain", 0), ("fancy", 0), ("fancy", 1), ("fancy", 2)]
     with pytest.raises(ValueError, match=r"variant plain: seeds \[5\] are not all among the study's \[0, 1, 2\]"):
         TableStudy.model_validate(dict(study, variants={"plain": {"row": "plain", "seeds": [5]}}))
+
+
+def test_every_table_run_sets_only_params_that_exist(studies):
+    from mtbert.profiles import flatten
+    from mtbert.tables.spec import profile_base
+
+    from mtbert.profiles import open_maps
+
+    params = set(flatten(yaml.safe_load((ROOT / "params.yaml").read_text())))
+    maps = open_maps(ROOT / "params.yaml")
+    assert {"train.task_lr", "train.task_weight_decay", "model.task_dropout"} <= maps
+    params |= {k for name, study in studies.items() for v, s in study.runs()
+               for k in study.overrides("cpu", v, s) if any(k.startswith(m + ".") for m in maps)}
+    for name, study in studies.items():
+        for profile in ("cpu", "gpu"):
+            base = profile_base(profile, ROOT / "profiles" / "tables")
+            for variant, seed in study.runs():
+                keys = set(study.overrides(profile, variant, seed, base))
+                assert keys <= params, (name, profile, variant, sorted(keys - params))

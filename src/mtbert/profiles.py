@@ -20,12 +20,33 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def override_flags(tree: dict[str, Any]) -> list[str]:
-    """One `-S key=value` pair per leaf, values in YAML flow syntax (null, lists) as DVC parses them."""
+def open_maps(params: Path = Path("params.yaml")) -> frozenset[str]:
+    """Params whose value is an empty mapping, filled per task (train.task_lr, model.task_dropout): the keys set under
+    them are new to DVC."""
+    if not params.exists():
+        return frozenset()
+    tree = yaml.safe_load(params.read_text()) or {}
+
+    def walk(node: dict, prefix: str):
+        for key, value in node.items():
+            if isinstance(value, dict):
+                if not value:
+                    yield prefix + key
+                yield from walk(value, f"{prefix}{key}.")
+
+    return frozenset(walk(tree, ""))
+
+
+def override_flags(tree: dict[str, Any], maps: frozenset[str] | None = None) -> list[str]:
+    """One `-S key=value` pair per leaf, values in YAML flow syntax (null, lists) as DVC parses them. A key under an
+    open map of params.yaml (`maps`, default: read from ./params.yaml) is new to DVC's struct: `-S ++key=value` adds it;
+    every other key must exist (DVC refuses a typo)."""
+    maps = open_maps() if maps is None else maps
     flags = []
     for key, value in flatten(tree).items():
         text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-        flags += ["-S", f"{key}={text}"]
+        add = "++" if any(key.startswith(m + ".") for m in maps) else ""
+        flags += ["-S", f"{add}{key}={text}"]
     return flags
 
 
