@@ -3,7 +3,7 @@ import itertools
 import pytest
 import torch
 
-from mtbert.train.surgery import METHODS, GradientMethod, MethodContext, cosine_matrix
+from mtbert.train.surgery import METHODS, GradientMethod, MethodContext, TaskGradients, cosine_matrix
 
 CTX = MethodContext(tasks=["sst", "quora", "sts"])
 
@@ -145,3 +145,11 @@ def test_the_direction_goes_into_the_given_buffer():
     direction = GradientMethod.build("pcgrad", MethodContext(tasks=["a", "b"])).combine(TaskGradients([J], ["a", "b"], out))
     assert direction.data_ptr() == out.data_ptr()
     torch.testing.assert_close(out, torch.tensor([0.5, 1.5]))  # (1,0)+(-1,1) each projected off the other
+
+
+def test_the_direction_stays_on_js_device_whatever_device_the_weights_come_from():
+    # the methods build their weights on the CPU; J lives on the GPU in training (mtrec crashed there once). The meta
+    # device stands in for the GPU: a CPU weight vector with meta blocks fails the same way.
+    blocks = [torch.randn(3, 5, device="meta"), torch.randn(3, 2, device="meta")]
+    direction = TaskGradients(blocks, ["sst", "quora", "sts"]).weighted(torch.ones(3))
+    assert direction.device.type == "meta" and direction.shape == (7,)

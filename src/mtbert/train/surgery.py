@@ -46,7 +46,7 @@ class TaskGradients:
 
     def weighted(self, weights: torch.Tensor) -> torch.Tensor:
         """sum_i weights[i] J[i], written into `out` when there is one."""
-        weights = weights.to(self.blocks[0].dtype)
+        weights = weights.to(device=self.blocks[0].device, dtype=self.blocks[0].dtype)
         out = self.out if self.out is not None else self.blocks[0].new_empty(sum(b.shape[1] for b in self.blocks))
         offset = 0
         for b in self.blocks:
@@ -91,7 +91,7 @@ def mtrec(ctx: MethodContext) -> Combine:
             raise ValueError(f"train.main_task '{ctx.main_task}' is not among the step's tasks {grads.tasks}")
         m = grads.tasks.index(ctx.main_task)
         G = grads.gramian().double()
-        weights = torch.full((len(grads.tasks),), ctx.mtrec_lambda, dtype=torch.float64)
+        weights = torch.full((len(grads.tasks),), ctx.mtrec_lambda, dtype=torch.float64, device=G.device)
         weights[m] = 1.0
         dot = ctx.mtrec_lambda * (G[m].sum() - G[m, m])
         if dot < 0:
