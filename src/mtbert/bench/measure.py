@@ -26,8 +26,10 @@ def _sync(device: torch.device) -> None:
 
 
 def time_steps(run_step, steps: list[Step], warmup: int, device: torch.device) -> float:
-    """Mean seconds per step over `steps` after `warmup` untimed steps (taken from the front, then reused)."""
-    for step in steps[:warmup]:
+    """Mean seconds per step over `steps` after `warmup` untimed steps (taken from the front, then reused). On a GPU
+    every step is run once first: a new batch shape costs a one-off kernel plan there (tens of ms, paid once per shape
+    in a real run), which would otherwise swamp the steady state of length-bucketed batches (performance-gpu.md)."""
+    for step in (steps if device.type == "cuda" else steps[:warmup]):
         run_step(step)
     _sync(device)
     start = time.perf_counter()

@@ -92,8 +92,8 @@ def render(meta: dict, rows: list[dict], costs: list[dict], sizes: dict[str, int
         *step_table(rows), "",
         "MFU: model FLOPs (6·N·tokens without the embeddings, plus 12·L·d·n² attention per sequence, on real tokens) "
         "over the GPU's dense bf16 peak; not defined on CPU.", "",
-        "GPU rows (bf16, with and without `torch.compile`): **not measured**: no GPU was available to the session that "
-        "generated this report." if not torch.cuda.is_available() else "", "",
+        "GPU rows (bf16, with and without `torch.compile`): not measured in this run; one H100's are in "
+        "[performance-gpu.md](performance-gpu.md)." if not torch.cuda.is_available() else "", "",
     ]
     if costs:
         lines += ["## How cost grows", "",
