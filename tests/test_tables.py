@@ -157,6 +157,7 @@ def test_make_tables_runs_only_what_is_missing_and_rerenders_byte_identically(ti
     results = json.loads(store.read_text())
     assert results["fancy@seed1"]["status"] == "diverged" and "non-finite" in results["fancy@seed1"]["error"]
     assert results["plain@seed0"]["overrides"]["train.steps_per_epoch"] == 2  # the profile reached the run
+    assert all(r["cpu_seconds"] >= 0 for r in results.values())  # the runner's children's CPU time, recorded
     page = (tiny_repo / "reports" / "tables" / "9.md").read_bytes()
     assert "0.400 · **0.405 [0.341, 0.469]** (+0.005)" in page.decode()  # plain: seeds 0.40 and 0.41
     assert "0.450 · **0.430 (1 seed)** (-0.020)" in page.decode()  # fancy: seed 1 diverged
@@ -218,3 +219,12 @@ def test_every_table_run_sets_only_params_that_exist(studies):
             for variant, seed in study.runs():
                 keys = set(study.overrides(profile, variant, seed, base))
                 assert keys <= params, (name, profile, variant, sorted(keys - params))
+
+
+def test_the_cost_line_adds_wall_and_cpu_hours_and_counts_diverged_runs():
+    from mtbert.tables.render import cost_line
+
+    records = [{"wall_seconds": 3600, "cpu_seconds": 7200, "status": "ok"},
+               {"wall_seconds": 1800, "status": "diverged"}]
+    assert cost_line(records) == "2 runs (1 diverged): 1.50 h wall, 2.00 h of CPU time (measured for 1 of them)."
+    assert cost_line([]) == ""

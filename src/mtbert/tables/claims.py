@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from mtbert.tables.ours import paired
 from mtbert.tables.published import METRIC_COLUMNS, Published, is_nan
+from mtbert.tables.render import cost_line
 from mtbert.tables.spec import TableStudy
 
 CLAIMS = Path("studies/claims.yaml")
@@ -77,6 +78,9 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
              "**reversed** when it excludes 0 on the other side, otherwise **not distinguishable at this budget**. "
              "Our setup (MiniLM, offline Quora re-split, short budgets) differs from every report's: see "
              "`reports/tables/<report>.md`.", "",
+             "Every table study at this profile, all reports: " + (cost_line([r for res in results.values()
+                                                                            for r in res.values()]) or "nothing run yet."),
+             "",
              "| report | claim | where | comparison (a → b) | metric | published b − a | ours b − a [95% CI] | seeds | verdict |",
              "|---|---|---|---|---|---:|---:|---:|---|"]
     for c in claims:

@@ -119,10 +119,23 @@ def sweep_figure(table: Table, study: TableStudy, results: dict[str, dict], targ
     return target
 
 
+def cost_line(records: list[dict]) -> str:
+    """What the runs cost: their count, wall time and (where the runner measured it) CPU time of every process."""
+    if not records:
+        return ""
+    wall = sum(r.get("wall_seconds") or 0 for r in records) / 3600
+    timed = [r["cpu_seconds"] for r in records if r.get("cpu_seconds") is not None]
+    diverged = sum(r.get("status") == "diverged" for r in records)
+    cpu = f", {sum(timed) / 3600:.2f} h of CPU time (measured for {len(timed)} of them)" if timed else ""
+    return (f"{len(records)} runs" + (f" ({diverged} diverged)" if diverged else "") + f": {wall:.2f} h wall{cpu}.")
+
+
 def profile_line(studies: list[TableStudy], results: dict[str, dict[str, dict]], profile: str) -> str:
-    commits = sorted({r.get("commit", "?") for s in studies for r in results.get(s.name, {}).values()})
+    records = [r for s in studies for r in results.get(s.name, {}).values()]
+    commits = sorted({r.get("commit", "?") for r in records})
     return (f"Ours: profile `{profile}` (`profiles/tables/{profile}.yaml` plus each study's own `profiles.{profile}`), "
-            f"computed at commit(s) {', '.join(f'`{c}`' for c in commits) or '— (nothing run yet)'}.")
+            f"computed at commit(s) {', '.join(f'`{c}`' for c in commits) or '— (nothing run yet)'}. "
+            + cost_line(records)).rstrip()
 
 
 def render_report(rid: str, report: Report, studies: dict[str, TableStudy], results: dict[str, dict[str, dict]],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +124,9 @@ def run_pending(todo: list[Pending], profile: str, code: str) -> None:
 def _run_each(todo: list[Pending], profile: str, code: str) -> None:
     for p in todo:
         results = load_results(p.study, profile)  # reread: another process may have added results meanwhile
+        cpu_before = _children_cpu_seconds()
         finished, seconds, tail = runner.exp_run(p.exp_name, p.overrides)
+        cpu = round(_children_cpu_seconds() - cpu_before, 1)  # dvc and every stage it ran, all cores together
         if finished:
             record = runner.collect(p.variant, p.overrides, seconds) | {"status": "ok"}
         else:
@@ -131,8 +134,14 @@ def _run_each(todo: list[Pending], profile: str, code: str) -> None:
                            if any(m in line for m in runner.NON_FINITE)), (tail.strip().splitlines() or [""])[-1])
             record = {"variant": p.variant, "overrides": p.overrides, "status": "diverged", "error": reason,
                       "metrics": {}, "wall_seconds": round(seconds, 1)}
-        results[p.key] = record | _stamp(p, profile, code)
+        results[p.key] = record | {"cpu_seconds": cpu} | _stamp(p, profile, code)
         write_json(store_path(p.study, profile), results)
+
+
+def _children_cpu_seconds() -> float:
+    """User + system time of every finished child process and its waited-for descendants."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def queue_pending(todo: list[Pending], profile: str, code: str, jobs: int) -> None:
