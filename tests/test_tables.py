@@ -189,8 +189,13 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
     with pytest.raises(RuntimeError, match="commit or stash"):
         main(["run", "--profile", "tiny"])
     subprocess.run(commit, cwd=tiny_repo, check=True)
+    main(["render", "--profile", "tiny"])  # before the rerun: the old numbers stay, marked as stale
+    page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
+    assert "0.405 [0.341, 0.469]†" in page and "any of the 4 runs made by older pipeline code" in page
     main(["run", "--profile", "tiny"])
     assert len(ran) == 4
+    page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
+    assert "0.405 [0.341, 0.469] " in page.replace("**", " ") and "†" not in page
 
 
 def test_a_variant_may_run_on_a_subset_of_the_study_seeds_and_no_others():

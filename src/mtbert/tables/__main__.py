@@ -36,9 +36,10 @@ def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
 def render(profile: str) -> list[Path]:
     published, studies = load_published(), table_studies()
     results = {name: R.load_results(s, profile) for name, s in studies.items()}
-    written = render_all(published, studies, results, profile, data_sizes())
+    code = R.code_version(strict=False)
+    written = render_all(published, studies, results, profile, data_sizes(), code=code)
     claims = OUT / "claims.md"
-    write_text(claims, render_claims(load_claims(), published, studies, results, profile))
+    write_text(claims, render_claims(load_claims(), published, studies, results, profile, code))
     return written + [claims]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from mtbert.tables.ours import paired
+from mtbert.tables.ours import STALE_MARK, paired
 from mtbert.tables.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.tables.render import cost_line
 from mtbert.tables.spec import TableStudy
@@ -70,14 +70,15 @@ def verdict(direction: float, low: float, high: float) -> str:
 
 
 def render_claims(claims: list[Claim], published: Published, studies: dict[str, TableStudy],
-                  results: dict[str, dict[str, dict]], profile: str) -> str:
+                  results: dict[str, dict[str, dict]], profile: str, code: str | None = None) -> str:
     lines = ["# The reports' claims, checked", "",
              f"Each claim in our words, where the report makes it, the published effect (b − a, from the published "
              f"rows), and ours at profile `{profile}`: the mean paired difference over the seeds both variants ran, "
              "with its 95% t interval. Verdict: **reproduced** when our interval excludes 0 on the claimed side, "
              "**reversed** when it excludes 0 on the other side, otherwise **not distinguishable at this budget**. "
              "Our setup (MiniLM, offline Quora re-split, short budgets) differs from every report's: see "
-             "`reports/tables/<report>.md`.", "",
+             f"`reports/tables/<report>.md`. {STALE_MARK}: some of the runs compared came from older pipeline code than "
+             "this commit's (`make tables` reruns them).", "",
              "Every table study at this profile, all reports: " + (cost_line([r for res in results.values()
                                                                             for r in res.values()]) or "nothing run yet."),
              "",
@@ -90,10 +91,10 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
             pa, pb = published_value(published, study, a, metric), published_value(published, study, b, metric)
             effect = pb - pa if pa is not None and pb is not None else None
             direction = effect if effect is not None else {"increase": 1.0, "decrease": -1.0}.get(c.expected or "", 0.0)
-            mean, low, high, n = paired(study, res, a, b, metric, c.split)
+            mean, low, high, n, stale = paired(study, res, a, b, metric, c.split, code)
             shown = "not printed" if effect is None else f"{effect:+.3f}"
             ours = "–" if n == 0 else (f"{mean:+.3f}" + ("" if math.isnan(low) else f" [{low:+.3f}, {high:+.3f}]"))
-            text = "not run yet" if n == 0 else verdict(direction, low, high)
+            text = ("not run yet" if n == 0 else verdict(direction, low, high)) + (f" {STALE_MARK}" if stale else "")
             lines.append(f"| {c.report} | {c.claim} | {c.where} | {a} → {b} | {metric} ({c.split}) | {shown} | {ours} | "
                          f"{n} | {text} |")
     return "\n".join(lines) + "\n"

@@ -10,23 +10,32 @@ from mtbert.tables.published import METRIC_COLUMNS, Table
 from mtbert.tables.spec import TableStudy, Variant
 
 
+STALE_MARK = "†"  # a result from older pipeline code than this commit's: kept and shown until `make tables` reruns it
+
+
+def is_stale(record: dict, code: str | None) -> bool:
+    return code is not None and record.get("code") != code
+
+
 @dataclass
 class Cell:
-    """A metric over the seeds a variant ran: mean, 95% t interval (NaN with one seed), seeds, and the seeds whose
-    run diverged (they count as NaN: no metric)."""
+    """A metric over the seeds a variant ran: mean, 95% t interval (NaN with one seed), seeds, the seeds whose run
+    diverged (they count as NaN: no metric), and whether any run came from older pipeline code than HEAD's."""
 
     mean: float
     low: float
     high: float
     n: int
     diverged: int = 0
+    stale: bool = False
 
     def text(self) -> str:
+        mark = STALE_MARK if self.stale else ""
         if self.n == 0:
-            return "NaN (diverged)" if self.diverged else "–"
+            return ("NaN (diverged)" if self.diverged else "–") + mark
         if math.isnan(self.low):
-            return f"{self.mean:.3f} (1 seed)"
-        return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]"
+            return f"{self.mean:.3f} (1 seed){mark}"
+        return f"{self.mean:.3f} [{self.low:.3f}, {self.high:.3f}]{mark}"
 
 
 def metric_of_column(variant: Variant, column: str) -> str | None:
@@ -36,40 +45,43 @@ def metric_of_column(variant: Variant, column: str) -> str | None:
     return METRIC_COLUMNS.get(column)
 
 
-def seed_values(study: TableStudy, results: dict[str, dict], variant: str, metric: str,
-                split: str) -> tuple[dict[int, float], int]:
-    """seed -> the metric (ok runs that measured it), and how many of the variant's runs diverged."""
-    values, diverged = {}, 0
+def seed_values(study: TableStudy, results: dict[str, dict], variant: str, metric: str, split: str,
+                code: str | None = None) -> tuple[dict[int, float], int, bool]:
+    """seed -> the metric (ok runs that measured it), how many of the variant's runs diverged, and whether any run
+    is stale (from pipeline code other than `code`)."""
+    values, diverged, stale = {}, 0, False
     for seed in study.seeds:
         r = results.get(f"{variant}@seed{seed}")
         if r is None:
             continue
+        stale |= is_stale(r, code)
         if r.get("status") == "diverged":
             diverged += 1
             continue
         value = r.get("metrics", {}).get(split, {}).get(metric)
         if value is not None:
             values[seed] = float(value)
-    return values, diverged
+    return values, diverged, stale
 
 
-def cell(study: TableStudy, results: dict[str, dict], variant: str, metric: str, split: str) -> Cell:
-    values, diverged = seed_values(study, results, variant, metric, split)
+def cell(study: TableStudy, results: dict[str, dict], variant: str, metric: str, split: str,
+         code: str | None = None) -> Cell:
+    values, diverged, stale = seed_values(study, results, variant, metric, split, code)
     if not values:
-        return Cell(math.nan, math.nan, math.nan, 0, diverged)
+        return Cell(math.nan, math.nan, math.nan, 0, diverged, stale)
     mean, low, high = t_interval(list(values.values()))
-    return Cell(mean, low, high, len(values), diverged)
+    return Cell(mean, low, high, len(values), diverged, stale)
 
 
-def paired(study: TableStudy, results: dict[str, dict], a: str, b: str, metric: str,
-           split: str) -> tuple[float, float, float, int]:
-    """b - a over the seeds both ran: (mean, low, high, n)."""
-    va, _ = seed_values(study, results, a, metric, split)
-    vb, _ = seed_values(study, results, b, metric, split)
+def paired(study: TableStudy, results: dict[str, dict], a: str, b: str, metric: str, split: str,
+           code: str | None = None) -> tuple[float, float, float, int, bool]:
+    """b - a over the seeds both ran: (mean, low, high, n, whether any run is stale)."""
+    va, _, stale_a = seed_values(study, results, a, metric, split, code)
+    vb, _, stale_b = seed_values(study, results, b, metric, split, code)
     common = [s for s in va if s in vb]
     if not common:
-        return math.nan, math.nan, math.nan, 0
-    return (*paired_difference([va[s] for s in common], [vb[s] for s in common]), len(common))
+        return math.nan, math.nan, math.nan, 0, stale_a or stale_b
+    return (*paired_difference([va[s] for s in common], [vb[s] for s in common]), len(common), stale_a or stale_b)
 
 
 def row_variants(study: TableStudy, table: Table, row: str) -> dict[str, Variant]:

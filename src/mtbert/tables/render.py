@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from mtbert.tables.ours import Cell, cell, metric_of_column, row_variants
+from mtbert.tables.ours import STALE_MARK, Cell, cell, is_stale, metric_of_column, row_variants
 from mtbert.tables.published import Published, Report, Table, is_nan
 from mtbert.tables.spec import TableStudy
 
@@ -30,7 +30,7 @@ def _delta(ours: Cell, published) -> str:
     return f" ({ours.mean - published:+.3f})"
 
 
-def results_table(table: Table, study: TableStudy | None, results: dict[str, dict]) -> list[str]:
+def results_table(table: Table, study: TableStudy | None, results: dict[str, dict], code: str | None = None) -> list[str]:
     """Each published row, each metric column as `published · ours [95% CI] (ours − published)`."""
     header = ["row", "seeds"] + [table.columns[c] for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|---|---:|" + "---:|" * len(table.columns)]
@@ -43,7 +43,7 @@ def results_table(table: Table, study: TableStudy | None, results: dict[str, dic
             metric_variant = next(((n, metric_of_column(v, column)) for n, v in variants.items()
                                    if metric_of_column(v, column)), None)
             if metric_variant:
-                ours = cell(study, results, metric_variant[0], metric_variant[1], table.split or "dev")
+                ours = cell(study, results, metric_variant[0], metric_variant[1], table.split or "dev", code)
                 seeds.add(ours.n)
                 text += f" · **{ours.text()}**{_delta(ours, published)}"
             cells.append(text)
@@ -130,21 +130,25 @@ def cost_line(records: list[dict]) -> str:
     return (f"{len(records)} runs" + (f" ({diverged} diverged)" if diverged else "") + f": {wall:.2f} h wall{cpu}.")
 
 
-def profile_line(studies: list[TableStudy], results: dict[str, dict[str, dict]], profile: str) -> str:
+def profile_line(studies: list[TableStudy], results: dict[str, dict[str, dict]], profile: str,
+                 code: str | None = None) -> str:
     records = [r for s in studies for r in results.get(s.name, {}).values()]
     commits = sorted({r.get("commit", "?") for r in records})
+    stale = sum(is_stale(r, code) for r in records)
     return (f"Ours: profile `{profile}` (`profiles/tables/{profile}.yaml` plus each study's own `profiles.{profile}`), "
             f"computed at commit(s) {', '.join(f'`{c}`' for c in commits) or '— (nothing run yet)'}. "
-            + cost_line(records)).rstrip()
+            + cost_line(records)
+            + (f" {STALE_MARK} marks a number with any of the {stale} runs made by older pipeline code than this "
+               "commit's (`make tables` reruns them)." if stale else "")).rstrip()
 
 
 def render_report(rid: str, report: Report, studies: dict[str, TableStudy], results: dict[str, dict[str, dict]],
-                  profile: str, data_sizes: dict[str, dict[str, int]], out: Path = OUT) -> str:
+                  profile: str, data_sizes: dict[str, dict[str, int]], out: Path = OUT, code: str | None = None) -> str:
     """The page of one report; figures are written beside it."""
     mine = [s for s in studies.values() if s.report == rid]
     lines = [f"# Report {rid}: {report.title}", "",
              f"Published numbers from `../shared/seeds/{report.file}`, transcribed in `reports/published.yaml`. "
-             + profile_line(mine, results, profile), "",
+             + profile_line(mine, results, profile, code), "",
              "Each cell: **published** · **ours** as the mean over seeds with its 95% t interval (one seed: no "
              "interval), then (ours − published). Our setup differs from every report's: " + SETUP + ".", ""]
     if report.figures_only:
@@ -158,13 +162,13 @@ def render_report(rid: str, report: Report, studies: dict[str, TableStudy], resu
         if study:
             lines += [f"Study `studies/tables/{study.name}.yaml`: {study.description.strip()}", ""]
         if table.kind == "results":
-            lines += [f"Split: {table.split}.", "", *results_table(table, study, res), ""]
+            lines += [f"Split: {table.split}.", "", *results_table(table, study, res, code), ""]
         elif table.kind == "data":
             lines += ["Ours: the prepared splits (Quora: the offline re-split).", "", *data_table(table, data_sizes), ""]
         else:
             lines += [*setup_table(table), ""]
             if study:
-                lines += ["Our runs of this set-up (dev):", "", *run_summary(study, res), ""]
+                lines += ["Our runs of this set-up (dev):", "", *run_summary(study, res, code), ""]
         if study and study.grid is not None:
             figure = sweep_figure(table, study, res, out / "figures" / f"{study.name}.{profile}.png")
             lines += [f"![{table.table} heat map](figures/{figure.name})", ""]
@@ -173,22 +177,23 @@ def render_report(rid: str, report: Report, studies: dict[str, TableStudy], resu
     return "\n".join(lines)
 
 
-def run_summary(study: TableStudy, results: dict[str, dict]) -> list[str]:
+def run_summary(study: TableStudy, results: dict[str, dict], code: str | None = None) -> list[str]:
     metrics = ("sst_acc", "quora_acc", "sts_pearson", "overall")
     lines = ["| variant | what | " + " | ".join(metrics) + " |", "|---|---|" + "---:|" * len(metrics)]
     for name, v in study.all_variants().items():
         what = v.about or v.row
-        lines.append(f"| {name} | {what} | " + " | ".join(cell(study, results, name, m, "dev").text() for m in metrics) + " |")
+        lines.append(f"| {name} | {what} | " + " | ".join(cell(study, results, name, m, "dev", code).text() for m in metrics) + " |")
     return lines
 
 
 def render_all(published: Published, studies: dict[str, TableStudy], results: dict[str, dict[str, dict]],
-               profile: str, data_sizes: dict[str, dict[str, int]], out: Path = OUT) -> list[Path]:
+               profile: str, data_sizes: dict[str, dict[str, int]], out: Path = OUT,
+               code: str | None = None) -> list[Path]:
     from mtbert.io import write_text
 
     written = []
     for rid, report in published.reports.items():
         target = out / f"{rid}.md"
-        write_text(target, render_report(rid, report, studies, results, profile, data_sizes, out) + "\n")
+        write_text(target, render_report(rid, report, studies, results, profile, data_sizes, out, code) + "\n")
         written.append(target)
     return written

@@ -56,13 +56,14 @@ def pipeline_code(dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
     return sorted(paths)
 
 
-def code_version() -> str:
+def code_version(strict: bool = True) -> str:
     """What a result was computed with: git's ids at HEAD of the pipeline code (`pipeline_code`); a result stays
-    current while none of them changes. Refuses uncommitted changes to them: a result must name committed code."""
+    current while none of them changes. `strict` (for running) refuses uncommitted changes to them: a result must
+    name committed code."""
     paths = pipeline_code()
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *paths], capture_output=True,
                            text=True, check=True).stdout.strip()
-    if dirty:
+    if dirty and strict:
         raise RuntimeError(f"table runs use committed code: commit or stash these changes first:\n{dirty}")
     ids = subprocess.run(["git", "rev-parse", *(f"HEAD:{p}" for p in paths)], capture_output=True, text=True,
                          check=True).stdout.split()
