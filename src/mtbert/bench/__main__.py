@@ -13,19 +13,13 @@ import torch
 from mtbert.bench import render
 from mtbert.bench.measure import measure
 from mtbert.bench.scaling import batch_costs
-from mtbert.bench.workload import non_embedding_dims, pad_step, sample_steps, step_size, training_flops
-from mtbert.config import load_params, section
-from mtbert.data.batching import load_task
+from mtbert.bench.workload import (SAMPLE_ROWS, load_workload, non_embedding_dims, pad_step, step_size,
+                                   training_flops)
 from mtbert.data.prepare import load_split
-from mtbert.data.sources import checkpoint_dir
 from mtbert.io import write_json, write_text
 from mtbert.model.bert import BertConfig
-from mtbert.model.heads import HEADS
-from mtbert.model.multitask import ModelConfig
 from mtbert.report.results import git_commit
-from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import TrainConfig
-from mtbert.train.setup import PREPARED, RAW
+from mtbert.train.setup import PREPARED
 
 QUORA_CS224N_TRAIN = 141_506  # pairs in CS224N's quora-train.csv
 
@@ -43,13 +37,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("reports/performance.md"))
     args = ap.parse_args()
 
-    params = load_params()
-    mcfg, tcfg = section(params, "model", ModelConfig), section(params, "train", TrainConfig)
-    checkpoint = RAW / checkpoint_dir(mcfg.checkpoint)
-    tokenizer = Tokenizer.from_checkpoint(checkpoint, mcfg.max_length)
-
-    data = {t: load_task(PREPARED, tokenizer, t, "train", HEADS[mcfg.heads[t]].inputs, 2000, seed=0) for t in tcfg.tasks}
-    steps = sample_steps(data, tcfg.batch_size, args.steps, seed=0, pad_id=tokenizer.pad_id)
+    work = load_workload(args.steps)
+    mcfg, tcfg, checkpoint, tokenizer, steps = work.mcfg, work.tcfg, work.checkpoint, work.tokenizer, work.steps
     padded = [pad_step(s, mcfg.max_length, tokenizer.pad_id) for s in steps]
     sizes = [step_size(s) for s in steps]
     real_tokens = sum(s.real_tokens for s in sizes) / len(sizes)
@@ -97,7 +86,7 @@ def main() -> None:
             "batch_size": tcfg.batch_size, "max_length": mcfg.max_length, "checkpoint": mcfg.checkpoint,
             "real_tokens_per_step": real_tokens,
             "padded_tokens_per_step": sum(b["attention_mask"].numel() for b in padded[0].values()),
-            "scaling_batches": 8, "scaling_rows": 2000, "quora_full": QUORA_CS224N_TRAIN}
+            "scaling_batches": 8, "scaling_rows": SAMPLE_ROWS, "quora_full": QUORA_CS224N_TRAIN}
     write_json(args.out.with_suffix(".json"), {"meta": meta, "steps": rows, "scaling": costs, "train_sizes": train_sizes})
     text = render.render(meta, rows, costs, train_sizes)
     write_text(args.out, text)

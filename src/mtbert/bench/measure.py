@@ -25,18 +25,23 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(run_step, steps: list[Step], warmup: int, device: torch.device) -> float:
-    """Mean seconds per step over `steps` after `warmup` untimed steps (taken from the front, then reused). On a GPU
-    every step is run once first: a new batch shape costs a one-off kernel plan there (tens of ms, paid once per shape
-    in a real run), which would otherwise swamp the steady state of length-bucketed batches (performance-gpu.md)."""
-    for step in (steps if device.type == "cuda" else steps[:warmup]):
-        run_step(step)
+def seconds_per_step(run_step, steps: list, device: torch.device) -> float:
+    """Mean seconds of `run_step` over `steps`, the device's queued work included."""
     _sync(device)
     start = time.perf_counter()
     for step in steps:
         run_step(step)
     _sync(device)
     return (time.perf_counter() - start) / len(steps)
+
+
+def time_steps(run_step, steps: list[Step], warmup: int, device: torch.device) -> float:
+    """Mean seconds per step over `steps` after `warmup` untimed steps (taken from the front, then reused). On a GPU
+    every step is run once first: a new batch shape costs a one-off kernel plan there (tens of ms, paid once per shape
+    in a real run), which would otherwise swamp the steady state of length-bucketed batches (performance-gpu.md)."""
+    for step in (steps if device.type == "cuda" else steps[:warmup]):
+        run_step(step)
+    return seconds_per_step(run_step, steps, device)
 
 
 def peak_memory_mb(device: torch.device) -> float:

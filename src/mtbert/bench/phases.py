@@ -5,32 +5,15 @@ profiler's busiest operators. On a GPU it tells launch- and host-bound steps fro
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 from mtbert.bench import loops
-from mtbert.bench.measure import _sync
-from mtbert.bench.workload import sample_steps
-from mtbert.config import load_params, section
-from mtbert.data.batching import load_task
-from mtbert.data.sources import checkpoint_dir
-from mtbert.model.heads import HEADS
-from mtbert.model.multitask import ModelConfig
-from mtbert.text.tokenizer import Tokenizer
+from mtbert.bench.measure import seconds_per_step
+from mtbert.bench.workload import load_workload
 from mtbert.train.backward import backward
-from mtbert.train.loop import TrainConfig, task_losses
-from mtbert.train.setup import PREPARED, RAW
-
-
-def seconds_per_step(fn, steps: list, device: torch.device) -> float:
-    _sync(device)
-    start = time.perf_counter()
-    for s in steps:
-        fn(s)
-    _sync(device)
-    return (time.perf_counter() - start) / len(steps)
+from mtbert.train.loop import task_losses
 
 
 def launch_microseconds(device: torch.device, n: int = 2000) -> float:
@@ -46,13 +29,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    params = load_params()
-    mcfg, tcfg = section(params, "model", ModelConfig), section(params, "train", TrainConfig)
-    checkpoint = RAW / checkpoint_dir(mcfg.checkpoint)
-    tokenizer = Tokenizer.from_checkpoint(checkpoint, mcfg.max_length)
-    data = {t: load_task(PREPARED, tokenizer, t, "train", HEADS[mcfg.heads[t]].inputs, 2000, seed=0) for t in tcfg.tasks}
-    steps = sample_steps(data, tcfg.batch_size, args.steps, seed=0, pad_id=tokenizer.pad_id)
-    run = loops.build("ours", args.shape, args.method, mcfg, tcfg, checkpoint, device)
+    work = load_workload(args.steps)
+    tcfg, steps = work.tcfg, work.steps
+    run = loops.build("ours", args.shape, args.method, work.mcfg, tcfg, work.checkpoint, device)
 
     def forward(step):
         return task_losses(run.model, step, device, tcfg)

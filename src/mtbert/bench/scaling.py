@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from mtbert.bench.measure import _sync, in_fresh_process, peak_memory_mb
+from mtbert.bench.workload import SAMPLE_ROWS
 from mtbert.data.batching import BatchStream, collate, load_task
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
@@ -67,7 +68,7 @@ def _costs(mcfg: ModelConfig, tcfg: TrainConfig, checkpoint: Path, prepared: Pat
 
 
 def batch_costs(mcfg: ModelConfig, tcfg: TrainConfig, checkpoint: Path, prepared: Path, max_length: int,
-                n_batches: int = 8, sample_rows: int = 2000) -> BatchCosts:
+                n_batches: int = 8, sample_rows: int = SAMPLE_ROWS) -> BatchCosts:
     """Costs at `max_length`, from `n_batches` batches of each task drawn from a `sample_rows` sample of its training
     rows (a batch's cost depends on its lengths, not on how many rows the task has), in a fresh process."""
     return in_fresh_process(_costs, mcfg, tcfg, checkpoint, prepared, max_length, n_batches, sample_rows)

@@ -4,12 +4,43 @@ the same steps padded to max_length as the standard loop sees them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from mtbert.data.batching import BatchStream, TaskData, collate
+from mtbert.config import load_params, section
+from mtbert.data.batching import BatchStream, TaskData, collate, load_task
+from mtbert.data.sources import checkpoint_dir
+from mtbert.model.heads import HEADS
+from mtbert.model.multitask import ModelConfig
+from mtbert.text.tokenizer import Tokenizer
+from mtbert.train.loop import TrainConfig
+from mtbert.train.setup import PREPARED, RAW
 
 Step = dict[str, dict[str, torch.Tensor]]  # task -> collated batch
+SAMPLE_ROWS = 2000  # training rows per task the steps are drawn from
+
+
+@dataclass
+class Workload:
+    """params.yaml's model and training config, its checkpoint and tokenizer, and the sampled real steps."""
+
+    mcfg: ModelConfig
+    tcfg: TrainConfig
+    checkpoint: Path
+    tokenizer: Tokenizer
+    steps: list[Step]
+
+
+def load_workload(n_steps: int) -> Workload:
+    """`n_steps` summed steps drawn from a sample of every configured task's prepared training rows."""
+    params = load_params()
+    mcfg, tcfg = section(params, "model", ModelConfig), section(params, "train", TrainConfig)
+    checkpoint = RAW / checkpoint_dir(mcfg.checkpoint)
+    tokenizer = Tokenizer.from_checkpoint(checkpoint, mcfg.max_length)
+    data = {t: load_task(PREPARED, tokenizer, t, "train", HEADS[mcfg.heads[t]].inputs, SAMPLE_ROWS, seed=0)
+            for t in tcfg.tasks}
+    return Workload(mcfg, tcfg, checkpoint, tokenizer, sample_steps(data, tcfg.batch_size, n_steps, 0, tokenizer.pad_id))
 
 
 def sample_steps(data: dict[str, TaskData], batch_size: int, n_steps: int, seed: int, pad_id: int) -> list[Step]:
