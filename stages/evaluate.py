@@ -1,7 +1,6 @@
 """DVC stage: dev and test metrics per task and overall (metrics.json), and prediction files per task and split."""
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -10,25 +9,13 @@ from mtbert.config import load_params, section
 from mtbert.data.batching import load_task
 from mtbert.eval import predict as P
 from mtbert.eval.confidence import bootstrap_ci
+from mtbert.eval.settings import EvaluateConfig
 from mtbert.io import atomic_dir, write_json
 from mtbert.model.multitask import ModelConfig, load_multitask
 from mtbert.text.tokenizer import Tokenizer
 from mtbert.train.loop import pick_device
 
 CHECKPOINT = Path("models/finetuned")
-
-
-@dataclass
-class BootstrapConfig:
-    resamples: int = 1000
-    seed: int = 0
-
-
-@dataclass
-class EvaluateConfig:
-    batch_size: int = 64
-    splits: tuple[str, ...] = ("dev", "test")
-    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)  # 95% intervals over each split's examples
 
 
 def main() -> None:

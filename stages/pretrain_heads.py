@@ -4,14 +4,14 @@ Disabled, it writes only a marker, so the chain stays one DAG at no cost.
 """
 
 from dataclasses import dataclass
-from typing import Literal
 from pathlib import Path
 
 from dvclive import Live
-from mtbert.config import load_params, section
+from mtbert.config import SECTION, Count, Seed, load_params, section
 from mtbert.io import atomic_dir, write_disabled
-from mtbert.model.multitask import ModelConfig
+from mtbert.model.multitask import ModelConfig, TaskName
 from mtbert.train import setup
+from mtbert.train.head_pretraining import HeadPretrainConfig
 from mtbert.train.loop import TrainConfig, resolved_config, train
 
 OUT = Path("models/heads")
@@ -19,25 +19,14 @@ LIVE = Path("dvclive/pretrain_heads")
 
 
 @dataclass
-class HeadPretrainConfig:
-    enabled: bool = False
-    epochs: int = 1
-    epoch: Literal["steps", "largest", "smallest", "one_pass"] = "steps"  # what an epoch is, as train.epoch
-    steps_per_epoch: int | None = 100
-    batch_size: int = 32
-    lr: float = 1.0e-3
-    lr_schedule: Literal["linear", "constant"] = "constant"  # report 002: a fixed 1e-3
-    warmup_ratio: float = 0.0
-
-
-@dataclass
 class TrainKeys:
-    """The `train` keys this stage shares with finetune."""
+    """The `train` keys this stage shares with finetune (validated as finetune's are)."""
 
-    tasks: list[str]
-    seed: int = 0
-    max_train_examples: int | None = None
-    eval_batch_size: int = 64
+    tasks: list[TaskName]
+    seed: Seed = 0
+    max_train_examples: Count | None = None
+    eval_batch_size: Count = 64
+    __pydantic_config__ = SECTION
 
 
 def main() -> None:

@@ -1,28 +1,48 @@
-"""Typed views of `params.yaml` sections: unknown keys and wrong types fail with the key's full name."""
+"""Typed views of `params.yaml` sections, validated by pydantic: unknown keys, wrong types, values out of range and
+unknown registry names fail when params load, naming the key, the value and what was expected."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
-import typing
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import BeforeValidator, ConfigDict, Field, Strict, TypeAdapter, ValidationError
 
 T = TypeVar("T")
 PARAMS_FILE = Path("params.yaml")
 
-
 FLOAT_WITHOUT_DOT = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
+def _yaml_float(value: Any) -> Any:
+    # YAML 1.1 (PyYAML) reads 1e-05 as a string; `dvc exp run -S x=1.0e-05` writes exactly that form
+    return float(value) if isinstance(value, str) and FLOAT_WITHOUT_DOT.fullmatch(value.strip()) else value
+
+
+# The field types of params sections: strict (a bool is not an int, "3" is not a number), with their ranges.
+Float = Annotated[float, BeforeValidator(_yaml_float), Strict()]
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+PositiveFloat = Annotated[Float, Field(gt=0)]  # learning rates, temperatures, timeouts
+NonNegativeFloat = Annotated[Float, Field(ge=0)]  # loss weights, weight decay
+Rate = Annotated[Float, Field(ge=0, le=1)]  # shares and probabilities
+Dropout = Annotated[Float, Field(ge=0, lt=1)]
+Count = Annotated[Int, Field(ge=1)]  # batch sizes, epochs, steps
+NonNegativeInt = Annotated[Int, Field(ge=0)]
+Seed = Annotated[Int, Field(ge=0)]
+SECTION = ConfigDict(extra="forbid")  # every section class sets __pydantic_config__ = SECTION
+
+
 class ConfigError(ValueError):
-    """A params value that does not fit its declared type or name."""
+    """A params value that does not fit its declared type, range or name."""
 
 
-def load_params(path: Path | str = PARAMS_FILE) -> dict[str, Any]:
+def load_params(path: Path | str = PARAMS_FILE, validate: bool = True) -> dict[str, Any]:
+    """params.yaml as a dict; with `validate`, every section in it is checked first (mtbert.params), so a bad key
+    fails before a stage touches data or a model, whichever key the stage reads."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: params file not found")
@@ -30,6 +50,10 @@ def load_params(path: Path | str = PARAMS_FILE) -> dict[str, Any]:
         params = yaml.safe_load(fh) or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at top level, got {type(params).__name__}")
+    if validate:
+        from mtbert.params import validate as validate_all  # it imports every section's module, which import this one
+
+        validate_all(params, str(path))
     return params
 
 
@@ -45,65 +69,27 @@ def section(params: dict[str, Any], dotted: str, cls: type[T], source: str = "pa
     return _build(cls, node, f"{source}:{dotted}")
 
 
+@cache
+def _adapter(cls: type[T]) -> TypeAdapter[T]:
+    return TypeAdapter(cls)
+
+
+def _describe(err: dict, where: str) -> str:
+    """One line per error: the full key, what is wrong, and the value found (a section's own checks name theirs)."""
+    key = ".".join(str(part) for part in err["loc"] if part != "[key]")
+    message = err["msg"].removeprefix("Value error, ")
+    if not key:
+        return f"{where}: {message}"
+    value = "" if err["type"] in ("missing", "missing_argument") else f" (got {err['input']!r})"
+    return f"{where}.{key}: {message}{value}"
+
+
 def _build(cls: type[T], raw: Any, where: str) -> T:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a mapping for {cls.__name__}, got {raw!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(raw) - set(fields))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(fields)}")
-    values = {}
-    for name, field in fields.items():
-        if name in raw:
-            values[name] = _coerce(hints[name], raw[name], f"{where}.{name}")
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{where}: missing required key '{name}'")
     try:
-        return cls(**values)
+        return _adapter(cls).validate_python(raw)
+    except ValidationError as err:
+        raise ConfigError("\n".join(_describe(e, where) for e in err.errors(include_url=False))) from None
     except (ValueError, KeyError) as err:  # a section's own checks (__post_init__), reported with the file
         raise ConfigError(f"{where}: {err}") from err
-
-
-def _coerce(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, where)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(arg, value, where)
-            except ConfigError as err:
-                errors.append(str(err))
-        raise ConfigError(f"{where}: {value!r} fits none of {args}")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{where}: {value!r} is not one of {list(args)}")
-        return value
-    if origin in (list, tuple):
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        item = args[0] if args else Any
-        items = [_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if origin is tuple else items
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        key_t, val_t = args or (Any, Any)
-        return {_coerce(key_t, k, where): _coerce(val_t, v, f"{where}.{k}") for k, v in value.items()}
-    if tp is Any:
-        return value
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is float and isinstance(value, str) and FLOAT_WITHOUT_DOT.fullmatch(value.strip()):
-        # YAML 1.1 (PyYAML) reads 1e-05 as a string; `dvc exp run -S x=1.0e-05` writes exactly that form
-        return float(value)
-    if tp in (int, float) and isinstance(value, bool):
-        raise ConfigError(f"{where}: expected {tp.__name__}, got bool {value!r}")
-    if isinstance(tp, type) and not isinstance(value, tp):
-        raise ConfigError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
-    return value

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator
 
 T = TypeVar("T")
 
@@ -32,3 +34,21 @@ class Registry(Generic[T]):
 
     def names(self) -> list[str]:
         return sorted(self._items)
+
+    def check(self, name: str) -> str:
+        """`name` when registered; otherwise the error params validation reports, with the choices."""
+        if name not in self._items:
+            raise ValueError(f"unknown {self.kind} {name!r}; choices: {self.names()}")
+        return name
+
+    @property
+    def Name(self) -> Any:  # noqa: N802 (a type, used in annotations: `method: METHODS.Name = "sum"`)
+        """The type of a params field that names one of this registry's items."""
+        return Annotated[str, AfterValidator(self.check), Choices(self.names)]
+
+
+class Choices:
+    """Marks a params field whose values come from a list known at run time (docs/params.md lists them)."""
+
+    def __init__(self, names: Callable[[], list[str]]):
+        self.names = names

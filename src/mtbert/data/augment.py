@@ -23,6 +23,7 @@ from typing import Literal
 
 import pandas as pd
 
+from mtbert.config import SECTION, Bool, Count, NonNegativeInt, Rate, Seed
 from mtbert.data.prepare import load_split
 from mtbert.io import atomic_dir, write_json
 from mtbert.text.pos import ContextPOS
@@ -38,17 +39,19 @@ too very s t can will just don should now""".split())
 
 @dataclass
 class AugmentConfig:
-    enabled: bool = False
-    tasks: list[str] = field(default_factory=lambda: ["sst", "sts"])  # the report augmented SST and STS, not Quora
-    copies: int = 1  # augmented twins per training row
-    synonym_rate: float = 0.1  # share of a sentence's words replaced by a WordNet synonym (at least one)
-    insert_rate: float = 0.0  # synonyms of random words inserted at random places, per word
-    swap_rate: float = 0.0  # random swaps of two words, per word
-    delete_rate: float = 0.0  # probability that each word is deleted
+    enabled: Bool = False
+    # whose training rows get augmented twins: the report augmented SST and STS, not Quora
+    tasks: list[Literal["sst", "quora", "sts", "cfimdb"]] = field(default_factory=lambda: ["sst", "sts"])
+    copies: Count = 1  # augmented twins per training row
+    synonym_rate: Rate = 0.1  # share of a sentence's words replaced by a WordNet synonym (at least one)
+    insert_rate: Rate = 0.0  # synonyms of random words inserted at random places, per word
+    swap_rate: Rate = 0.0  # random swaps of two words, per word
+    delete_rate: Rate = 0.0  # probability that each word is deleted
     # first: lemmas of the word's most frequent sense for its part of speech in context | all: every sense (EDA)
     synonym_senses: Literal["first", "all"] = "first"
-    samples: int = 20  # replacements shown per task in reports/augment.md
-    seed: int = 0
+    samples: NonNegativeInt = 20  # replacements shown per task in reports/augment.md
+    seed: Seed = 0
+    __pydantic_config__ = SECTION
 
 
 @contextlib.contextmanager

@@ -6,13 +6,16 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import AfterValidator
 from tqdm import tqdm
 
+from mtbert.config import SECTION, PositiveFloat
 from mtbert.data import fetch as F
 from mtbert.data.sources import SOURCES, RemoteFile
 from mtbert.io import atomic_dir, write_json
+from mtbert.registry import Choices
 
 
 def manifest_path(raw_dir: Path) -> Path:
@@ -20,12 +23,22 @@ def manifest_path(raw_dir: Path) -> Path:
     return raw_dir.with_name(raw_dir.name + ".manifest.json")
 
 
+def _known_source(name: str) -> str:
+    if name not in SOURCES:
+        raise ValueError(f"unknown source {name!r}; choices: {sorted(SOURCES)}")
+    return name
+
+
+SourceName = Annotated[str, AfterValidator(_known_source), Choices(lambda: sorted(SOURCES))]
+
+
 @dataclass
 class DownloadConfig:
-    sources: list[str] = field(default_factory=lambda: list(SOURCES))
+    sources: list[SourceName] = field(default_factory=lambda: list(SOURCES))  # the inputs to fetch
     # where to look, in order: "mirror" ($MTL_MIRROR, when set) and "url" (the canonical address)
     origins: list[Literal["mirror", "url"]] = field(default_factory=lambda: ["mirror", "url"])
-    timeout_s: float = 60.0
+    timeout_s: PositiveFloat = 60.0  # per request, online
+    __pydantic_config__ = SECTION
 
 
 @dataclass
@@ -34,6 +47,7 @@ class CheckpointConfig:
 
     checkpoint: str = "sentence-transformers/all-MiniLM-L6-v2"
     revision: str = "main"
+    __pydantic_config__ = SECTION
 
 
 def download_all(files: list[RemoteFile], out_dir: Path, mirror: Path | None, timeout: float = 60.0,

@@ -8,12 +8,15 @@ SST: logistic regression on the embeddings, its regularisation chosen by cross-v
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import Field
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 
+from mtbert.config import SECTION, Count, Int, Seed
 from mtbert.data.batching import TaskData, collate, sequential_batches
 from mtbert.eval import predict as P
 from mtbert.model.bert import BertModel
@@ -22,10 +25,11 @@ from mtbert.model.pooling import POOLINGS
 
 @dataclass
 class ReferenceConfig:
-    batch_size: int = 64
-    cv_folds: int = 5  # for the SST classifier's regularisation, on train
-    Cs: int = 10  # candidate inverse regularisation strengths (log-spaced 1e-4..1e4)
-    seed: int = 0
+    batch_size: Count = 64  # sentences per encoder call
+    cv_folds: Annotated[Int, Field(ge=2)] = 5  # for the SST classifier's regularisation, on train
+    Cs: Count = 10  # candidate inverse regularisation strengths (log-spaced 1e-4..1e4)
+    seed: Seed = 0
+    __pydantic_config__ = SECTION
 
 
 @torch.no_grad()

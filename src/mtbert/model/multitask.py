@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 import torch
+from pydantic import AfterValidator, Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from mtbert.io import atomic_path, write_json
+from mtbert.config import SECTION, Dropout, Int
+from mtbert.registry import Choices
 from mtbert.model.bert import BertConfig, BertModel
 from mtbert.model.heads import HEADS, Features, shared_pair_trunk
 from mtbert.model.pooling import POOLINGS
@@ -42,34 +46,35 @@ TASK_SPECS = {
 }
 
 
+def _known_task(name: str) -> str:
+    if name not in TASK_SPECS:
+        raise ValueError(f"unknown task {name!r}; choices: {sorted(TASK_SPECS)}")
+    return name
+
+
+TaskName = Annotated[str, AfterValidator(_known_task), Choices(lambda: sorted(TASK_SPECS))]
+
+
 @dataclass
 class ModelConfig:
-    checkpoint: str = "sentence-transformers/all-MiniLM-L6-v2"
-    revision: str = "main"
-    pooling: str = "cls"
-    max_length: int = 128
-    head_dropout: float = 0.1
-    task_dropout: dict[str, float] = field(default_factory=dict)  # per-task head dropout, overriding head_dropout
-    encoder_dropout: float | None = None  # the encoder's hidden dropout; None: the checkpoint's
-    heads: dict[str, str] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat", "sts": "cosine",
-                                                                 "cfimdb": "linear"})
+    checkpoint: str = "sentence-transformers/all-MiniLM-L6-v2"  # a hub id: sentence-transformers/..., google-bert/...
+    revision: str = "main"  # the hub revision fetched online
+    pooling: POOLINGS.Name = "cls"  # sentence embedding from the encoder's tokens
+    max_length: Annotated[Int, Field(ge=8, le=512)] = 128  # tokens per input, longer ones truncated
+    head_dropout: Dropout = 0.1  # dropout before every head's layers
+    task_dropout: dict[TaskName, Dropout] = field(default_factory=dict)  # per-task head dropout over head_dropout
+    encoder_dropout: Dropout | None = None  # the encoder's hidden dropout; null: the checkpoint's
+    heads: dict[TaskName, HEADS.Name] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat",
+                                                                       "sts": "cosine", "cfimdb": "linear"})  # per task
+    __pydantic_config__ = SECTION
 
     def __post_init__(self) -> None:
-        """Refuse, when params load, a head that does not exist or does not fit its task (e.g. quora: cosine)."""
-        for name, p in {"model.head_dropout": self.head_dropout, "model.encoder_dropout": self.encoder_dropout,
-                        **{f"model.task_dropout.{t}": v for t, v in self.task_dropout.items()}}.items():
-            if p is not None and not 0.0 <= p < 1.0:
-                raise ValueError(f"{name}: a dropout probability in [0, 1), got {p!r}")
-        unknown = sorted(set(self.task_dropout) - set(TASK_SPECS))
-        if unknown:
-            raise ValueError(f"model.task_dropout: unknown tasks {unknown}; known: {sorted(TASK_SPECS)}")
+        """Refuse, when params load, a head that does not fit its task (e.g. quora: cosine)."""
         for task, name in self.heads.items():
-            if task not in TASK_SPECS:
-                raise ValueError(f"model.heads.{task}: unknown task; known: {sorted(TASK_SPECS)}")
             head_cls = HEADS[name]
             if task not in head_cls.tasks:
                 fits = sorted(n for n in HEADS.names() if task in HEADS[n].tasks)
-                raise ValueError(f"model.heads.{task}: head '{name}' is for {list(head_cls.tasks)}, not {task}; "
+                raise ValueError(f"heads.{task}: head '{name}' is for {list(head_cls.tasks)}, not {task}; "
                                  f"heads for {task}: {fits}")
 
 

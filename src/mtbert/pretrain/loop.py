@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from tqdm import tqdm
 
+from mtbert.config import SECTION, Bool, Count, Int, NonNegativeFloat, PositiveFloat, Rate, Seed
 from mtbert.data.batching import bucketed_batches, pad, sequential_batches
 from mtbert.eval.predict import autocast
 from mtbert.model.bert import BertModel, PretrainingHeads
@@ -21,20 +24,22 @@ from mtbert.train.optim import decay_groups, linear_warmup_decay
 
 @dataclass
 class PretrainConfig:
-    enabled: bool = False
-    splits: list[str] = field(default_factory=lambda: ["unsup", "train"])  # aclImdb parts: unsup, train, test
-    max_reviews: int | None = 20000  # a seeded sample of the chosen splits' reviews; null for all
-    heldout_reviews: int = 500  # reviews kept out of training, for the held-out MLM/NSP accuracy
-    max_length: int = 128
-    mask_prob: float = 0.15
-    epochs: int = 3
-    steps_per_epoch: int | None = 100  # null: one pass over the training pairs per epoch
-    batch_size: int = 16
-    lr: float = 5.0e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    seed: int = 0
-    backend: str = "auto"  # under torchrun: auto (nccl on GPUs, gloo on CPU) | gloo | nccl
+    enabled: Bool = False
+    splits: Annotated[list[Literal["unsup", "train", "test"]], Field(min_length=1)] = field(
+        default_factory=lambda: ["unsup", "train"])  # aclImdb parts the reviews come from
+    max_reviews: Count | None = 20000  # a seeded sample of the chosen splits' reviews; null for all
+    heldout_reviews: Count = 500  # reviews kept out of training, for the held-out MLM/NSP accuracy
+    max_length: Annotated[Int, Field(ge=8, le=512)] = 128  # tokens per NSP pair
+    mask_prob: Rate = 0.15  # share of tokens masked for MLM
+    epochs: Count = 3
+    steps_per_epoch: Count | None = 100  # null: one pass over the training pairs per epoch
+    batch_size: Count = 16
+    lr: PositiveFloat = 5.0e-5
+    weight_decay: NonNegativeFloat = 0.01
+    warmup_ratio: Rate = 0.1
+    seed: Seed = 0
+    backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
+    __pydantic_config__ = SECTION
 
 
 @dataclass

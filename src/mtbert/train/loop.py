@@ -10,58 +10,61 @@ import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from tqdm import tqdm
 
+from mtbert.config import SECTION, Bool, Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.eval import predict as P
-from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
+from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
 from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
-from mtbert.train.surgery import GradientMethod, MethodContext
+from mtbert.train.surgery import METHODS, GradientMethod, MethodContext
 
 
 @dataclass
 class TrainConfig:
     mode: Literal["full", "frozen"] = "full"  # frozen: encoder fixed, heads trained (the reports' baseline)
-    tasks: list[str] = field(default_factory=lambda: ["sst", "quora", "sts"])
-    schedule: str = "summed"  # which tasks' batches make up a step: see train/schedules.py
-    task_order: list[str] = field(default_factory=lambda: ["sst", "quora", "sts"])  # for schedule=sequential
-    method: str = "sum"  # how the tasks' gradients on the encoder combine: see train/surgery.py
-    main_task: str = "sst"  # for method=mtrec
-    mtrec_lambda: float = 0.3
-    epochs: int = 3
+    tasks: Annotated[list[TaskName], Field(min_length=1)] = field(default_factory=lambda: ["sst", "quora", "sts"])
+    schedule: SCHEDULES.Name = "summed"  # which tasks' batches make up a step: see train/schedules.py
+    task_order: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # for schedule=sequential
+    method: METHODS.Name = "sum"  # how the tasks' gradients on the encoder combine: see train/surgery.py
+    main_task: TaskName = "sst"  # for method=mtrec
+    mtrec_lambda: NonNegativeFloat = 0.3  # MTRec's weight on the auxiliary tasks' gradients
+    epochs: Count = 3
     # What an epoch is: steps (steps_per_epoch steps) | largest / smallest (as many steps as that task has batches)
     # | one_pass (every task's training examples exactly once): see train/schedules.py
     epoch: Literal["steps", "largest", "smallest", "one_pass"] = "steps"
-    steps_per_epoch: int | None = 200  # for epoch=steps
-    batch_size: int = 16
-    lr: float = 2e-5  # encoder
-    weight_decay: float = 0.01  # encoder
-    head_lr: float = 1e-3
-    head_weight_decay: float = 0.01
-    task_lr: dict[str, float] = field(default_factory=dict)  # per-task head lr, overriding head_lr
-    task_weight_decay: dict[str, float] = field(default_factory=dict)
+    steps_per_epoch: Count | None = 200  # for epoch=steps
+    batch_size: Count = 16  # per task and step
+    lr: PositiveFloat = 2e-5  # encoder
+    weight_decay: NonNegativeFloat = 0.01  # encoder
+    head_lr: PositiveFloat = 1e-3
+    head_weight_decay: NonNegativeFloat = 0.01
+    task_lr: dict[TaskName, PositiveFloat] = field(default_factory=dict)  # per-task head lr, overriding head_lr
+    task_weight_decay: dict[TaskName, NonNegativeFloat] = field(default_factory=dict)  # over head_weight_decay
     optimizers: Literal["single", "per_task"] = "single"  # per_task: one AdamW per head + one for the encoder
-    clip_norm: float | None = None  # max global gradient norm
-    warmup_ratio: float = 0.1
+    clip_norm: PositiveFloat | None = None  # max global gradient norm
+    warmup_ratio: Rate = 0.1  # share of the steps with a linearly rising learning rate
     lr_schedule: Literal["linear", "constant"] = "linear"  # after warm-up: linear decay to 0, or constant
-    grad_diagnostics_every: int = 25  # measure task-gradient cosines every k multi-task steps (0: never)
-    seed: int = 0
-    max_train_examples: int | None = None  # per task; a smoke-test knob, None for all
-    eval_batch_size: int = 64
+    grad_diagnostics_every: NonNegativeInt = 25  # measure task-gradient cosines every k multi-task steps (0: never)
+    seed: Seed = 0  # head initialisation, data order, dropout
+    max_train_examples: Count | None = None  # per task; a smoke-test knob, null for all
+    eval_batch_size: Count = 64
     sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
-    compile: bool = False  # torch.compile the encoder (dynamic shapes: batches are padded to their own longest)
-    simcse: SimCSEConfig = field(default_factory=SimCSEConfig)
-    smart: SmartConfig = field(default_factory=SmartConfig)
+    compile: Bool = False  # torch.compile the encoder (dynamic shapes: batches are padded to their own longest)
+    simcse: SimCSEConfig = field(default_factory=SimCSEConfig)  # SimCSE's contrastive loss (report 001)
+    smart: SmartConfig = field(default_factory=SmartConfig)  # SMART's smoothness regularizer (report 004)
+    __pydantic_config__ = SECTION
 
     def __post_init__(self) -> None:
         if self.epoch == "steps" and not self.steps_per_epoch:

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from mtbert.model.heads import Features
-from mtbert.model.multitask import TASK_SPECS
+from mtbert.config import SECTION, NonNegativeFloat, NonNegativeInt, PositiveFloat
+from mtbert.model.multitask import TASK_SPECS, TaskName
 from mtbert.registry import Registry
 
 Regularizer = Callable[..., torch.Tensor]
@@ -56,22 +57,24 @@ class CleanPass:
 
 @dataclass
 class SimCSEConfig:
-    weight: float = 0.0  # 0: off
-    temperature: float = 0.05
-    tasks: list[str] = field(default_factory=lambda: ["sst", "quora", "sts"])  # whose sentences it sees
+    weight: NonNegativeFloat = 0.0  # 0: off
+    temperature: PositiveFloat = 0.05
+    tasks: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # whose sentences it sees
     # For pair tasks encoded apart: is a sentence's own partner (the other side of its pair) a negative, or excluded
     # from the denominator? Duplicate questions and similar STS pairs should not be pushed apart.
     partner: Literal["negative", "excluded"] = "excluded"
+    __pydantic_config__ = SECTION
 
 
 @dataclass
 class SmartConfig:
-    weight: float = 0.0  # λ; 0: off
-    sigma: float = 1.0e-5  # std of the initial noise on the input embeddings
-    ascent_steps: int = 1  # normalised gradient-ascent steps on the noise (0: one random perturbation)
-    step_size: float = 1.0e-3  # η
-    epsilon: float | None = 1.0e-5  # radius of the ∞-norm ball the ascent steps are projected onto; null: none
-    tasks: list[str] = field(default_factory=lambda: ["sst", "quora", "sts"])
+    weight: NonNegativeFloat = 0.0  # λ; 0: off
+    sigma: NonNegativeFloat = 1.0e-5  # std of the initial noise on the input embeddings
+    ascent_steps: NonNegativeInt = 1  # normalised gradient-ascent steps on the noise (0: one random perturbation)
+    step_size: PositiveFloat = 1.0e-3  # η
+    epsilon: PositiveFloat | None = 1.0e-5  # radius of the ∞-norm ball the ascent steps are projected onto; null: none
+    tasks: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # whose batches it regularizes
+    __pydantic_config__ = SECTION
 
 
 def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float, exclude: torch.Tensor | None = None) -> torch.Tensor:
