@@ -178,21 +178,50 @@ def test_a_run_whose_every_epoch_scores_nan_fails_clearly_and_saves_nothing(tiny
     assert not (tmp_path / "out").exists()
 
 
-def test_a_run_whose_loss_turns_nan_stops_at_the_end_of_that_epoch_with_a_clear_error(tiny_checkpoint_dir, tmp_path):
+def _nan_at(monkeypatch, call: int):
+    """The MSE loss turns NaN at its `call`-th use (a training step's STS loss)."""
+    from mtbert.train import losses
+
+    real, calls = losses.LOSSES["mse"], {"n": 0}
+
+    def mse(output, labels):
+        calls["n"] += 1
+        value = real(output, labels)
+        return value * float("nan") if calls["n"] == call else value
+
+    monkeypatch.setitem(losses.LOSSES._items, "mse", mse)
+
+
+def _sts_run(directory, tmp_path, policy: str, steps: int = 4):
     from mtbert.data.batching import tokenize
     from mtbert.text.tokenizer import Tokenizer
     from mtbert.train.loop import TrainConfig, train
 
-    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    enc, _, _ = load_pretrained(directory)
+    torch.manual_seed(0)
     model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sts": "relu5"}), ["sts"])
-    with torch.no_grad():
-        model.heads["sts"].out.weight.fill_(float("inf"))  # every output inf: the MSE is inf from the first step
-    data = {"sts": tokenize(Tokenizer.from_checkpoint(tiny_checkpoint_dir), PAIRS, "sts", "siamese")}
+    data = {"sts": tokenize(Tokenizer.from_checkpoint(directory), PAIRS, "sts", "siamese")}
     live = RecordingLive()
-    cfg = TrainConfig(tasks=["sts"], epochs=3, steps_per_epoch=1, batch_size=4)
-    with pytest.raises(FloatingPointError, match=r"non-finite training loss in epoch 1"):
-        train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
+    cfg = TrainConfig(tasks=["sts"], epochs=1, steps_per_epoch=steps, batch_size=2, nonfinite=policy)
+    train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
+    return live
+
+
+def test_a_nan_loss_at_step_k_stops_naming_step_task_learning_rates_and_the_last_finite_loss(
+        tiny_checkpoint_dir, tmp_path, monkeypatch):
+    _nan_at(monkeypatch, 3)
+    with pytest.raises(FloatingPointError, match=r"non-finite training loss at epoch 1, step 3: task losses \{'sts': nan\}; "
+                                                 r"learning rates \{'all': \[.*\]\}; last finite losses \{'sts': \d"):
+        _sts_run(tiny_checkpoint_dir, tmp_path, "stop")
     assert not (tmp_path / "out").exists()
+
+
+def test_with_nonfinite_skip_the_step_is_left_out_counted_and_training_goes_on(tiny_checkpoint_dir, tmp_path,
+                                                                               monkeypatch):
+    _nan_at(monkeypatch, 3)
+    live = _sts_run(tiny_checkpoint_dir, tmp_path, "skip")
+    assert live.metrics["train/skipped_steps"] == 1.0 and np.isfinite(live.metrics["train/sts_loss"])
+    assert (tmp_path / "out" / "model.safetensors").exists()
 
 
 def test_run_json_records_the_passes_per_task_per_epoch(tiny_checkpoint_dir, tmp_path, capsys):

@@ -62,6 +62,9 @@ class TrainConfig:
     sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
     compile: Bool = False  # torch.compile the encoder (dynamic shapes: batches are padded to their own longest)
+    # a step whose loss is NaN or infinite: stop with an error naming step, task and learning rates | skip it (no
+    # update; counted as train/skipped_steps per epoch)
+    nonfinite: Literal["stop", "skip"] = "stop"
     simcse: SimCSEConfig = field(default_factory=SimCSEConfig)  # SimCSE's contrastive loss (report 001)
     smart: SmartConfig = field(default_factory=SmartConfig)  # SMART's smoothness regularizer (report 004)
     __pydantic_config__ = SECTION
@@ -123,6 +126,7 @@ class EpochLog:
         self.cosines: dict[str, list[torch.Tensor]] = defaultdict(list)
         self.aux: dict[str, list[torch.Tensor]] = defaultdict(list)  # regularizer values, unweighted
         self.steps = 0
+        self.skipped = 0  # steps left out for a non-finite loss (train.nonfinite=skip)
         self.seconds = 0.0
 
     def metrics(self, tasks: list[str]) -> dict[str, float]:
@@ -139,7 +143,32 @@ class EpochLog:
             out[f"grad/cos_{pair}"] = float(np.mean(values(v)))
             out[f"grad/conflict_{pair}"] = float(np.mean(values(v) < 0))
         out["time/seconds_per_step"] = self.seconds / max(1, self.steps)
+        out["train/skipped_steps"] = float(self.skipped)
         return out
+
+
+class NonFiniteGuard:
+    """Checks each step's task losses (one host read per step): a non-finite one stops training with what happened,
+    or, with train.nonfinite=skip, the step is left out. Every rank decides alike (the flag is reduced)."""
+
+    def __init__(self, policy: str, optim: OptimizerSet, ranks: Ranks):
+        self.policy, self.optim, self.ranks = policy, optim, ranks
+        self.last_finite: dict[str, float] = {}
+
+    def keep(self, losses: dict[str, torch.Tensor], epoch: int, step: int) -> bool:
+        values = torch.stack([loss.detach().float() for loss in losses.values()])
+        bad = self.ranks.any_((~torch.isfinite(values)).to(torch.int32))
+        if not bad.any():
+            self.last_finite.update(zip(losses, values.tolist()))
+            return True
+        if self.policy == "skip":
+            return False
+        found = dict(zip(losses, values.tolist()))
+        rates = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optim.optimizers.items()}
+        raise FloatingPointError(
+            f"non-finite training loss at epoch {epoch}, step {step}: task losses {found}; learning rates {rates}; last "
+            f"finite losses {self.last_finite or 'none yet'}. Lower train.lr or the regularizer weights, or set "
+            f"train.nonfinite: skip to leave such steps out")
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -198,12 +227,14 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
     forward = data_parallel(model, lambda m, batches, scales: task_losses(m, batches, device, cfg, scales), ranks)
+    guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
     best, best_metrics, history = -np.inf, {}, []
     multi_step = 0
     for epoch, plan in enumerate(plans, start=1):
         log = EpochLog()
         start = time.perf_counter()
-        for step_tasks in tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5, disable=not ranks.is_main):
+        for step, step_tasks in enumerate(tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5,
+                                               disable=not ranks.is_main), start=1):
             model.train()
             drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
             indices = {t: ranks.shard(i) for t, i in drawn.items()}
@@ -216,6 +247,9 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                     results = task_losses(model, batches, device, cfg, scales)
             else:
                 results = forward(batches, scales)
+            if not guard.keep({t: r[0] for t, r in results.items()}, epoch, step):
+                log.skipped += 1
+                continue
             optim.zero_grad()
             cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure, buffers=buffers,
                            ranks=ranks)
