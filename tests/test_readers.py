@@ -56,18 +56,36 @@ def test_quora_malformed_rows_are_dropped_and_recorded(tmp_path):
     assert log.quirks["binary label written as float (0.0/1.0)"] == 2
 
 
-@pytest.mark.parametrize("label, kind", [("5", "class5"), ("0.5", "binary"), ("5.5", "score"), ("x", "score")])
-def test_out_of_range_labels_are_dropped_with_reason(tmp_path, label, kind):
-    path = write_tsv(tmp_path / "f.csv", ["", "id", "sentence1", "sentence2", "lab"], [[0, "a", "x", "y", label], [1, "b", "x", "y", 1]])
-    df, log = readers.read_cs224n(path, readers.PAIR, "lab", kind)
-    assert df["id"].tolist() == ["b"]
-    assert f"label {label!r} is not a valid {kind} label" in log.dropped[0]["reason"]
+@pytest.mark.parametrize("label, kind, expected", [("5", "class5", "class 0-4"), ("0.5", "binary", "label 0 or 1"),
+                                                    ("5.5", "score", "score in 0-5"), ("x", "score", "score in 0-5"),
+                                                    ("inf", "class5", "class 0-4")])
+def test_a_label_out_of_range_is_refused_naming_file_and_line(tmp_path, label, kind, expected):
+    path = write_tsv(tmp_path / "f.csv", ["", "id", "sentence1", "sentence2", "lab"], [[0, "a", "x", "y", 1], [1, "b", "x", "y", label]])
+    with pytest.raises(readers.FormatError, match=rf"f\.csv, line 3 \(id 'b'\): lab {label!r} is not a {expected}"):
+        readers.read_cs224n(path, readers.PAIR, "lab", kind)
 
 
-def test_empty_sentence_is_dropped(tmp_path):
+def test_an_empty_sentence_is_refused(tmp_path):
     path = write_tsv(tmp_path / "f.csv", ["", "id", "sentence", "sentiment"], [[0, "a", "  ", 1], [1, "b", "ok", 2]])
-    df, log = readers.read_cs224n(path, readers.SINGLE, "sentiment", "class5")
-    assert len(df) == 1 and log.dropped[0]["reason"] == "empty sentence"
+    with pytest.raises(readers.FormatError, match=r"f\.csv, line 2 \(id 'a'\): empty sentence"):
+        readers.read_cs224n(path, readers.SINGLE, "sentiment", "class5")
+
+
+def test_an_empty_label_without_the_quora_quirk_is_refused(tmp_path):
+    path = write_tsv(tmp_path / "f.csv", ["", "id", "sentence1", "sentence2", "is_duplicate"], [[0, "a", "How?", "Why?", ""]])
+    with pytest.raises(readers.FormatError, match=r"line 2 \(id 'a'\): empty is_duplicate label"):
+        readers.read_cs224n(path, readers.PAIR, "is_duplicate", "binary")
+
+
+def test_a_truncated_file_and_undecodable_bytes_are_refused(tmp_path):
+    cut = tmp_path / "cut.csv"
+    cut.write_text("\tid\tsentence\tsentiment\n0\ta\tGood .\t4\n1\tb\tBad", encoding="utf-8")
+    with pytest.raises(readers.FormatError, match=r"cut\.csv, line 3: the file ends inside a row"):
+        readers.read_cs224n(cut, readers.SINGLE, "sentiment", "class5")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("\tid\tsentence\tsentiment\n0\ta\tcaf\xe9 .\t4\n".encode("latin-1"))
+    with pytest.raises(readers.FormatError, match=r"latin\.csv, line 2: not UTF-8 text"):
+        readers.read_cs224n(latin, readers.SINGLE, "sentiment", "class5")
 
 
 def test_sst_tree_leaves_keep_non_breaking_spaces_inside_tokens(tmp_path):

@@ -1,7 +1,10 @@
-"""Readers for the raw inputs. Every quirk is handled explicitly and counted in a `ReadLog`, never silently."""
+"""Readers for the raw inputs. Every known quirk is handled explicitly and counted in a `ReadLog`; anything else that
+is malformed (a wrong header, a row cut short, an empty sentence, a label out of range, bytes that are not UTF-8) is
+refused with a FormatError naming the file and line, so no malformed row reaches a prepared table."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,7 +36,30 @@ class ReadLog:
 
 def _read_raw(path: Path) -> pd.DataFrame:
     # The CS224N files are tab-separated despite `.csv`; keep every field a string so labels are checked by us.
-    return pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False, na_filter=False)
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):  # every CS224N file ends its last row with a newline
+        line = data.count(b"\n") + 1
+        raise FormatError(f"{path}, line {line}: the file ends inside a row (no final newline): a truncated file?")
+    try:
+        return pd.read_csv(path, sep="\t", header=None, dtype=str, keep_default_na=False, na_filter=False,
+                           encoding="utf-8")
+    except UnicodeDecodeError:
+        read_utf8(path)  # names the line
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise FormatError(f"{path}: not a tab-separated table: {err}") from None
+
+
+def read_utf8(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[:err.start].count(b"\n") + 1
+        raise FormatError(f"{path}, line {line}: not UTF-8 text (byte {err.start}: {err.reason})") from None
+
+
+def unbalanced_quote(text: str) -> bool:
+    return text.count('"') % 2 == 1
 
 
 def read_cs224n(path: Path, text_cols: tuple[str, ...], label_col: str | None, label_kind: str) -> tuple[pd.DataFrame, ReadLog]:
@@ -65,20 +91,22 @@ def read_cs224n(path: Path, text_cols: tuple[str, ...], label_col: str | None, l
     keep = []
     labels: list[float | int | None] = []
     for i, row in body.iterrows():
+        where = f"{path}, line {i + 2} (id {row['id']!r})"  # line 1 is the header
         texts = [row[c] for c in text_cols]
         if label_col and row[label_col] == "":
-            # Quora's two malformed rows: the source text breaks off at an unbalanced quote and the label is empty.
-            log.drop(i, row["id"], "label field empty (malformed row: text cut at an unbalanced quote)")
-            continue
-        if any(t.strip() == "" for t in texts):
-            log.drop(i, row["id"], "empty sentence")
-            continue
+            if any(unbalanced_quote(t) for t in texts):
+                # Quora's two malformed rows: the source text breaks off at an unbalanced quote and the label is empty.
+                log.drop(i, row["id"], "label field empty (malformed row: text cut at an unbalanced quote)")
+                continue
+            raise FormatError(f"{where}: empty {label_col} label")
+        empty = [c for c, t in zip(text_cols, texts) if t.strip() == ""]
+        if empty:
+            raise FormatError(f"{where}: empty {', '.join(empty)}")
         label = None
         if label_col:
             label = _parse_label(row[label_col], label_kind)
             if label is None:
-                log.drop(i, row["id"], f"label {row[label_col]!r} is not a valid {label_kind} label")
-                continue
+                raise FormatError(f"{where}: {label_col} {row[label_col]!r} is not a {LABEL_KINDS[label_kind]}")
             if label_kind == "binary" and "." in row[label_col]:
                 log.quirks["binary label written as float (0.0/1.0)"] += 1
         for t in texts:
@@ -96,10 +124,15 @@ def read_cs224n(path: Path, text_cols: tuple[str, ...], label_col: str | None, l
     return out.reset_index(drop=True), log
 
 
+LABEL_KINDS = {"class5": "class 0-4", "binary": "label 0 or 1", "score": "score in 0-5"}
+
+
 def _parse_label(text: str, kind: str) -> float | int | None:
     try:
         value = float(text)
     except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
         return None
     if kind == "score":
         return value if 0.0 <= value <= 5.0 else None
@@ -115,7 +148,7 @@ TREE_LEAF = re.compile(r"\((\d+) ([^() ]+)\)")  # tokens may hold U+00A0, so spl
 def read_sst_trees(path: Path) -> list[tuple[int, str]]:
     """SST PTB trees, one per line, as (root label, leaves joined by single spaces)."""
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(read_utf8(path).splitlines(), start=1):
         m = re.match(r"\((\d) ", line)
         if not m or line.count("(") != line.count(")"):
             raise FormatError(f"{path}:{n}: not a labelled PTB tree: {line[:80]!r}")
@@ -132,11 +165,14 @@ def read_stsbenchmark(directory: Path) -> pd.DataFrame:
     for split in STSB_SPLITS:
         path = directory / f"sts-{split}.csv"
         # Quoting is not used in these files (QUOTE_NONE); some rows carry 2 extra source fields.
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for n, line in enumerate(read_utf8(path).splitlines(), start=1):
             fields = line.split("\t")
             if len(fields) not in (7, 9):
                 raise FormatError(f"{path}:{n}: expected 7 or 9 tab-separated fields, found {len(fields)}")
-            rows.append({"official_split": split, "score": float(fields[4]), "sentence1": fields[5].strip(), "sentence2": fields[6].strip()})
+            score = _parse_label(fields[4], "score")
+            if score is None or not fields[5].strip() or not fields[6].strip():
+                raise FormatError(f"{path}:{n}: expected a score in 0-5 and two sentences, found {fields[4:7]}")
+            rows.append({"official_split": split, "score": score, "sentence1": fields[5].strip(), "sentence2": fields[6].strip()})
     return pd.DataFrame(rows)
 
 
@@ -145,10 +181,13 @@ CAD_LABELS = {"Negative": 0, "Positive": 1}
 
 def read_cad(path: Path) -> pd.DataFrame:
     """Counterfactually augmented IMDB (Kaushik et al.) as label (0/1), text."""
-    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    df = pd.read_csv(io.StringIO(read_utf8(path)), sep="\t", dtype=str, keep_default_na=False)
     if list(df.columns) != ["Sentiment", "Text"]:
         raise FormatError(f"{path}: expected columns ['Sentiment', 'Text'], found {list(df.columns)}")
     bad = df.index[~df["Sentiment"].isin(list(CAD_LABELS))].tolist()
     if bad:
         raise FormatError(f"{path}: row {bad[0] + 2} has sentiment {df['Sentiment'][bad[0]]!r}; expected {list(CAD_LABELS)}")
+    empty = df.index[df["Text"].str.strip() == ""].tolist()
+    if empty:
+        raise FormatError(f"{path}: row {empty[0] + 2} has an empty text")
     return pd.DataFrame({"label": df["Sentiment"].map(CAD_LABELS).astype(int), "text": df["Text"]})
