@@ -11,7 +11,7 @@ from mtbert.eval import predict as P
 from mtbert.eval.confidence import bootstrap_ci
 from mtbert.eval.settings import EvaluateConfig
 from mtbert.io import atomic_dir, write_json
-from mtbert.model.multitask import ModelConfig, load_multitask
+from mtbert.model.multitask import TASK_SPECS, ModelConfig, load_multitask
 from mtbert.text.tokenizer import Tokenizer
 from mtbert.train.loop import pick_device
 
@@ -32,11 +32,15 @@ def main() -> None:
             scores, outputs = {}, {}
             for task in tasks:
                 data = load_task(Path("data/prepared"), tokenizer, task, split, model.input_form(task))
-                preds = P.predict(model, data, cfg.batch_size, tokenizer.pad_id, device)
+                raw = P.outputs(model, data, cfg.batch_size, tokenizer.pad_id, device)
+                preds = TASK_SPECS[task].predict(raw).astype(float)
                 scores[task] = P.score(task, preds, data.labels)
                 if scores[task] is not None:
                     outputs[task] = (preds, data.labels)
-                pd.DataFrame({"id": data.ids, "prediction": preds, "label": data.labels}).to_csv(out / f"{task}-{split}.csv", index=False)
+                # class probabilities (SST) or the paraphrase probability (Quora) beside the prediction, for the report
+                extra = {k: v for k, v in P.readable(task, raw).items() if k not in ("label", "similarity")}
+                pd.DataFrame({"id": data.ids, "prediction": preds, "label": data.labels, **extra}).to_csv(
+                    out / f"{task}-{split}.csv", index=False)
             results[split] = P.summary(scores)
             ci[split] = bootstrap_ci(outputs, cfg.bootstrap.resamples, cfg.bootstrap.seed)
     write_json("metrics.json", results | {"ci95": ci})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
@@ -20,17 +21,36 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 
 @torch.inference_mode()
-def predict(model: MultitaskModel, data: TaskData, batch_size: int, pad_id: int, device: torch.device) -> np.ndarray:
-    """Predictions (class, 0/1 or similarity) in the rows' original order."""
+def outputs(model: MultitaskModel, data: TaskData, batch_size: int, pad_id: int, device: torch.device,
+            progress: Callable[[Iterable], Iterable] | None = None) -> np.ndarray:
+    """The head's raw outputs (rows x outputs) in the rows' original order; batches go shortest first."""
     model.eval()
-    spec = TASK_SPECS[data.task]
-    out = np.zeros(len(data))
-    for index in sequential_batches(data.lengths(), batch_size):
+    out = np.zeros((len(data), TASK_SPECS[data.task].n_out), dtype=np.float32)
+    batches = sequential_batches(data.lengths(), batch_size)
+    for index in (progress(batches) if progress else batches):
         batch = {k: v.to(device) for k, v in collate(data, index, pad_id).items()}
         with autocast(device):
             output = model(data.task, batch)
-        out[index] = spec.predict(output.float().cpu().numpy())
+        out[index] = output.float().cpu().numpy().reshape(len(index), -1)
     return out
+
+
+def predict(model: MultitaskModel, data: TaskData, batch_size: int, pad_id: int, device: torch.device) -> np.ndarray:
+    """Predictions (class, 0/1 or similarity) in the rows' original order."""
+    return TASK_SPECS[data.task].predict(outputs(model, data, batch_size, pad_id, device)).astype(np.float64)
+
+
+def readable(task: str, out: np.ndarray) -> dict[str, np.ndarray]:
+    """Raw outputs -> what a person reads: SST class and its five probabilities, the paraphrase probability and
+    label, or the similarity on 0-5 (the heads regress 0-5; their rare overshoot is clipped)."""
+    spec = TASK_SPECS[task]
+    if spec.n_out > 1:
+        p = torch.softmax(torch.from_numpy(out), dim=-1).numpy()
+        return {"label": p.argmax(-1), **{f"p{k}": p[:, k] for k in range(spec.n_out)}}
+    if spec.metric == "accuracy":
+        p = 1.0 / (1.0 + np.exp(-out.reshape(-1).astype(np.float64)))
+        return {"probability": p, "label": (p > 0.5).astype(int)}
+    return {"similarity": np.clip(out.reshape(-1), 0.0, 5.0)}
 
 
 def score(task: str, predictions: np.ndarray, labels: np.ndarray) -> float | None:

@@ -18,8 +18,8 @@ import pandas as pd
 import torch
 
 from mtbert.config import section
-from mtbert.data.batching import collate, sequential_batches, tokenize
-from mtbert.eval.predict import autocast
+from mtbert.data.batching import tokenize
+from mtbert.eval.predict import outputs, readable
 from mtbert.model.multitask import TASK_SPECS, ModelConfig, MultitaskModel, load_multitask
 from mtbert.text.tokenizer import Tokenizer
 
@@ -37,18 +37,6 @@ def sentence_columns(task: str) -> list[str]:
     if task not in TASK_SPECS:
         raise ValueError(f"unknown task {task!r}; tasks: {sorted(TASK_SPECS)}")
     return ["sentence1", "sentence2"] if TASK_SPECS[task].pair else ["sentence"]
-
-
-def _probabilities(task: str, out: np.ndarray) -> dict[str, np.ndarray]:
-    """Head outputs -> the columns a user reads: class and probabilities, paraphrase probability, or similarity."""
-    spec = TASK_SPECS[task]
-    if spec.n_out > 1:
-        p = torch.softmax(torch.from_numpy(out), dim=-1).numpy()
-        return {"label": p.argmax(-1), **{f"p{k}": p[:, k] for k in range(spec.n_out)}}
-    if spec.metric == "accuracy":
-        p = 1.0 / (1.0 + np.exp(-out.reshape(-1)))
-        return {"probability": p, "label": (p > 0.5).astype(int)}
-    return {"similarity": np.clip(out.reshape(-1), 0.0, 5.0)}  # the heads regress 0-5; clip their rare overshoot
 
 
 @dataclass
@@ -92,15 +80,8 @@ class Predictor:
             raise ValueError(f"{task} needs the columns {columns}; missing {absent}")
         frame = rows[columns].assign(label=np.nan, id=[str(i) for i in range(len(rows))])
         data = tokenize(self.tokenizer, frame, task, self.model.input_form(task))
-        out = np.zeros((len(data), TASK_SPECS[task].n_out), dtype=np.float32)
-        batches = sequential_batches(data.lengths(), self.batch_size)
-        with torch.inference_mode():
-            for index in (progress(batches) if progress else batches):
-                batch = {k: v.to(self.device) for k, v in collate(data, index, self.tokenizer.pad_id).items()}
-                with autocast(self.device):
-                    output = self.model(task, batch)
-                out[index] = output.float().cpu().numpy().reshape(len(index), -1)
-        return rows.reset_index(drop=True).assign(**_probabilities(task, out))
+        out = outputs(self.model, data, self.batch_size, self.tokenizer.pad_id, self.device, progress)
+        return rows.reset_index(drop=True).assign(**readable(task, out))
 
     def sst(self, sentences: Sequence[str]) -> pd.DataFrame:
         return self.predict("sst", pd.DataFrame({"sentence": list(sentences)}))
