@@ -12,8 +12,10 @@ from mtbert.model.multitask import ModelConfig
 from mtbert.train import setup
 from mtbert.train import distributed
 from mtbert.train.loop import TrainConfig, resolved_config, train
+from mtbert.train.state import StateStore, fingerprint, stage_deps
 
 HEADS = Path("models/heads")
+STATE = Path(".state/finetune")  # not a DVC output: DVC leaves it alone between a killed run and its rerun
 
 
 def main() -> None:
@@ -27,13 +29,15 @@ def main() -> None:
     if (HEADS / "model.safetensors").exists():
         resolved["heads_from"] = {"checkpoint": str(HEADS), "tasks": setup.load_heads(run.model, HEADS)}
         print("starting from pretrained heads:", resolved["heads_from"]["tasks"])
+    store = StateStore(STATE, fingerprint("finetune", {"model": params["model"], "train": params["train"]},
+                                          stage_deps("finetune")), tcfg.save_state_every)
     ranks = distributed.setup(tcfg.backend)
     resolved["world_size"] = ranks.world
     main_rank = ranks.is_main
     with (Live("dvclive/finetune", dvcyaml=False, save_dvc_exp=False) if main_rank else contextlib.nullcontext()) as live, \
             (atomic_dir("models/finetuned") if main_rank else contextlib.nullcontext()) as out:
         best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id, resolved, run.tokenizer_files,
-                     ranks)
+                     ranks, store)
     distributed.teardown(ranks)
     if main_rank:
         print("best on dev:", best)

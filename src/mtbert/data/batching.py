@@ -101,6 +101,14 @@ class BatchStream:
     def __iter__(self) -> Iterator[np.ndarray]:
         return self
 
+    def state(self) -> dict:
+        """Where the stream is: its generator, passes so far and the batches left in this pass."""
+        return {"rng": self.rng.bit_generator.state, "passes": self.passes, "queue": list(self._queue)}
+
+    def load_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        self.passes, self._queue = state["passes"], list(state["queue"])
+
     def __next__(self) -> np.ndarray:
         if not self._queue:
             self._queue = bucketed_batches(self.lengths, self.batch_size, self.rng)

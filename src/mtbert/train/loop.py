@@ -5,6 +5,7 @@ checkpoint is kept."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 import warnings
 from collections import Counter, defaultdict
@@ -27,6 +28,7 @@ from mtbert.train.losses import LOSSES
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
+from mtbert.train.state import StateStore, rng_state, set_rng_state
 from mtbert.train.surgery import METHODS, GradientMethod, MethodContext
 
 
@@ -65,6 +67,7 @@ class TrainConfig:
     # a step whose loss is NaN or infinite: stop with an error naming step, task and learning rates | skip it (no
     # update; counted as train/skipped_steps per epoch)
     nonfinite: Literal["stop", "skip"] = "stop"
+    save_state_every: NonNegativeInt = 50  # steps between resumable states (also at every epoch end; 0: only there)
     simcse: SimCSEConfig = field(default_factory=SimCSEConfig)  # SimCSE's contrastive loss (report 001)
     smart: SmartConfig = field(default_factory=SmartConfig)  # SMART's smoothness regularizer (report 004)
     __pydantic_config__ = SECTION
@@ -129,6 +132,21 @@ class EpochLog:
         self.skipped = 0  # steps left out for a non-finite loss (train.nonfinite=skip)
         self.seconds = 0.0
 
+    def state(self) -> dict:
+        return {k: dict(v) if isinstance(v, dict) else v for k, v in vars(self).items()}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "EpochLog":
+        log = cls()
+        for key, value in state.items():
+            current = getattr(log, key)
+            if isinstance(current, Counter):
+                value = Counter(value)
+            elif isinstance(current, defaultdict):
+                value = defaultdict(list, value)
+            setattr(log, key, value)
+        return log
+
     def metrics(self, tasks: list[str]) -> dict[str, float]:
         def values(tensors: list[torch.Tensor]) -> np.ndarray:
             return torch.stack(tensors).float().cpu().numpy().astype(np.float64)
@@ -181,10 +199,11 @@ def peak_memory_mb(device: torch.device) -> float:
 
 def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict[str, TaskData], cfg: TrainConfig,
           out_dir: Path | None, live, pad_id: int, resolved: dict, tokenizer_files: list[Path],
-          ranks: Ranks = Ranks()) -> dict:
+          ranks: Ranks = Ranks(), store: StateStore | None = None) -> dict:
     """Train, evaluate on dev after each epoch, keep the best-on-dev checkpoint in `out_dir`; returns its metrics.
     Under several ranks each trains on its shard of every batch; only the main rank saves and logs (`out_dir` and
-    `live` may be None elsewhere)."""
+    `live` may be None elsewhere). With a `store`, a resumable state is written every `store.every` steps and at each
+    epoch end, a run resumes from the stored state its code and params wrote, and the state is removed at the end."""
     if cfg.sts_loss == "cosine_embedding" and "sts" in train_data and model.cfg.heads["sts"] not in ("cosine", "cosine_corr"):
         raise ValueError(f"train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr "
                          f"(it reads the head's output as 2.5 (cos + 1)), not {model.cfg.heads['sts']!r}")
@@ -230,11 +249,46 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
     best, best_metrics, history = -np.inf, {}, []
     multi_step = 0
+    logged: list[dict[str, float]] = []  # every finished epoch's live metrics: a resumed run replays them
+    position, log = (1, 0), EpochLog()
+
+    def snapshot(at: tuple[int, int], epoch_log: EpochLog) -> None:
+        if store is not None and ranks.is_main:
+            store.save({"position": at, "model": model.state_dict(), "optim": optim.state_dict(),
+                        "streams": {t: s.state() for t, s in streams.items()}, "rng": rng_state(), "log": epoch_log.state(),
+                        "loop": {"best": best, "best_metrics": best_metrics, "history": history, "multi_step": multi_step,
+                                 "logged": logged, "last_finite": guard.last_finite}},
+                       files={"best": out_dir} if out_dir is not None and out_dir.exists() else None)
+
+    saved, said = store.load() if store is not None else (None, "")
+    if said:
+        print(f"train state: {said}")
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optim.load_state_dict(saved["optim"])
+        for t, s in streams.items():
+            s.load_state(saved["streams"][t])
+        loop = saved["loop"]
+        best, best_metrics, history, multi_step = loop["best"], loop["best_metrics"], loop["history"], loop["multi_step"]
+        logged, guard.last_finite = loop["logged"], loop["last_finite"]
+        for metrics in logged:  # DVC cleared the stage's logs before the rerun: write the finished epochs again
+            for name, value in metrics.items():
+                live.log_metric(name, value)
+            live.next_step()
+        if out_dir is not None and (store.directory / "best").is_dir():
+            shutil.copytree(store.directory / "best", out_dir, dirs_exist_ok=True)
+        position, log = tuple(saved["position"]), EpochLog.from_state(saved["log"])
+        set_rng_state(saved["rng"])  # last: nothing above may draw
     for epoch, plan in enumerate(plans, start=1):
-        log = EpochLog()
+        if epoch < position[0]:
+            continue
+        skip = position[1] if epoch == position[0] else 0
+        if epoch > position[0]:
+            log = EpochLog()
         start = time.perf_counter()
-        for step, step_tasks in enumerate(tqdm(plan, desc=f"epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5,
-                                               disable=not ranks.is_main), start=1):
+        for step, step_tasks in enumerate(tqdm(plan[skip:], desc=f"epoch {epoch}/{cfg.epochs}", unit="step",
+                                               mininterval=5, disable=not ranks.is_main, initial=skip,
+                                               total=len(plan)), start=skip + 1):
             model.train()
             drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
             indices = {t: ranks.shard(i) for t, i in drawn.items()}
@@ -268,22 +322,26 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                 for i, a in enumerate(step_tasks):
                     for j in range(i + 1, len(step_tasks)):
                         log.cosines[f"{a}_{step_tasks[j]}"].append(cos[i, j])
+            if store is not None and store.every and step % store.every == 0 and step < len(plan):
+                log.seconds += time.perf_counter() - start
+                start = time.perf_counter()
+                snapshot((epoch, step), log)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
-        log.seconds = time.perf_counter() - start
+        log.seconds += time.perf_counter() - start
         epoch_metrics = log.metrics(tasks)
         bad = {t: epoch_metrics[f"train/{t}_loss"] for t in tasks
                if f"train/{t}_loss" in epoch_metrics and not np.isfinite(epoch_metrics[f"train/{t}_loss"])}
         if bad:  # the study runner records such a run as diverged (NaN) and goes on; nothing is saved
             raise FloatingPointError(f"non-finite training loss in epoch {epoch}: mean loss per task {bad}; lower "
                                      f"train.lr or the regularizer weights")
-        for name, value in epoch_metrics.items():
-            live.log_metric(name, value)
-        live.log_metric("time/peak_memory_mb", peak_memory_mb(device))
         dev_scores = {t: P.score(t, P.predict(model, d, cfg.eval_batch_size, pad_id, device), d.labels) for t, d in dev_data.items()}
         dev_summary = P.summary(dev_scores)
-        for name, value in dev_summary.items():
-            live.log_metric(f"dev/{name}", value)
+        epoch_logged = {**epoch_metrics, "time/peak_memory_mb": peak_memory_mb(device),
+                        **{f"dev/{name}": value for name, value in dev_summary.items()}}
+        for name, value in epoch_logged.items():
+            live.log_metric(name, value)
+        logged.append(epoch_logged)
         selection = dev_summary.get("overall", float(np.mean(list(dev_summary.values()))))
         history.append(dev_summary)
         if selection > best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
@@ -291,9 +349,13 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             if ranks.is_main:
                 save_multitask(model, out_dir, dict(resolved, best=best_metrics, notes=notes), tokenizer_files)
         live.next_step()
+        if epoch < len(plans):
+            snapshot((epoch + 1, 0), EpochLog())
     if not best_metrics:
         raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, e.g. a "
                            f"dead STS head, have no Pearson r); dev metrics per epoch: {history}")
+    if store is not None and ranks.is_main:
+        store.clear()  # finished: a rerun starts fresh
     return best_metrics
 
 

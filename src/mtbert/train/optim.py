@@ -20,6 +20,15 @@ class OptimizerSet:
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
 
+    def state_dict(self) -> dict:
+        return {name: {"optimizer": opt.state_dict(), "scheduler": self.schedulers[name].state_dict()}
+                for name, opt in self.optimizers.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state[name]["optimizer"])
+            self.schedulers[name].load_state_dict(state[name]["scheduler"])
+
     def step(self, tasks: list[str]) -> None:
         """Step the optimizers of the tasks in this step, and the encoder's (or the single one)."""
         for name, opt in self.optimizers.items():

@@ -66,6 +66,14 @@ def fingerprint(stage: str, params: dict, files: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
+def stage_deps(stage: str, dvc_yaml: Path = Path("dvc.yaml")) -> list[Path]:
+    """The files and folders a DVC stage depends on (dvc.yaml), for its state's fingerprint."""
+    import yaml
+
+    deps = yaml.safe_load(dvc_yaml.read_text())["stages"][stage].get("deps", [])
+    return [Path(d) for d in deps if isinstance(d, str)]
+
+
 def rng_state() -> dict:
     """Every generator a training step may draw from: torch (CPU and CUDA), numpy's global one, Python's."""
     import random

@@ -1,0 +1,121 @@
+"""A killed finetune resumes where it stopped: SIGKILL after a state was written, rerun, and the final weights and
+metrics equal an uninterrupted run's, exactly (CPU); a state from other params is ignored, and the run says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, write_tiny_checkpoint
+from safetensors.torch import load_file
+
+SENTENCES = ["the film is good", "a bad plot", "great actor", "dull and awful", "it was fun", "not very good",
+             "the best movie", "what a dull film", "good fun", "bad actor"]
+# SIGKILL the stage right after its n-th saved state (the test's fault injection; the stage's code is untouched)
+KILLER = """import os, runpy, signal, sys
+from mtbert.train import state
+real, saves, after = state.StateStore.save, {"n": 0}, int(sys.argv[2])
+def save(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    saves["n"] += 1
+    if saves["n"] == after:
+        os.kill(os.getpid(), signal.SIGKILL)
+state.StateStore.save = save
+stage = sys.argv[1]
+sys.argv = [stage]
+runpy.run_path(stage, run_name="__main__")
+"""
+
+
+def workspace(path: Path, lr: float = 1e-3) -> Path:
+    """What the finetune stage reads: params, dvc.yaml, a tiny checkpoint, tiny prepared tables."""
+    path.mkdir(parents=True)
+    shutil.copy(ROOT / "dvc.yaml", path / "dvc.yaml")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["model"].update(checkpoint="tiny/random-bert", max_length=32, pooling="mean",
+                           heads={"sst": "linear", "quora": "siamese_concat", "sts": "cosine"})
+    params["train"].update(epochs=2, steps_per_epoch=6, batch_size=3, lr=lr, save_state_every=2,
+                           grad_diagnostics_every=2, eval_batch_size=8)
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_tiny_checkpoint(path / "data" / "raw" / "models" / "tiny" / "random-bert")
+    (path / "models" / "pretrained").mkdir(parents=True)
+    n = len(SENTENCES)
+    for split in ("train", "dev"):
+        ids = [f"{split}{i}" for i in range(n)]
+        tables = {
+            "sst": pd.DataFrame({"id": ids, "sentence": SENTENCES, "label": [i % 5 for i in range(n)]}),
+            "quora": pd.DataFrame({"id": ids, "sentence1": SENTENCES, "sentence2": SENTENCES[::-1],
+                                   "label": [i % 2 for i in range(n)]}),
+            "sts": pd.DataFrame({"id": ids, "sentence1": SENTENCES, "sentence2": SENTENCES[1:] + SENTENCES[:1],
+                                 "label": [(i * 0.7) % 5 for i in range(n)]}),
+        }
+        for task, df in tables.items():
+            (path / "data" / "prepared" / task).mkdir(parents=True, exist_ok=True)
+            df.to_csv(path / "data" / "prepared" / task / f"{split}.csv", index=False)
+    return path
+
+
+def run(path: Path, killer: Path | None = None, after: int = 0) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONHASHSEED="0")  # one thread: reductions in one order
+    prefix = [str(killer)] if killer else []
+    return subprocess.run([sys.executable, *prefix, str(ROOT / "stages" / "finetune.py"), *([str(after)] if killer else [])],
+                          cwd=path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def result(path: Path) -> tuple[dict, dict]:
+    weights = load_file(str(path / "models" / "finetuned" / "model.safetensors"))
+    run_json = json.loads((path / "models" / "finetuned" / "run.json").read_text())
+    curves = {p.relative_to(path).as_posix(): p.read_text() for p in (path / "dvclive" / "finetune").rglob("*.tsv")
+              if "time" not in p.parts}
+    return weights, {"best": run_json["best"], "curves": curves}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    path = workspace(tmp_path_factory.mktemp("whole") / "ws")
+    done = run(path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "train state: no saved state: starting fresh" in done.stdout
+    assert not (path / ".state" / "finetune").exists()  # removed once the stage completed
+    return result(path)
+
+
+# States are written at steps 2 and 4 of each 6-step epoch and at the end of epoch 1: the 2nd is mid-epoch 1 (a
+# partial epoch log to carry on), the 4th mid-epoch 2 (the best checkpoint of epoch 1 to restore as well).
+@pytest.mark.parametrize("after", [2, 4])
+def test_a_killed_run_resumes_and_ends_exactly_where_an_uninterrupted_run_ends(tmp_path, uninterrupted, after):
+    path = workspace(tmp_path / "ws")
+    killer = tmp_path / "killer.py"
+    killer.write_text(KILLER)
+    killed = run(path, killer, after)
+    assert killed.returncode == -9 and (path / ".state" / "finetune" / "state.json").exists()
+    shutil.rmtree(path / "models" / "finetuned", ignore_errors=True)  # as DVC removes a stage's outputs before a rerun
+    shutil.rmtree(path / "dvclive", ignore_errors=True)
+    resumed = run(path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "train state: resuming from .state/finetune" in resumed.stdout
+    weights, record = result(path)
+    expected_weights, expected_record = uninterrupted
+    assert record == expected_record
+    assert weights.keys() == expected_weights.keys()
+    assert all((weights[k] == expected_weights[k]).all() for k in weights)
+
+
+def test_a_state_from_other_params_is_ignored_with_a_message(tmp_path, uninterrupted):
+    path = workspace(tmp_path / "ws")
+    killer = tmp_path / "killer.py"
+    killer.write_text(KILLER)
+    assert run(path, killer, 2).returncode == -9
+    params = yaml.safe_load((path / "params.yaml").read_text())
+    params["train"]["lr"] = 2e-3
+    (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    fresh = run(path)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    assert "was written by other code or params" in fresh.stdout and "starting fresh" in fresh.stdout
