@@ -23,10 +23,12 @@ from mtbert.pretrain.examples import nsp_pairs
 from mtbert.pretrain.loop import Masker, PretrainConfig, encode_pairs, pretrain, sentence_docs
 from mtbert.text.tokenizer import Tokenizer
 from mtbert.train import distributed
+from mtbert.train.state import StateStore, fingerprint, stage_deps
 
 OUT = Path("models/pretrained")
 LIVE = Path("dvclive/pretrain_mlm")
 ARCHIVE = Path("data/raw/imdb/aclImdb_v1.tar.gz")
+STATE = Path(".state/pretrain_mlm")  # not a DVC output: DVC leaves it alone between a killed run and its rerun
 
 
 def main() -> None:
@@ -55,15 +57,17 @@ def main() -> None:
     encoder, heads, report = load_pretrained(source, with_heads=True)
     if report["fresh"]:
         print(f"{source}: no MLM/NSP heads in the checkpoint; starting them fresh (decoder tied to the word embeddings)")
+    store = StateStore(STATE, fingerprint("pretrain_mlm", {"checkpoint": checkpoint, "pretrain_mlm": params["pretrain_mlm"]},
+                                          stage_deps("pretrain_mlm")), cfg.save_state_every)
     ranks = distributed.setup(cfg.backend)
     if not ranks.is_main:
         pretrain(encoder, heads, examples["train"], examples["heldout"], Masker(tokenizer, cfg.mask_prob), cfg,
-                 ranks.device(), None, ranks)
+                 ranks.device(), None, ranks, store)
         distributed.teardown(ranks)
         return
     with Live(str(LIVE), dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
         history = pretrain(encoder, heads, examples["train"], examples["heldout"], Masker(tokenizer, cfg.mask_prob),
-                           cfg, ranks.device(), live, ranks)
+                           cfg, ranks.device(), live, ranks, store)
         distributed.teardown(ranks)
         save_pretrained(encoder.cpu(), out, heads.cpu(), vocab=source / "vocab.txt")
         if (source / "tokenizer_config.json").exists():

@@ -129,3 +129,55 @@ def test_imdb_reader_takes_only_the_chosen_splits(tmp_path):
     assert read_reviews(archive, ["test"]) == [("test/neg/3_1", "text of aclImdb/test/neg/3_1.txt")]
     with pytest.raises(ValueError, match="pretrain_mlm.splits: unknown \\['dev'\\]"):
         read_reviews(archive, ["dev"])
+
+
+class _Killed(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kill_after", [2, 3])  # mid-epoch 1 (step 4 of 5), and at the end of epoch 1
+def test_pretraining_resumed_from_a_state_ends_exactly_where_an_uninterrupted_run_ends(tiny_checkpoint_dir, tmp_path,
+                                                                                        monkeypatch, kill_after):
+    from mtbert.train import state as S
+
+    class Live:
+        def __init__(self):
+            self.logged = []
+
+        def log_metric(self, name, value):
+            self.logged.append((name, value))
+
+        def next_step(self):
+            self.logged.append("step")
+
+    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir, max_length=32)
+    texts = ["The film was good. The plot was fun. I like the actor."] * 20 + ["A bad movie. It was awful. Why?"] * 20
+    ex = encode_pairs(nsp_pairs(sentence_docs(texts), np.random.default_rng(0), 8), tok)
+    cfg = PretrainConfig(epochs=2, steps_per_epoch=5, batch_size=8, lr=3e-3, warmup_ratio=0.2)
+
+    def run(store):
+        torch.manual_seed(0)
+        encoder, heads, _ = load_pretrained(tiny_checkpoint_dir, with_heads=True)
+        live = Live()
+        history = pretrain(encoder, heads, ex, ex, Masker(tok, 0.15), cfg, torch.device("cpu"), live, store=store)
+        return encoder.state_dict(), history, live.logged
+
+    whole = run(None)
+    store = S.StateStore(tmp_path / "state", "fp", every=2)
+    real, saves = S.StateStore.save, []
+
+    def save_then_die(self, state, files=None):
+        real(self, state, files)
+        saves.append(state["position"])
+        if len(saves) == kill_after:
+            raise _Killed
+
+    monkeypatch.setattr(S.StateStore, "save", save_then_die)
+    with pytest.raises(_Killed):
+        run(store)
+    assert saves == [(1, 2), (1, 4), (2, 0)][:kill_after]
+    monkeypatch.setattr(S.StateStore, "save", real)
+    weights, history, logged = run(store)
+    assert history == whole[1] and logged == whole[2]
+    assert all(torch.equal(weights[k], whole[0][k]) for k in weights)
+    assert not (tmp_path / "state").exists()

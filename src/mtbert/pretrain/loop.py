@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from tqdm import tqdm
 
-from mtbert.config import SECTION, Bool, Count, Int, NonNegativeFloat, PositiveFloat, Rate, Seed
+from mtbert.config import SECTION, Bool, Count, Int, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import bucketed_batches, pad, sequential_batches
 from mtbert.eval.predict import autocast
 from mtbert.model.bert import BertModel, PretrainingHeads
@@ -20,6 +20,7 @@ from mtbert.text.sentences import split_sentences
 from mtbert.text.tokenizer import Encoded, Tokenizer
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.optim import decay_groups, linear_warmup_decay
+from mtbert.train.state import StateStore, rng_state, set_rng_state
 
 
 @dataclass
@@ -39,6 +40,7 @@ class PretrainConfig:
     warmup_ratio: Rate = 0.1
     seed: Seed = 0
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
+    save_state_every: NonNegativeInt = 50  # steps between resumable states (also at every epoch end; 0: only there)
     __pydantic_config__ = SECTION
 
 
@@ -122,9 +124,11 @@ def step_losses(modules: torch.nn.ModuleList, batch: dict[str, torch.Tensor], sc
 
 
 def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, heldout: Examples, masker: Masker,
-             cfg: PretrainConfig, device: torch.device, live, ranks: Ranks = Ranks()) -> list[dict[str, float]]:
+             cfg: PretrainConfig, device: torch.device, live, ranks: Ranks = Ranks(),
+             store: StateStore | None = None) -> list[dict[str, float]]:
     """Train MLM + NSP (summed losses); held-out metrics before training (epoch 0) and after every epoch. Under several
-    ranks each draws and masks the same batch and trains on its shard of the rows; only the main rank logs."""
+    ranks each draws and masks the same batch and trains on its shard of the rows; only the main rank logs. With a
+    `store`, a killed run resumes from its last state (written every `store.every` steps and at epoch ends)."""
     encoder.to(device)
     heads.to(device)
     torch.manual_seed(cfg.seed)
@@ -145,14 +149,39 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
         live.next_step()  # DVCLive step k holds the metrics after epoch k
 
     history: list[dict] = []
-    record(evaluate(encoder, heads, heldout, masker, 64, device, cfg.seed), 0)
     queue: list[np.ndarray] = []
-    for epoch in range(1, cfg.epochs + 1):
+    sums = {"mlm": 0.0, "nsp": 0.0}
+    position = (1, 0)
+
+    def snapshot(at: tuple[int, int]) -> None:
+        if store is not None and ranks.is_main:
+            store.save({"position": at, "modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "rng": rng_state(), "batches": rng.bit_generator.state,
+                        "masks": gen.get_state(), "queue": list(queue), "history": history, "sums": sums})
+
+    saved, said = store.load() if store is not None else (None, "")
+    if said:
+        print(f"pretrain state: {said}")
+    if saved is None:
+        record(evaluate(encoder, heads, heldout, masker, 64, device, cfg.seed), 0)
+    else:
+        modules.load_state_dict(saved["modules"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        rng.bit_generator.state, queue, sums = saved["batches"], list(saved["queue"]), saved["sums"]
+        gen.set_state(saved["masks"])
+        for result in saved["history"]:  # DVC cleared the stage's logs before the rerun: write them again
+            record({k: v for k, v in result.items() if k != "epoch"}, result["epoch"])
+        position = tuple(saved["position"])
+        set_rng_state(saved["rng"])  # last: nothing above may draw
+    for epoch in range(position[0], cfg.epochs + 1):
         encoder.train()
         heads.train()
-        sums = {"mlm": 0.0, "nsp": 0.0}
-        for _ in tqdm(range(steps), desc=f"pretrain epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5,
-                      disable=not ranks.is_main):
+        first = position[1] if epoch == position[0] else 0
+        if not first:
+            sums = {"mlm": 0.0, "nsp": 0.0}
+        for step in tqdm(range(first, steps), desc=f"pretrain epoch {epoch}/{cfg.epochs}", unit="step", mininterval=5,
+                         disable=not ranks.is_main, initial=first, total=steps):
             if not queue:
                 queue = bucketed_batches(train_ex.lengths(), cfg.batch_size, rng)
             full = masker(train_ex, queue.pop(), gen)  # the same on every rank: same seeds
@@ -168,6 +197,12 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
             scheduler.step()
             sums["mlm"] += mlm.item()
             sums["nsp"] += nsp.item()
+            if store is not None and store.every and (step + 1) % store.every == 0 and step + 1 < steps:
+                snapshot((epoch, step + 1))
         result = evaluate(encoder, heads, heldout, masker, 64, device, cfg.seed)
         record(result | {"train/mlm_loss": sums["mlm"] / steps, "train/nsp_loss": sums["nsp"] / steps}, epoch)
+        if epoch < cfg.epochs:
+            snapshot((epoch + 1, 0))
+    if store is not None and ranks.is_main:
+        store.clear()  # finished: a rerun starts fresh
     return history

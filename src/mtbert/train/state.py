@@ -23,7 +23,7 @@ TENSORS, META = "state.safetensors", "state.json"
 def pack(obj: Any, tensors: dict[str, torch.Tensor], path: str = "") -> Any:
     """`obj` as JSON-able data, its tensors and arrays moved into `tensors` under their path in `obj`."""
     if isinstance(obj, torch.Tensor):
-        tensors[path] = obj.detach().cpu().contiguous()
+        tensors[path] = obj.detach().cpu().clone().contiguous()  # a copy: safetensors refuses shared (tied) storage
         return {"__tensor__": path}
     if isinstance(obj, np.ndarray):
         tensors[path] = torch.from_numpy(np.ascontiguousarray(obj))
