@@ -5,7 +5,7 @@ Disabled, it writes only a marker, so the chain stays one DAG at no cost.
 
 from pathlib import Path
 
-from mtbert.config import load_params, section
+from mtbert.config import load_params, run_stage, section
 from mtbert.data.augment import AugmentConfig, augment
 from mtbert.io import write_disabled, write_text
 from mtbert.report.augment import render
@@ -29,4 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mtbert.config import load_params, section
+from mtbert.config import load_params, run_stage, section
 from mtbert.data.download import CheckpointConfig, DownloadConfig, download_all
 from mtbert.data.fetch import mirror_from_env
 from mtbert.data.sources import resolve
@@ -20,4 +20,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtbert.config import load_params, section
+from mtbert.config import load_params, run_stage, section
 from mtbert.data.batching import load_task
 from mtbert.eval import predict as P
 from mtbert.eval.confidence import bootstrap_ci
@@ -48,4 +48,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

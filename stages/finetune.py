@@ -6,7 +6,7 @@ import contextlib
 from pathlib import Path
 
 from dvclive import Live
-from mtbert.config import load_params, section
+from mtbert.config import load_params, run_stage, section
 from mtbert.io import atomic_dir
 from mtbert.model.multitask import ModelConfig
 from mtbert.train import setup
@@ -44,4 +44,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

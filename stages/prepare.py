@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mtbert.config import load_params, section
+from mtbert.config import load_params, run_stage, section
 from mtbert.data import card
 from mtbert.data.prepare import PrepareConfig, prepare_all
 from mtbert.io import write_text
@@ -17,4 +17,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

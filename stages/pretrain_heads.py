@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dvclive import Live
-from mtbert.config import SECTION, Count, Seed, load_params, section
+from mtbert.config import SECTION, Count, Seed, load_params, run_stage, section
 from mtbert.io import atomic_dir, write_disabled
 from mtbert.model.multitask import ModelConfig, TaskName
 from mtbert.train import setup
@@ -50,4 +50,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from dvclive import Live
-from mtbert.config import load_params, section
+from mtbert.config import load_params, run_stage, section
 from mtbert.data.imdb import read_reviews
 from mtbert.data.sources import checkpoint_dir
 from mtbert.io import atomic_dir, write_disabled, write_json
@@ -79,4 +79,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

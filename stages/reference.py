@@ -3,7 +3,7 @@ and test, into reference.json, a DVC metrics file read beside every fine-tuned n
 
 from pathlib import Path
 
-from mtbert.config import load_params, section
+from mtbert.config import load_params, run_stage, section
 from mtbert.data.batching import load_task
 from mtbert.data.sources import checkpoint_dir
 from mtbert.eval.reference import ReferenceConfig, majority, no_finetuning
@@ -33,4 +33,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -4,6 +4,7 @@ per-row predictions."""
 import json
 from pathlib import Path
 
+from mtbert.config import run_stage
 from mtbert.data.download import manifest_path
 from mtbert.data.sources import checkpoint_dir
 from mtbert.io import write_text
@@ -35,4 +36,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_stage(main)

@@ -4,6 +4,8 @@ unknown registry names fail when params load, naming the key, the value and what
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -38,6 +40,15 @@ SECTION = ConfigDict(extra="forbid")  # every section class sets __pydantic_conf
 
 class ConfigError(ValueError):
     """A params value that does not fit its declared type, range or name."""
+
+
+def run_stage(main: Callable[[], None]) -> None:
+    """A stage's entry point: bad params end it with their message alone (exit status 2), not a traceback."""
+    try:
+        main()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def load_params(path: Path | str = PARAMS_FILE, validate: bool = True) -> dict[str, Any]:
