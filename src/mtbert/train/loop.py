@@ -189,6 +189,47 @@ class NonFiniteGuard:
             f"train.nonfinite: skip to leave such steps out")
 
 
+@dataclass
+class Progress:
+    """Where training stands between two steps, besides the weights, optimizers, streams and generators: what a
+    resumable state holds so a rerun carries on exactly."""
+
+    epoch: int = 1
+    step: int = 0  # steps of `epoch` already taken
+    multi_step: int = 0  # several-task steps so far (the gradient diagnostics' clock)
+    best: float = -float("inf")
+    best_metrics: dict = field(default_factory=dict)
+    history: list = field(default_factory=list)  # dev metrics per epoch
+    logged: list = field(default_factory=list)  # every finished epoch's DVCLive metrics, replayed on resume
+    last_finite: dict = field(default_factory=dict)  # the guard's last finite losses
+
+
+def save_state(store: StateStore, progress: Progress, log: "EpochLog", model: MultitaskModel, optim: OptimizerSet,
+               streams: dict[str, BatchStream], out_dir: Path | None) -> None:
+    store.save({"progress": dataclasses.asdict(progress), "log": log.state(), "model": model.state_dict(),
+                "optim": optim.state_dict(), "streams": {t: s.state() for t, s in streams.items()}, "rng": rng_state()},
+               files={"best": out_dir} if out_dir is not None and out_dir.exists() else None)
+
+
+def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: OptimizerSet,
+                  streams: dict[str, BatchStream], live, out_dir: Path | None) -> tuple[Progress, "EpochLog"]:
+    """Put a saved state back; DVC cleared the stage's outputs before the rerun, so the finished epochs' logs and the
+    best checkpoint so far are written again. The generators come last: nothing after them may draw."""
+    model.load_state_dict(saved["model"])
+    optim.load_state_dict(saved["optim"])
+    for t, s in streams.items():
+        s.load_state(saved["streams"][t])
+    progress = Progress(**saved["progress"])
+    for metrics in progress.logged:
+        for name, value in metrics.items():
+            live.log_metric(name, value)
+        live.next_step()
+    if out_dir is not None and (store.directory / "best").is_dir():
+        shutil.copytree(store.directory / "best", out_dir, dirs_exist_ok=True)
+    set_rng_state(saved["rng"])
+    return progress, EpochLog.from_state(saved["log"])
+
+
 def peak_memory_mb(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
@@ -246,45 +287,26 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
     forward = data_parallel(model, lambda m, batches, scales: task_losses(m, batches, device, cfg, scales), ranks)
-    guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
-    best, best_metrics, history = -np.inf, {}, []
-    multi_step = 0
-    logged: list[dict[str, float]] = []  # every finished epoch's live metrics: a resumed run replays them
-    position, log = (1, 0), EpochLog()
-
-    def snapshot(at: tuple[int, int], epoch_log: EpochLog) -> None:
-        if store is not None and ranks.is_main:
-            store.save({"position": at, "model": model.state_dict(), "optim": optim.state_dict(),
-                        "streams": {t: s.state() for t, s in streams.items()}, "rng": rng_state(), "log": epoch_log.state(),
-                        "loop": {"best": best, "best_metrics": best_metrics, "history": history, "multi_step": multi_step,
-                                 "logged": logged, "last_finite": guard.last_finite}},
-                       files={"best": out_dir} if out_dir is not None and out_dir.exists() else None)
-
+    progress, log = Progress(), EpochLog()
     saved, said = store.load() if store is not None else (None, "")
     if said:
         print(f"train state: {said}")
     if saved is not None:
-        model.load_state_dict(saved["model"])
-        optim.load_state_dict(saved["optim"])
-        for t, s in streams.items():
-            s.load_state(saved["streams"][t])
-        loop = saved["loop"]
-        best, best_metrics, history, multi_step = loop["best"], loop["best_metrics"], loop["history"], loop["multi_step"]
-        logged, guard.last_finite = loop["logged"], loop["last_finite"]
-        for metrics in logged:  # DVC cleared the stage's logs before the rerun: write the finished epochs again
-            for name, value in metrics.items():
-                live.log_metric(name, value)
-            live.next_step()
-        if out_dir is not None and (store.directory / "best").is_dir():
-            shutil.copytree(store.directory / "best", out_dir, dirs_exist_ok=True)
-        position, log = tuple(saved["position"]), EpochLog.from_state(saved["log"])
-        set_rng_state(saved["rng"])  # last: nothing above may draw
+        progress, log = restore_state(saved, store, model, optim, streams, live, out_dir)
+    guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
+    guard.last_finite = progress.last_finite
+
+    def snapshot(epoch: int, step: int, epoch_log: EpochLog) -> None:
+        if store is not None and ranks.is_main:
+            save_state(store, dataclasses.replace(progress, epoch=epoch, step=step), epoch_log, model, optim, streams,
+                       out_dir)
+
+    resume_epoch, skip = progress.epoch, progress.step
     for epoch, plan in enumerate(plans, start=1):
-        if epoch < position[0]:
+        if epoch < resume_epoch:
             continue
-        skip = position[1] if epoch == position[0] else 0
-        if epoch > position[0]:
-            log = EpochLog()
+        if epoch > resume_epoch:
+            log, skip = EpochLog(), 0
         start = time.perf_counter()
         for step, step_tasks in enumerate(tqdm(plan[skip:], desc=f"epoch {epoch}/{cfg.epochs}", unit="step",
                                                mininterval=5, disable=not ranks.is_main, initial=skip,
@@ -293,8 +315,9 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
             indices = {t: ranks.shard(i) for t, i in drawn.items()}
             scales = {t: ranks.loss_scale(len(indices[t]), len(i)) for t, i in drawn.items()} if ranks.enabled else None
-            measure = len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0 and multi_step % cfg.grad_diagnostics_every == 0
-            multi_step += len(step_tasks) > 1
+            measure = (len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0
+                       and progress.multi_step % cfg.grad_diagnostics_every == 0)
+            progress.multi_step += len(step_tasks) > 1
             batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
             if forms_jacobian(model, step_tasks, method, measure):  # J is reduced by hand: DDP would join the task graphs
                 with model.sparse_row_gradients(not cfg.compile):
@@ -325,7 +348,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             if store is not None and store.every and step % store.every == 0 and step < len(plan):
                 log.seconds += time.perf_counter() - start
                 start = time.perf_counter()
-                snapshot((epoch, step), log)
+                snapshot(epoch, step, log)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         log.seconds += time.perf_counter() - start
@@ -341,22 +364,22 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                         **{f"dev/{name}": value for name, value in dev_summary.items()}}
         for name, value in epoch_logged.items():
             live.log_metric(name, value)
-        logged.append(epoch_logged)
+        progress.logged.append(epoch_logged)
         selection = dev_summary.get("overall", float(np.mean(list(dev_summary.values()))))
-        history.append(dev_summary)
-        if selection > best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
-            best, best_metrics = selection, dict(dev_summary, epoch=epoch)
+        progress.history.append(dev_summary)
+        if selection > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
+            progress.best, progress.best_metrics = selection, dict(dev_summary, epoch=epoch)
             if ranks.is_main:
-                save_multitask(model, out_dir, dict(resolved, best=best_metrics, notes=notes), tokenizer_files)
+                save_multitask(model, out_dir, dict(resolved, best=progress.best_metrics, notes=notes), tokenizer_files)
         live.next_step()
         if epoch < len(plans):
-            snapshot((epoch + 1, 0), EpochLog())
-    if not best_metrics:
+            snapshot(epoch + 1, 0, EpochLog())
+    if not progress.best_metrics:
         raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, e.g. a "
-                           f"dead STS head, have no Pearson r); dev metrics per epoch: {history}")
+                           f"dead STS head, have no Pearson r); dev metrics per epoch: {progress.history}")
     if store is not None and ranks.is_main:
         store.clear()  # finished: a rerun starts fresh
-    return best_metrics
+    return progress.best_metrics
 
 
 def resolved_config(**sections) -> dict:
