@@ -52,7 +52,7 @@ def validate(params: dict[str, Any], source: str = str(PARAMS_FILE)) -> None:
     known = {name.split(".")[0] for name in SECTIONS} | {"data"}
     unknown = sorted(set(params) - known)
     if unknown:
-        errors.append(f"{source}: unknown section(s) {unknown}; sections: {sorted(known - {'data'} | {'data'})}")
+        errors.append(f"{source}: unknown section(s) {unknown}; sections: {sorted(known)}")
     data_keys = set(params.get("data") or {}) - {"download", "prepare"}
     if data_keys:
         errors.append(f"{source}:data: unknown key(s) {sorted(data_keys)}; known: ['download', 'prepare']")
