@@ -13,7 +13,6 @@ from mtbert.eval.settings import EvaluateConfig
 from mtbert.io import atomic_dir, write_json
 from mtbert.model.multitask import TASK_SPECS, ModelConfig, load_multitask
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import pick_device
 
 CHECKPOINT = Path("models/finetuned")
 
@@ -24,7 +23,7 @@ def main() -> None:
     mcfg = section(run, "model", ModelConfig, source=str(CHECKPOINT / "run.json"))
     tasks = run["train"]["tasks"]
     tokenizer = Tokenizer.from_checkpoint(CHECKPOINT, mcfg.max_length)
-    device = pick_device()
+    device = P.pick_device()
     model = load_multitask(CHECKPOINT, mcfg, tasks).to(device)
     results, ci = {}, {}
     with atomic_dir("predictions") as out:

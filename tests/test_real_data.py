@@ -4,7 +4,8 @@ import pytest
 
 from mtbert.data import card
 from mtbert.data.download import download_all
-from mtbert.data.prepare import PrepareConfig, load_split, prepare_all
+from mtbert.data.prepare import PrepareConfig, prepare_all
+from mtbert.data.prepared import load_split
 from mtbert.data.sources import SOURCES, resolve
 from mtbert.data.splits import question_key
 

@@ -51,3 +51,11 @@ def test_a_state_resumes_only_under_its_own_fingerprint_and_rngs_restore(tmp_pat
     assert other is None and "written by other code or params (abc != xyz): starting fresh" in said
     store.clear()
     assert not (tmp_path / "state").exists()
+
+
+def test_a_state_moved_aside_by_a_killed_save_is_still_resumed(tmp_path):
+    store = StateStore(tmp_path / "state", "abc")
+    store.save({"step": 4})
+    (tmp_path / "state").rename(tmp_path / ".state.previous")  # killed between atomic_dir's two renames
+    state, said = store.load()
+    assert state == {"step": 4} and said.startswith("resuming from")

@@ -30,19 +30,38 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(target: Path | str) -> Iterator[Path]:
-    """Yield a fresh staging directory that replaces `target` as a whole on success."""
+    """Yield a fresh staging directory that replaces `target` as a whole on success. The old `target` is renamed
+    aside before the new one takes its place, so a kill between the two renames leaves it for `recover_dir`."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
     staging.chmod(0o755)  # mkdtemp's 0700 would make outputs unreadable to others
     try:
         yield staging
+        previous = _previous(target)
         if target.exists():
-            shutil.rmtree(target)
+            os.replace(target, previous)
         os.replace(staging, target)
+        shutil.rmtree(previous, ignore_errors=True)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+
+
+def _previous(target: Path) -> Path:
+    return target.with_name(f".{target.name}.previous")
+
+
+def recover_dir(target: Path | str) -> None:
+    """Put back the directory an interrupted `atomic_dir` had moved aside, or drop that copy if `target` was written."""
+    target = Path(target)
+    previous = _previous(target)
+    if previous.exists():
+        if target.exists():
+            shutil.rmtree(previous)
+        else:
+            os.replace(previous, target)
 
 
 def write_text(target: Path | str, text: str) -> None:

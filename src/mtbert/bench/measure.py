@@ -12,6 +12,7 @@ import torch
 
 from mtbert.bench import loops
 from mtbert.bench.workload import Step
+from mtbert.eval.predict import pick_device
 
 
 @dataclass
@@ -51,7 +52,7 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 def _child(loop: str, shape: str, method: str, mcfg, tcfg, checkpoint, steps: list[Step], warmup: int) -> Timing:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device()
     runner = loops.build(loop, shape, method, mcfg, tcfg, checkpoint, device)
     seconds = time_steps(runner.step, steps, warmup, device)
     return Timing(seconds, peak_memory_mb(device))

@@ -12,6 +12,7 @@ from torch.profiler import ProfilerActivity, profile
 from mtbert.bench import loops
 from mtbert.bench.measure import seconds_per_step
 from mtbert.bench.workload import load_workload
+from mtbert.eval.predict import pick_device
 from mtbert.train.backward import backward
 from mtbert.train.loop import task_losses
 
@@ -28,7 +29,7 @@ def main() -> None:
     ap.add_argument("--method", default="sum")
     ap.add_argument("--steps", type=int, default=10)
     args = ap.parse_args()
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device()
     work = load_workload(args.steps)
     tcfg, steps = work.tcfg, work.steps
     run = loops.build("ours", args.shape, args.method, work.mcfg, tcfg, work.checkpoint, device)

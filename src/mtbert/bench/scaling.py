@@ -13,6 +13,7 @@ import torch
 from mtbert.bench.measure import _sync, in_fresh_process, peak_memory_mb
 from mtbert.bench.workload import SAMPLE_ROWS
 from mtbert.data.batching import BatchStream, collate, load_task
+from mtbert.eval.predict import pick_device
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
@@ -37,7 +38,7 @@ class BatchCosts:
 
 def _costs(mcfg: ModelConfig, tcfg: TrainConfig, checkpoint: Path, prepared: Path, max_length: int, n_batches: int,
            sample_rows: int) -> BatchCosts:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = pick_device()
     tokenizer = Tokenizer.from_checkpoint(checkpoint, max_length)
     torch.manual_seed(0)
     model = MultitaskModel(load_pretrained(checkpoint)[0], mcfg, tcfg.tasks).to(device)

@@ -24,7 +24,7 @@ from typing import Literal
 import pandas as pd
 
 from mtbert.config import SECTION, Bool, Count, NonNegativeInt, Rate, Seed
-from mtbert.data.prepare import load_split
+from mtbert.data.prepared import load_split
 from mtbert.io import atomic_dir, write_json
 from mtbert.text.pos import ContextPOS
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mtbert.data.prepare import load_split, load_table
+from mtbert.data.prepared import load_split, load_table
 from mtbert.text.tokenizer import Encoded, Tokenizer
 
 

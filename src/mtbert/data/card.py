@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mtbert.data.prepare import SPLITS, TASKS, TEXT_COLUMNS, load_split
+from mtbert.data.prepared import SPLITS, TASKS, TEXT_COLUMNS, load_split
 
 TASK_NAMES = {"sst": "SST-5 sentiment", "quora": "Quora paraphrase", "sts": "STS similarity", "cfimdb": "CFIMDB sentiment"}
 

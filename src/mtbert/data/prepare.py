@@ -12,11 +12,9 @@ import pandas as pd
 from mtbert.config import SECTION, Rate, Seed
 from mtbert.data import joins, readers, splits
 from mtbert.data.download import available
+from mtbert.data.prepared import SPLITS, TASKS, TEXT_COLUMNS
 from mtbert.io import atomic_dir, write_json
 
-SPLITS = ("train", "dev", "test")
-TASKS = ("sst", "quora", "sts", "cfimdb")
-TEXT_COLUMNS = {"sst": readers.SINGLE, "cfimdb": readers.SINGLE, "quora": readers.PAIR, "sts": readers.PAIR}
 CS224N = "cs224n"
 SUMMARY = "summary.json"
 
@@ -133,20 +131,3 @@ def prepare_all(raw: Path, out_dir: Path, cfg: PrepareConfig) -> dict:
         }
         write_json(staging / SUMMARY, summary)
     return summary
-
-
-def load_split(prepared: Path, task: str, split: str) -> pd.DataFrame:
-    """A prepared table with its schema restored (labels Int64 for classes, float for STS)."""
-    path = prepared / task / f"{split}.csv"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no prepared {task}/{split} table (run the prepare stage)")
-    return load_table(path, task)
-
-
-def load_table(path: Path, task: str | None = None) -> pd.DataFrame:
-    """A task table (prepared or augmented) with its schema restored; the task defaults to the parent folder's name."""
-    task = task or path.parent.name
-    df = pd.read_csv(path, dtype={c: str for c in ("id", "sentence", "sentence1", "sentence2", "split", "split_source")},
-                     keep_default_na=False, na_values={"label": [""]})
-    df["label"] = df["label"].astype("float64" if task == "sts" else "Int64")
-    return df

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-SINGLE = ("sentence",)
-PAIR = ("sentence1", "sentence2")
+from mtbert.data.prepared import PAIR, SINGLE  # noqa: F401  (the text columns a reader yields, as prepared tables name them)
 
 
 class FormatError(ValueError):

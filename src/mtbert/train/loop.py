@@ -86,10 +86,6 @@ class TrainConfig:
         return {name: c for name, c in sections.items() if c.weight > 0 and task in c.tasks}
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device, cfg: TrainConfig | None = None,
                 scales: dict[str, float] | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
     """Each task's loss (its task loss plus its weighted regularizers, times `scales[task]` when given: a rank's share

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from mtbert.io import atomic_dir
+from mtbert.io import atomic_dir, recover_dir
 
 TENSORS, META = "state.safetensors", "state.json"
 
@@ -117,6 +117,7 @@ class StateStore:
 
     def load(self) -> tuple[dict | None, str]:
         """(the stored state, or None) and what was decided, in words."""
+        recover_dir(self.directory)
         meta_path = self.directory / META
         if not meta_path.exists():
             return None, "no saved state: starting fresh"
