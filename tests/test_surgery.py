@@ -124,6 +124,32 @@ def test_nash_mtl_is_one_instance_for_the_run():
     assert aggregator.weighting.step == 3  # its step counter and warm start (prvs_alpha) carried over
 
 
+def test_nash_mtl_resumed_from_a_stored_state_gives_the_uninterrupted_directions(tmp_path):
+    """Re-solving every second step, so steps in between reuse the stored weights: the state decides the result."""
+    from torchjd.aggregation import NashMTL
+
+    from mtbert.train.state import StateStore
+    from mtbert.train.surgery import _torchjd
+
+    def build():
+        return GradientMethod("nash_mtl", _torchjd(lambda n: NashMTL(n_tasks=n, update_weights_every=2))(CTX))
+
+    Js = [torch.randn(3, 8, generator=torch.Generator().manual_seed(i)) for i in range(6)]
+    whole = build()
+    expected = [whole(J, CTX.tasks) for J in Js]
+    first = build()
+    for J in Js[:3]:
+        first(J, CTX.tasks)
+    store = StateStore(tmp_path / "state", "f")
+    store.save({"method": first.state()})
+    resumed = build()
+    resumed.load_state(store.load()[0]["method"])
+    for J, want in zip(Js[3:], expected[3:]):
+        torch.testing.assert_close(resumed(J, CTX.tasks), want, rtol=0, atol=0)
+    assert not torch.equal(build()(Js[3], CTX.tasks), expected[3])  # a fresh one differs: the state matters
+    assert GradientMethod.build("sum", CTX).state() == {} and GradientMethod.build("pcgrad", CTX).state() == {}
+
+
 @pytest.mark.parametrize("name", ["pcgrad", "upgrad", "mgda", "cagrad", "imtl_g", "aligned_mtl", "dualproj", "mean", "graddrop"])
 def test_a_torchjd_method_gives_what_its_aggregator_gives_on_J(name):
     from torchjd import aggregation as A

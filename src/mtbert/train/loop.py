@@ -201,18 +201,20 @@ class Progress:
 
 
 def save_state(store: StateStore, progress: Progress, log: "EpochLog", model: MultitaskModel, optim: OptimizerSet,
-               streams: dict[str, BatchStream], out_dir: Path | None) -> None:
+               method: GradientMethod, streams: dict[str, BatchStream], out_dir: Path | None) -> None:
     store.save({"progress": dataclasses.asdict(progress), "log": log.state(), "model": model.state_dict(),
-                "optim": optim.state_dict(), "streams": {t: s.state() for t, s in streams.items()}, "rng": rng_state()},
+                "optim": optim.state_dict(), "method": method.state(), "streams": {t: s.state() for t, s in streams.items()},
+                "rng": rng_state()},
                files={"best": out_dir} if out_dir is not None and out_dir.exists() else None)
 
 
-def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: OptimizerSet,
+def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: OptimizerSet, method: GradientMethod,
                   streams: dict[str, BatchStream], live, out_dir: Path | None) -> tuple[Progress, "EpochLog"]:
     """Put a saved state back; DVC cleared the stage's outputs before the rerun, so the finished epochs' logs and the
     best checkpoint so far are written again. The generators come last: nothing after them may draw."""
     model.load_state_dict(saved["model"])
     optim.load_state_dict(saved["optim"])
+    method.load_state(saved["method"])
     for t, s in streams.items():
         s.load_state(saved["streams"][t])
     progress = Progress(**saved["progress"])
@@ -288,14 +290,14 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     if said:
         print(f"train state: {said}")
     if saved is not None:
-        progress, log = restore_state(saved, store, model, optim, streams, live, out_dir)
+        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir)
     guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
     guard.last_finite = progress.last_finite
 
     def snapshot(epoch: int, step: int, epoch_log: EpochLog) -> None:
         if store is not None and ranks.is_main:
-            save_state(store, dataclasses.replace(progress, epoch=epoch, step=step), epoch_log, model, optim, streams,
-                       out_dir)
+            save_state(store, dataclasses.replace(progress, epoch=epoch, step=step), epoch_log, model, optim, method,
+                       streams, out_dir)
 
     resume_epoch, skip = progress.epoch, progress.step
     for epoch, plan in enumerate(plans, start=1):

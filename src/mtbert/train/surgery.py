@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from mtbert.registry import Registry
@@ -74,6 +75,44 @@ class GradientMethod:
     def __call__(self, J: torch.Tensor, tasks: list[str]) -> torch.Tensor:
         return self.combine(TaskGradients([J], tasks))
 
+    def state(self) -> dict:
+        """What a stateful method carries from step to step (for a resumable training state); {} for the others."""
+        aggregators = getattr(self.combine, "aggregators", {})
+        return {str(n): aggregator_state(a) for n, a in aggregators.items() if aggregator_state(a)}
+
+    def load_state(self, state: dict) -> None:
+        aggregators = getattr(self.combine, "aggregators", None)
+        for n, values in state.items():
+            aggregators[int(n)] = self.combine.factory(int(n))
+            load_aggregator_state(aggregators[int(n)], values)
+
+
+def _stateful_parts(aggregator) -> list:
+    """The aggregator and its weighting, where a torchjd aggregator keeps its state (e.g. NashMTL's last weights)."""
+    from torchjd._mixins import Stateful
+
+    return [part for part in (aggregator, getattr(aggregator, "weighting", None)) if isinstance(part, Stateful)]
+
+
+_PLAIN = (int, float, bool, np.ndarray, torch.Tensor, type(None))
+
+
+def aggregator_state(aggregator) -> dict:
+    """A stateful torchjd aggregator's plain attributes (numbers, arrays, tensors; its solver objects are rebuilt)."""
+    return {f"{i}.{k}": v for i, part in enumerate(_stateful_parts(aggregator)) for k, v in vars(part).items()
+            if isinstance(v, _PLAIN)}
+
+
+def load_aggregator_state(aggregator, state: dict) -> None:
+    parts = _stateful_parts(aggregator)
+    for key, value in state.items():
+        i, name = key.split(".", 1)
+        setattr(parts[int(i)], name, value)
+    for part in parts:
+        # NashMTL builds its convex problem on its first step only; a restored one past that step needs it now.
+        if getattr(part, "step", 0) and hasattr(part, "_init_optim_problem"):
+            part._init_optim_problem()
+
 
 @METHODS.register("sum")
 def summed(ctx: MethodContext) -> Combine:
@@ -120,7 +159,8 @@ def _torchjd(factory: Callable[[int], Callable[[torch.Tensor], torch.Tensor]]) -
                 return grads.weighted(aggregator.weighting(grads.J))
             return aggregator(grads.J)
 
-        combine.aggregators = made  # for inspection (tests)
+        combine.aggregators = made  # for inspection (tests) and for a resumable training state
+        combine.factory = factory
         return combine
 
     return build
