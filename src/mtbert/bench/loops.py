@@ -50,7 +50,7 @@ def encoder(loop: str, shape: str, checkpoint: Path) -> nn.Module:
     import transformers
 
     if shape == "minilm":
-        return HFEncoder(transformers.BertModel.from_pretrained(str(checkpoint)))
+        return HFEncoder(transformers.BertModel.from_pretrained(str(checkpoint), use_safetensors=True))  # never a pickle
     return HFEncoder(transformers.BertModel(transformers.BertConfig()))
 
 
