@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator
@@ -35,16 +35,23 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         return sorted(self._items)
 
-    def check(self, name: str) -> str:
-        """`name` when registered; otherwise the error params validation reports, with the choices."""
-        if name not in self._items:
-            raise ValueError(f"unknown {self.kind} {name!r}; choices: {self.names()}")
-        return name
-
     @property
     def Name(self) -> Any:  # noqa: N802 (a type, used in annotations: `method: METHODS.Name = "sum"`)
         """The type of a params field that names one of this registry's items."""
-        return Annotated[str, AfterValidator(self.check), Choices(self.names)]
+        return one_of(self.kind, self.names)
+
+
+def one_of(kind: str, names: Callable[[], Iterable[str]]) -> Any:
+    """The type of a params field naming one of `names()` (read when validating, so late registrations count); an
+    unknown name fails with the choices."""
+
+    def check(name: str) -> str:
+        known = sorted(names())
+        if name not in known:
+            raise ValueError(f"unknown {kind} {name!r}; choices: {known}")
+        return name
+
+    return Annotated[str, AfterValidator(check), Choices(lambda: sorted(names()))]
 
 
 class Choices:

@@ -6,16 +6,15 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator
 from tqdm import tqdm
 
 from mtbert.config import SECTION, PositiveFloat
 from mtbert.data import fetch as F
 from mtbert.data.sources import SOURCES, RemoteFile
 from mtbert.io import atomic_dir, write_json
-from mtbert.registry import Choices
+from mtbert.registry import one_of
 
 
 def manifest_path(raw_dir: Path) -> Path:
@@ -23,13 +22,7 @@ def manifest_path(raw_dir: Path) -> Path:
     return raw_dir.with_name(raw_dir.name + ".manifest.json")
 
 
-def _known_source(name: str) -> str:
-    if name not in SOURCES:
-        raise ValueError(f"unknown source {name!r}; choices: {sorted(SOURCES)}")
-    return name
-
-
-SourceName = Annotated[str, AfterValidator(_known_source), Choices(lambda: sorted(SOURCES))]
+SourceName = one_of("source", lambda: SOURCES)
 
 
 @dataclass

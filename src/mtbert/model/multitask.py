@@ -9,13 +9,13 @@ from typing import Annotated
 
 import numpy as np
 import torch
-from pydantic import AfterValidator, Field
+from pydantic import Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from mtbert.io import atomic_path, write_json
 from mtbert.config import SECTION, Dropout, Int
-from mtbert.registry import Choices
+from mtbert.registry import one_of
 from mtbert.model.bert import BertConfig, BertModel
 from mtbert.model.heads import HEADS, Features, shared_pair_trunk
 from mtbert.model.pooling import POOLINGS
@@ -46,13 +46,7 @@ TASK_SPECS = {
 }
 
 
-def _known_task(name: str) -> str:
-    if name not in TASK_SPECS:
-        raise ValueError(f"unknown task {name!r}; choices: {sorted(TASK_SPECS)}")
-    return name
-
-
-TaskName = Annotated[str, AfterValidator(_known_task), Choices(lambda: sorted(TASK_SPECS))]
+TaskName = one_of("task", lambda: TASK_SPECS)
 
 
 @dataclass
