@@ -7,6 +7,7 @@ import pandas as pd
 
 from mtbert.config import load_params, run_stage, section
 from mtbert.data.batching import load_task
+from mtbert.device import pick_device
 from mtbert.eval import predict as P
 from mtbert.eval.confidence import bootstrap_ci
 from mtbert.eval.settings import EvaluateConfig
@@ -23,7 +24,7 @@ def main() -> None:
     mcfg = section(run, "model", ModelConfig, source=str(CHECKPOINT / "run.json"))
     tasks = run["train"]["tasks"]
     tokenizer = Tokenizer.from_checkpoint(CHECKPOINT, mcfg.max_length)
-    device = P.pick_device()
+    device = pick_device()
     model = load_multitask(CHECKPOINT, mcfg, tasks).to(device)
     results, ci = {}, {}
     with atomic_dir("predictions") as out:

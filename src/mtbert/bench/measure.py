@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-import resource
 import time
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ import torch
 
 from mtbert.bench import loops
 from mtbert.bench.workload import Step
-from mtbert.eval.predict import pick_device
+from mtbert.device import peak_memory_mb, pick_device
 
 
 @dataclass
@@ -43,12 +42,6 @@ def time_steps(run_step, steps: list[Step], warmup: int, device: torch.device) -
     for step in (steps if device.type == "cuda" else steps[:warmup]):
         run_step(step)
     return seconds_per_step(run_step, steps, device)
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(loop: str, shape: str, method: str, mcfg, tcfg, checkpoint, steps: list[Step], warmup: int) -> Timing:

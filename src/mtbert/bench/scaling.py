@@ -10,10 +10,10 @@ from pathlib import Path
 
 import torch
 
-from mtbert.bench.measure import _sync, in_fresh_process, peak_memory_mb
+from mtbert.bench.measure import _sync, in_fresh_process
 from mtbert.bench.workload import SAMPLE_ROWS
 from mtbert.data.batching import BatchStream, collate, load_task
-from mtbert.eval.predict import pick_device
+from mtbert.device import peak_memory_mb, pick_device
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer

@@ -13,10 +13,6 @@ from mtbert.eval import metrics
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     """bf16 autocast on a GPU; full precision on the CPU."""
     if device.type == "cuda":

@@ -5,10 +5,9 @@ checkpoint is kept."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 import warnings
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -20,15 +19,19 @@ from tqdm import tqdm
 
 from mtbert.config import SECTION, Bool, Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import BatchStream, TaskData, collate
+from mtbert.device import peak_memory_mb
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
 from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
+from mtbert.train.epoch_log import EpochLog
 from mtbert.train.losses import LOSSES
+from mtbert.train.nonfinite import NonFiniteGuard
 from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
+from mtbert.train.resume import Progress, restore_state, save_state
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
-from mtbert.train.state import StateStore, rng_state, set_rng_state
+from mtbert.train.state import StateStore
 from mtbert.train.surgery import METHODS, GradientMethod, MethodContext
 
 
@@ -111,129 +114,6 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
             loss = loss * scales[task]
         out[task] = (loss, output.detach(), parts)
     return out
-
-
-class EpochLog:
-    """Per-epoch accumulators: losses, train predictions, task step counts, gradient cosines."""
-
-    def __init__(self) -> None:
-        # device tensors, read once in metrics(): no host synchronisation per step
-        self.losses: dict[str, list[torch.Tensor]] = defaultdict(list)
-        self.outputs: dict[str, list[torch.Tensor]] = defaultdict(list)
-        self.golds: dict[str, list[np.ndarray]] = defaultdict(list)
-        self.task_steps: Counter = Counter()
-        self.cosines: dict[str, list[torch.Tensor]] = defaultdict(list)
-        self.aux: dict[str, list[torch.Tensor]] = defaultdict(list)  # regularizer values, unweighted
-        self.steps = 0
-        self.skipped = 0  # steps left out for a non-finite loss (train.nonfinite=skip)
-        self.seconds = 0.0
-
-    def state(self) -> dict:
-        return {k: dict(v) if isinstance(v, dict) else v for k, v in vars(self).items()}
-
-    @classmethod
-    def from_state(cls, state: dict) -> "EpochLog":
-        log = cls()
-        for key, value in state.items():
-            current = getattr(log, key)
-            if isinstance(current, Counter):
-                value = Counter(value)
-            elif isinstance(current, defaultdict):
-                value = defaultdict(list, value)
-            setattr(log, key, value)
-        return log
-
-    def metrics(self, tasks: list[str]) -> dict[str, float]:
-        def values(tensors: list[torch.Tensor]) -> np.ndarray:
-            return torch.stack(tensors).float().cpu().numpy().astype(np.float64)
-
-        out = {f"train/{t}_loss": float(np.mean(values(self.losses[t]))) for t in tasks if self.losses[t]}
-        out.update({f"train/{name}": float(np.mean(values(v))) for name, v in self.aux.items()})
-        scores = {t: P.score(t, TASK_SPECS[t].predict(torch.cat(self.outputs[t]).float().cpu().numpy()),
-                             np.concatenate(self.golds[t])) for t in tasks if self.outputs[t]}
-        out.update({f"train/{k}": v for k, v in P.summary(scores).items()})
-        out.update({f"steps/{t}_fraction": self.task_steps[t] / max(1, self.steps) for t in tasks})
-        for pair, v in self.cosines.items():
-            out[f"grad/cos_{pair}"] = float(np.mean(values(v)))
-            out[f"grad/conflict_{pair}"] = float(np.mean(values(v) < 0))
-        out["time/seconds_per_step"] = self.seconds / max(1, self.steps)
-        out["train/skipped_steps"] = float(self.skipped)
-        return out
-
-
-class NonFiniteGuard:
-    """Checks each step's task losses (one host read per step): a non-finite one stops training with what happened,
-    or, with train.nonfinite=skip, the step is left out. Every rank decides alike (the flag is reduced)."""
-
-    def __init__(self, policy: str, optim: OptimizerSet, ranks: Ranks):
-        self.policy, self.optim, self.ranks = policy, optim, ranks
-        self.last_finite: dict[str, float] = {}
-
-    def keep(self, losses: dict[str, torch.Tensor], epoch: int, step: int) -> bool:
-        values = torch.stack([loss.detach().float() for loss in losses.values()])
-        bad = self.ranks.any_((~torch.isfinite(values)).to(torch.int32))
-        if not bad.any():
-            self.last_finite.update(zip(losses, values.tolist()))
-            return True
-        if self.policy == "skip":
-            return False
-        found = dict(zip(losses, values.tolist()))
-        rates = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optim.optimizers.items()}
-        raise FloatingPointError(
-            f"non-finite training loss at epoch {epoch}, step {step}: task losses {found}; learning rates {rates}; last "
-            f"finite losses {self.last_finite or 'none yet'}. Lower train.lr or the regularizer weights, or set "
-            f"train.nonfinite: skip to leave such steps out")
-
-
-@dataclass
-class Progress:
-    """Where training stands between two steps, besides the weights, optimizers, streams and generators: what a
-    resumable state holds so a rerun carries on exactly."""
-
-    epoch: int = 1
-    step: int = 0  # steps of `epoch` already taken
-    multi_step: int = 0  # several-task steps so far (the gradient diagnostics' clock)
-    best: float = -float("inf")
-    best_metrics: dict = field(default_factory=dict)
-    history: list = field(default_factory=list)  # dev metrics per epoch
-    logged: list = field(default_factory=list)  # every finished epoch's DVCLive metrics, replayed on resume
-    last_finite: dict = field(default_factory=dict)  # the guard's last finite losses
-
-
-def save_state(store: StateStore, progress: Progress, log: "EpochLog", model: MultitaskModel, optim: OptimizerSet,
-               method: GradientMethod, streams: dict[str, BatchStream], out_dir: Path | None) -> None:
-    store.save({"progress": dataclasses.asdict(progress), "log": log.state(), "model": model.state_dict(),
-                "optim": optim.state_dict(), "method": method.state(), "streams": {t: s.state() for t, s in streams.items()},
-                "rng": rng_state()},
-               files={"best": out_dir} if out_dir is not None and out_dir.exists() else None)
-
-
-def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: OptimizerSet, method: GradientMethod,
-                  streams: dict[str, BatchStream], live, out_dir: Path | None) -> tuple[Progress, "EpochLog"]:
-    """Put a saved state back; DVC cleared the stage's outputs before the rerun, so the finished epochs' logs and the
-    best checkpoint so far are written again. The generators come last: nothing after them may draw."""
-    model.load_state_dict(saved["model"])
-    optim.load_state_dict(saved["optim"])
-    method.load_state(saved["method"])
-    for t, s in streams.items():
-        s.load_state(saved["streams"][t])
-    progress = Progress(**saved["progress"])
-    for metrics in progress.logged:
-        for name, value in metrics.items():
-            live.log_metric(name, value)
-        live.next_step()
-    if out_dir is not None and (store.directory / "best").is_dir():
-        shutil.copytree(store.directory / "best", out_dir, dirs_exist_ok=True)
-    set_rng_state(saved["rng"])
-    return progress, EpochLog.from_state(saved["log"])
-
-
-def peak_memory_mb(device: torch.device) -> float:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict[str, TaskData], cfg: TrainConfig,
