@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mtbert.config import load_params, run_stage, section
 from mtbert.data.augment import AugmentConfig, augment
-from mtbert.io import write_disabled, write_text
+from mtbert.io import stage_disabled, write_text
 from mtbert.report.augment import render
 
 OUT = Path("data/augmented")
@@ -17,10 +17,8 @@ WORDNET = Path("data/raw/nltk_data/corpora/wordnet.zip")
 
 def main() -> None:
     cfg = section(load_params(), "augment", AugmentConfig)
-    if not cfg.enabled:
-        write_disabled(OUT)
+    if stage_disabled(cfg.enabled, OUT, why="augment disabled: finetune trains on the prepared tables"):
         write_text(REPORT, render(None))
-        print("augment disabled: finetune trains on the prepared tables")
         return
     summary = augment(Path("data/prepared"), WORDNET, OUT, cfg)
     write_text(REPORT, render(summary))

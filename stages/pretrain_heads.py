@@ -8,7 +8,7 @@ from pathlib import Path
 
 from dvclive import Live
 from mtbert.config import SECTION, Count, Seed, load_params, run_stage, section
-from mtbert.io import atomic_dir, write_disabled
+from mtbert.io import atomic_dir, stage_disabled
 from mtbert.model.multitask import ModelConfig, TaskName
 from mtbert.train import setup
 from mtbert.train.head_pretraining import HeadPretrainConfig
@@ -32,9 +32,7 @@ class TrainKeys:
 def main() -> None:
     params = load_params()
     cfg = section(params, "pretrain_heads", HeadPretrainConfig)
-    if not cfg.enabled:
-        write_disabled(OUT, LIVE)  # both are declared outputs, so both exist even when there is nothing to log
-        print("pretrain_heads disabled: finetune starts from fresh heads")
+    if stage_disabled(cfg.enabled, OUT, LIVE, why="pretrain_heads disabled: finetune starts from fresh heads"):
         return
     shared = section(params, "train", TrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))
     mcfg = section(params, "model", ModelConfig)

@@ -16,7 +16,7 @@ from dvclive import Live
 from mtbert.config import load_params, run_stage, section
 from mtbert.data.imdb import read_reviews
 from mtbert.data.sources import checkpoint_dir
-from mtbert.io import atomic_dir, write_disabled, write_json
+from mtbert.io import atomic_dir, stage_disabled, write_json
 from mtbert.model.checkpoint import load_pretrained, save_pretrained
 from mtbert.model.multitask import ModelConfig
 from mtbert.pretrain.examples import nsp_pairs
@@ -34,9 +34,7 @@ STATE = Path(".state/pretrain_mlm")  # not a DVC output: DVC leaves it alone bet
 def main() -> None:
     params = load_params()
     cfg = section(params, "pretrain_mlm", PretrainConfig)
-    if not cfg.enabled:
-        write_disabled(OUT, LIVE)  # both are declared outputs, so both exist even when there is nothing to log
-        print("pretrain_mlm disabled: the encoder is the downloaded checkpoint")
+    if stage_disabled(cfg.enabled, OUT, LIVE, why="pretrain_mlm disabled: the encoder is the downloaded checkpoint"):
         return
     checkpoint = section(params, "model", ModelConfig, only=("checkpoint",)).checkpoint
     source = Path("data/raw") / checkpoint_dir(checkpoint)

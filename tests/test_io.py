@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from mtbert.io import atomic_dir, recover_dir
+from mtbert.io import atomic_dir, recover_dir, stage_disabled
 
 
 def write(path, text):
@@ -40,3 +40,13 @@ def test_a_kill_between_the_renames_is_recovered(tmp_path):
     (tmp_path / ".out.previous").mkdir()  # killed after the new one was in place: the aside copy is dropped
     recover_dir(target)
     assert (target / "f.txt").read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_disabled_stage_leaves_only_markers_in_its_outputs_and_an_enabled_one_touches_nothing(tmp_path, capsys):
+    model, live = tmp_path / "model", tmp_path / "live"
+    write(model, "weights from an earlier enabled run")
+    assert stage_disabled(True, model, live, why="on") is False
+    assert (model / "f.txt").exists() and not live.exists() and capsys.readouterr().out == ""
+    assert stage_disabled(False, model, live, why="stage off: nothing to do") is True
+    assert [p.name for p in model.iterdir()] == ["DISABLED.json"] == [p.name for p in live.iterdir()]
+    assert capsys.readouterr().out == "stage off: nothing to do\n"

@@ -78,3 +78,13 @@ def write_disabled(*targets: Path | str) -> None:
     for target in targets:
         with atomic_dir(target) as out:
             write_json(out / "DISABLED.json", {"enabled": False})
+
+
+def stage_disabled(enabled: bool, *targets: Path | str, why: str) -> bool:
+    """True for a stage that is off, after its declared output directories got their DISABLED markers and `why` was
+    printed (DVC needs every declared output to exist, even with nothing in it)."""
+    if enabled:
+        return False
+    write_disabled(*targets)
+    print(why)
+    return True
