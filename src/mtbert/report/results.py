@@ -6,6 +6,7 @@ import subprocess
 
 CONTAMINATED = {"sentence-transformers/all-MiniLM-L6-v2": "its sentence-embedding training data included Quora duplicate questions"}
 ROWS = [("sst_acc", "SST acc"), ("quora_acc", "Quora acc"), ("sts_pearson", "STS r"), ("overall", "overall")]
+CFIMDB = ("cfimdb_acc", "CFIMDB acc")  # a column only when a run trained it (report 001's part 1; not in overall)
 
 
 # params are recorded in run.json, and `dvc exp run -S` changes them by design: only code counts here
@@ -51,9 +52,10 @@ def cell(metrics: dict, split: str, key: str) -> str:
 
 
 def metrics_table(rows: list[tuple[str, dict]]) -> list[str]:
-    """One row per run: dev then test, each task's metric and the overall score."""
-    keys = [k for k, _ in ROWS]
-    header = "| run | " + " | ".join(f"{split} {label}" for split in ("dev", "test") for _, label in ROWS) + " |"
+    """One row per run: dev then test, each task's metric and the overall score (CFIMDB's when a row has it)."""
+    columns = ROWS + [CFIMDB] * any(CFIMDB[0] in m.get(split, {}) for _, m in rows for split in ("dev", "test"))
+    keys = [k for k, _ in columns]
+    header = "| run | " + " | ".join(f"{split} {label}" for split in ("dev", "test") for _, label in columns) + " |"
     lines = [header, "|" + "---|" * (1 + 2 * len(keys))]
     lines += ["| " + " | ".join([name] + [cell(m, split, k) for split in ("dev", "test") for k in keys]) + " |"
               for name, m in rows]
