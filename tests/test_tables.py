@@ -233,3 +233,24 @@ def test_the_cost_line_adds_wall_and_cpu_hours_and_counts_diverged_runs():
                {"wall_seconds": 1800, "status": "diverged"}]
     assert cost_line(records) == "2 runs (1 diverged): 1.50 h wall, 2.00 h of CPU time (measured for 1 of them)."
     assert cost_line([]) == ""
+
+
+def test_a_dataset_table_needs_the_prepared_splits_and_shows_their_row_counts(tiny_repo):
+    from mtbert.tables.__main__ import main
+
+    published = yaml.safe_load((tiny_repo / "reports" / "published.yaml").read_text())
+    published["reports"]["9"]["tables"].append({
+        "id": "t0", "table": "Table 0", "caption": "data", "kind": "data",
+        "columns": {"train": "# of Train", "dev": "# of Dev", "test": "# of Test"},
+        "rows": [{"row": "SST", "values": {"train": 8544, "dev": 1101, "test": 2210}}]})
+    (tiny_repo / "reports" / "published.yaml").write_text(yaml.safe_dump(published, sort_keys=False))
+    with pytest.raises(SystemExit, match=r"not here: data/prepared/sst/train\.csv.*dvc checkout data/prepared"):
+        main(["render", "--profile", "tiny"])  # no page loses our counts silently
+    assert not (tiny_repo / "reports" / "tables" / "9.md").exists()
+    for task in ("sst", "quora", "sts"):
+        for split, n in (("train", 3), ("dev", 2), ("test", 1)):
+            path = tiny_repo / "data" / "prepared" / task / f"{split}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("id,sentence\n" + "".join(f"{i},s{i}\n" for i in range(n)))
+    main(["render", "--profile", "tiny"])
+    assert "| SST | 8,544 · **3** | 1,101 · **2** | 2,210 · **1** |" in (tiny_repo / "reports" / "tables" / "9.md").read_text()

@@ -23,13 +23,17 @@ PREPARED = Path("data/prepared")
 
 
 def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
-    """Rows per split of each prepared task (for the dataset-size tables)."""
-    out = {}
-    for task in ("sst", "quora", "sts"):
-        splits = {s: len(pd.read_csv(prepared / task / f"{s}.csv")) for s in ("train", "dev", "test")
-                  if (prepared / task / f"{s}.csv").exists()}
-        if splits:
-            out[task] = splits
+    """Rows per split of each prepared task (for the dataset-size tables); refuses when a split is not here, so that
+    a page never loses our counts because the workspace that rendered it had no prepared data."""
+    paths = {(task, split): prepared / task / f"{split}.csv" for task in ("sst", "quora", "sts")
+             for split in ("train", "dev", "test")}
+    absent = [str(p) for p in paths.values() if not p.exists()]
+    if absent:
+        raise SystemExit(f"the dataset-size tables need our prepared splits; not here: {', '.join(absent)} "
+                         "(run `dvc checkout data/prepared`, or `dvc repro prepare`)")
+    out: dict[str, dict[str, int]] = {}
+    for (task, split), path in paths.items():
+        out.setdefault(task, {})[split] = len(pd.read_csv(path))
     return out
 
 
@@ -37,7 +41,8 @@ def render(profile: str) -> list[Path]:
     published, studies = load_published(), table_studies()
     results = {name: R.load_results(s, profile) for name, s in studies.items()}
     code = R.code_version(strict=False)
-    written = render_all(published, studies, results, profile, data_sizes(), code=code)
+    has_data_table = any(t.kind == "data" for r in published.reports.values() for t in r.tables)
+    written = render_all(published, studies, results, profile, data_sizes() if has_data_table else {}, code=code)
     claims = OUT / "claims.md"
     write_text(claims, render_claims(load_claims(), published, studies, results, profile, code))
     return written + [claims]
