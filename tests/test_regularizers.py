@@ -8,8 +8,10 @@ from test_training import CPU, _setup
 
 from mtbert.train.loop import TrainConfig, task_losses
 from mtbert.train.losses import LOSSES
-from mtbert.train.regularizers import (REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig, ascent_step, divergence,
-                                      info_nce, partner_mask)
+from mtbert.train import passes
+from mtbert.train.passes import PassSeeds
+from mtbert.train.regularizers import (REGULARIZERS, CleanPass, SimCSEConfig, SmartConfig, ascent_step, divergence,
+                                      info_nce, nt_xent, partner_mask)
 
 
 def test_simcse_loss_equals_its_formula_on_a_three_sentence_batch():
@@ -79,25 +81,21 @@ def with_dropout(model, p: float = 0.3):
 
 
 def clean_pass(model, task, batch):
-    rng = RngState.capture(CPU)
-    features = model.encode(batch)
-    return CleanPass(features, model.head(task, features), rng)
+    seeds = PassSeeds(0, task, 0)
+    features = passes.encode(model, batch, seeds)
+    return CleanPass(features, passes.head(model, task, features, seeds), seeds)
 
 
 @pytest.mark.parametrize("task", ["sst", "quora", "sts"])
 def test_smart_is_exactly_zero_without_noise_even_with_dropout_on(tiny_checkpoint_dir, task):
     model, batches = _setup(tiny_checkpoint_dir, tasks=("sst", "quora", "sts"))
     with_dropout(model)
+    before = torch.get_rng_state()
     clean = clean_pass(model, task, batches[task])
     zero = REGULARIZERS["smart"](model, task, batches[task], clean, SmartConfig(weight=1.0, sigma=0.0, ascent_steps=0))
     assert zero.item() == 0.0
     assert zero.requires_grad  # it trains the model
-    # the replays left the global random stream where the clean pass and the noise draw had put it
-    after = torch.get_rng_state()
-    torch.set_rng_state(clean.rng.cpu)
-    model.head(task, model.encode(batches[task]))
-    torch.randn(*batches[task]["input_ids"].shape, model.bert.config.hidden_size)
-    assert torch.equal(after, torch.get_rng_state())
+    assert torch.equal(before, torch.get_rng_state())  # the passes and the noise drew from streams of their own
 
 
 @pytest.mark.parametrize("task", ["sst", "sts"])
@@ -165,3 +163,45 @@ def test_training_logs_task_losses_apart_from_regularizer_terms(tiny_checkpoint_
     train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
     assert {"train/sst_loss", "train/sst_simcse", "dev/sst_acc"} <= set(live.metrics)
     assert live.metrics["train/sst_simcse"] > 0 and live.metrics["train/sst_loss"] < 5  # CE of 5 classes, not the sum
+
+
+def test_report_001s_simcse_puts_both_views_in_the_denominator_by_hand():
+    # N = 2 sentences, views z1 = (u1, u2), z2 = (v1, v2); each of the 4 views picks its other view among the other 3
+    z1 = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z2 = torch.tensor([[1.0, 1.0], [-1.0, 1.0]])
+    tau = 0.5
+    views = z1.tolist() + z2.tolist()
+    cos = lambda a, b: (a[0] * b[0] + a[1] * b[1]) / math.hypot(*a) / math.hypot(*b)  # noqa: E731
+    positive = [2, 3, 0, 1]
+    terms = [-cos(views[i], views[positive[i]]) / tau
+             + math.log(sum(math.exp(cos(views[i], views[k]) / tau) for k in range(4) if k != i)) for i in range(4)]
+    assert nt_xent(z1, z2, tau).item() == pytest.approx(np.mean(terms), rel=1e-6)
+    assert nt_xent(z1, z2, tau).item() != pytest.approx(info_nce(z1, z2, tau).item(), rel=1e-3)  # Gao et al.'s differs
+
+
+def test_both_views_with_partners_excluded_drops_the_partner_in_either_view():
+    angles = [0.0, 0.5, 1.0, 0.2]  # a1 a2 b1 b2: partners (0, 2) and (1, 3)
+    z1 = torch.tensor([[math.cos(a), math.sin(a)] for a in angles])
+    z2 = torch.tensor([[math.cos(a + 0.1), math.sin(a + 0.1)] for a in angles])
+    views = z1.tolist() + z2.tolist()
+    partner = [2, 3, 0, 1]
+    tau = 0.5
+    cos = lambda a, b: (a[0] * b[0] + a[1] * b[1]) / math.hypot(*a) / math.hypot(*b)  # noqa: E731
+    terms = []
+    for i in range(8):
+        own, pos = i % 4, (i + 4) % 8
+        dropped = {i, partner[own], partner[own] + 4}
+        terms.append(-cos(views[i], views[pos]) / tau
+                     + math.log(sum(math.exp(cos(views[i], views[k]) / tau) for k in range(8) if k not in dropped)))
+    assert nt_xent(z1, z2, tau, partner_mask(4)).item() == pytest.approx(np.mean(terms), rel=1e-6)
+
+
+@pytest.mark.parametrize("negatives", ["second_view", "both_views"])
+def test_the_negatives_setting_picks_the_loss(tiny_checkpoint_dir, negatives):
+    model, batches = _setup(tiny_checkpoint_dir, tasks=("sst",))
+    model.eval()  # both views agree
+    clean = clean_pass(model, "sst", batches["sst"])
+    z = clean.features.pooled
+    got = REGULARIZERS["simcse"](model, "sst", batches["sst"], clean, SimCSEConfig(weight=1.0, negatives=negatives))
+    want = info_nce(z, z, 0.05) if negatives == "second_view" else nt_xent(z, z, 0.05)
+    assert got.item() == pytest.approx(want.item(), rel=1e-5)

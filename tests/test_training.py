@@ -94,8 +94,9 @@ def test_backward_applies_the_method_to_the_shared_encoder_and_own_gradients_to_
     g_sst, g_quora = J[0], J[1]  # two-task PCGrad by hand: each projected off the other when they conflict
     dot = g_sst @ g_quora
     expected = g_sst + g_quora if dot >= 0 else (g_sst - dot / (g_quora @ g_quora) * g_quora) + (g_quora - dot / (g_sst @ g_sst) * g_sst)
-    got = torch.cat([p.grad.reshape(-1) for p in shared])
+    got = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared])
     torch.testing.assert_close(got, expected)
+    assert model.bert.pooler.dense.weight.grad is None  # mean pooling: no task reaches the pooler
     torch.testing.assert_close(model.heads["sst"].out.weight.grad, head_grad)
     assert cos.shape == (2, 2) and cos[0, 1] == pytest.approx(float(torch.nn.functional.cosine_similarity(J[0], J[1], dim=0)), abs=1e-5)
 
@@ -119,14 +120,31 @@ def test_a_head_trunk_shared_by_two_tasks_goes_through_the_gradient_method(tiny_
     torch.testing.assert_close(model.heads["sts"].out.weight.grad, out_grad)  # a task's own output layer: its own gradient
 
 
-def test_clipping_bounds_the_gradient_norm(tiny_checkpoint_dir):
-    model, batches = _setup(tiny_checkpoint_dir)
-    results = task_losses(model, batches, CPU)
-    (sum(r[0] for r in results.values()) * 1000).backward()
-    params = [p for p in model.parameters() if p.grad is not None]
-    assert torch.nn.utils.get_total_norm([p.grad for p in params]) > 1.0
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    assert torch.nn.utils.get_total_norm([p.grad for p in params]) == pytest.approx(1.0, rel=1e-4)
+def _norms_at_update(directory, tmp_path, monkeypatch, clip_norm):
+    """Train 3 steps; the global gradient norm each time the optimizers step."""
+    from mtbert.train.loop import TrainConfig, train
+    from mtbert.train.optim import OptimizerSet
+
+    model, _ = _setup(directory)
+    tok = Tokenizer.from_checkpoint(directory)
+    data = {"sst": tokenize(tok, SST, "sst", "single"), "sts": tokenize(tok, PAIRS, "sts", "siamese")}
+    norms, real = [], OptimizerSet.step
+
+    def step(self, tasks):
+        norms.append(float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])))
+        real(self, tasks)
+
+    monkeypatch.setattr(OptimizerSet, "step", step)
+    cfg = TrainConfig(tasks=["sst", "sts"], epochs=1, steps_per_epoch=3, batch_size=4, clip_norm=clip_norm)
+    train(model, data, data, cfg, tmp_path / f"out{clip_norm}", RecordingLive(), tok.pad_id, {}, [])
+    return norms
+
+
+def test_the_loops_clipping_bounds_the_gradient_norm_at_every_update(tiny_checkpoint_dir, tmp_path, monkeypatch):
+    free = _norms_at_update(tiny_checkpoint_dir, tmp_path, monkeypatch, None)
+    clipped = _norms_at_update(tiny_checkpoint_dir, tmp_path, monkeypatch, 1e-3)
+    assert len(clipped) == 3 and min(free) > 1e-2
+    assert clipped == pytest.approx([1e-3] * 3, rel=1e-4)
 
 
 def test_the_same_seed_builds_the_same_fresh_heads(tmp_path):
@@ -222,6 +240,53 @@ def test_with_nonfinite_skip_the_step_is_left_out_counted_and_training_goes_on(t
     live = _sts_run(tiny_checkpoint_dir, tmp_path, "skip")
     assert live.metrics["train/skipped_steps"] == 1.0 and np.isfinite(live.metrics["train/sts_loss"])
     assert (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_a_skipped_step_still_moves_the_learning_rate_schedule_on(tiny_checkpoint_dir, tmp_path, monkeypatch):
+    """4 steps, 1 of warm-up then linear decay: factors 1, 1, 2/3, 1/3; with step 3 skipped, step 4 still runs at 1/3."""
+    lrs, real = [], torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):
+        lrs.append(self.param_groups[0]["lr"])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    _nan_at(monkeypatch, 3)
+    _sts_run(tiny_checkpoint_dir, tmp_path, "skip")
+    assert lrs == pytest.approx([2e-5, 2e-5, 2e-5 / 3])
+
+
+def _nan_gradient_at(model, step: int):
+    """The STS head's weight gradient turns NaN at the `step`-th backward, behind a finite loss."""
+    calls = {"n": 0}
+
+    def hook(grad):
+        calls["n"] += 1
+        return grad * float("nan") if calls["n"] == step else grad
+
+    model.heads["sts"].out.weight.register_hook(hook)
+
+
+@pytest.mark.parametrize("policy", ["stop", "skip"])
+def test_a_nan_gradient_behind_a_finite_loss_is_caught(tiny_checkpoint_dir, tmp_path, monkeypatch, policy):
+    from mtbert.train.loop import TrainConfig, train
+
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sts": "relu5"}), ["sts"])
+    with torch.no_grad():
+        model.heads["sts"].out.bias.fill_(2.0)  # a live ReLU: the head's weight gets a gradient every step
+    _nan_gradient_at(model, 2)
+    data = {"sts": tokenize(Tokenizer.from_checkpoint(tiny_checkpoint_dir), PAIRS, "sts", "siamese")}
+    live = RecordingLive()
+    cfg = TrainConfig(tasks=["sts"], epochs=1, steps_per_epoch=4, batch_size=2, nonfinite=policy)
+    if policy == "stop":
+        with pytest.raises(FloatingPointError, match=r"non-finite gradient at epoch 1, step 2 behind finite losses "
+                                                     r"\{'sts': \d.*first \['heads.sts.out.weight'\]"):
+            train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
+        return
+    train(model, data, data, cfg, tmp_path / "out", live, 0, {}, [])
+    assert live.metrics["train/skipped_steps"] == 1.0
+    assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
 def test_run_json_records_the_passes_per_task_per_epoch(tiny_checkpoint_dir, tmp_path, capsys):

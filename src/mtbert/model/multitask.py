@@ -16,6 +16,7 @@ from torch import nn
 from mtbert.io import atomic_path, write_json
 from mtbert.config import SECTION, Dropout, Int
 from mtbert.registry import one_of
+from mtbert.seeds import reseed
 from mtbert.model.bert import BertConfig, BertModel
 from mtbert.model.heads import HEADS, Features, shared_pair_trunk
 from mtbert.model.pooling import POOLINGS
@@ -73,7 +74,10 @@ class ModelConfig:
 
 
 class MultitaskModel(nn.Module):
-    def __init__(self, encoder: BertModel, cfg: ModelConfig, tasks: list[str]):
+    """The encoder and a head per task; each head (and shared trunk) is initialised from a seed derived from `seed`
+    and its name, so adding a task's head changes no other head's initial weights."""
+
+    def __init__(self, encoder: BertModel, cfg: ModelConfig, tasks: list[str], seed: int = 0):
         super().__init__()
         self.bert = encoder
         self.cfg = cfg
@@ -90,10 +94,14 @@ class MultitaskModel(nn.Module):
             if head_cls.shared_trunk:
                 name = cfg.heads[task]
                 if name not in self.trunks:
-                    self.trunks[name] = shared_pair_trunk(encoder.config.hidden_size, cfg.head_dropout)
+                    with torch.random.fork_rng(devices=[]):
+                        reseed(seed, "init/trunk", name)
+                        self.trunks[name] = shared_pair_trunk(encoder.config.hidden_size, cfg.head_dropout)
                 trunk = self.trunks[name]
-            heads[task] = head_cls(encoder.config.hidden_size, spec.n_out, cfg.task_dropout.get(task, cfg.head_dropout),
-                                   trunk=trunk)
+            with torch.random.fork_rng(devices=[]):
+                reseed(seed, "init/head", task)
+                heads[task] = head_cls(encoder.config.hidden_size, spec.n_out,
+                                       cfg.task_dropout.get(task, cfg.head_dropout), trunk=trunk)
         self.heads = nn.ModuleDict(heads)
         if cfg.encoder_dropout is not None:  # every hidden dropout of the encoder (attention dropout stays)
             encoder.config.hidden_dropout_prob = cfg.encoder_dropout
@@ -107,6 +115,14 @@ class MultitaskModel(nn.Module):
 
     def _trunk_users(self, tasks) -> dict[str, int]:
         return {name: sum(self.cfg.heads[t] == name for t in tasks) for name in self.trunks}
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        """Every head parameter `task`'s loss reaches: its head's, and its shared trunk's when it has one."""
+        params = list(self.heads[task].parameters())
+        name = self.cfg.heads[task]
+        if name in self.trunks:
+            params += list(self.trunks[name].parameters())
+        return [p for p in params if p.requires_grad]
 
     def head_parameters(self, tasks) -> list[nn.Parameter]:
         """What only one of `tasks` reaches: their own heads, plus a shared trunk when just one of them uses it."""

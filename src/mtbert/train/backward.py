@@ -28,10 +28,12 @@ def forms_jacobian(model: MultitaskModel, tasks: list[str], method: GradientMeth
 
 
 def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: GradientMethod, jacobian: bool,
-             buffers: GradientBuffers | None = None, ranks: Ranks | None = None) -> torch.Tensor | None:
+             buffers: GradientBuffers | None = None, ranks: Ranks | None = None, draw_seed: int = 0) -> torch.Tensor | None:
     """Gradients into .grad. With `jacobian` (or any method but sum on a several-task step), per-task gradients on every
     parameter several of the step's tasks reach (encoder, shared head trunks) form J and the method combines them;
-    parameters only one task reaches get that task's gradient. Returns the task-gradient cosine matrix when J was formed."""
+    parameters only one task reaches get that task's gradient, and parameters no task reaches keep no gradient, as the
+    plain backward leaves them. A method that draws (PCGrad's order) draws from `draw_seed`, alike on every rank.
+    Returns the task-gradient cosine matrix when J was formed."""
     tasks = list(losses)
     if not forms_jacobian(model, tasks, method, jacobian):
         sum(losses.values()).backward()  # under DDP, its hooks average these across ranks
@@ -39,7 +41,7 @@ def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: Gra
     shared = model.shared_parameters(tasks)
     shared_ids = {id(p) for p in shared}
     sparse = [p for p in model.row_sparse_parameters() if id(p) in shared_ids]
-    own = {t: [p for p in model.heads[t].parameters() if p.requires_grad and id(p) not in shared_ids] for t in tasks}
+    own = {t: [p for p in model.task_parameters(t) if id(p) not in shared_ids] for t in tasks}
     slot = (buffers or GradientBuffers()).get(shared, sparse, len(tasks))
     blocks = task_jacobian(losses, own, slot, ranks)
     if ranks is not None and ranks.enabled:  # every rank combines the whole batch's task gradients
@@ -49,11 +51,8 @@ def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: Gra
             if p.grad is not None:
                 ranks.average_(p.grad)
     grads = TaskGradients(blocks, tasks, direction_buffer(slot, blocks))
-    if ranks is not None and ranks.enabled:
-        with torch.random.fork_rng(devices=[]):  # methods that draw (PCGrad's order) draw the same on every rank
-            ranks.same_rng_()
-            direction = method.combine(grads)
-    else:
+    with torch.random.fork_rng(devices=[]):  # the method's draws leave every other stream alone
+        torch.manual_seed(draw_seed)
         direction = method.combine(grads)
     write_direction(slot, direction)
     return gramian_cosines(grads.gramian())

@@ -1,16 +1,21 @@
 """Data parallelism under `torchrun --nproc_per_node N`: every rank draws the same batches (same seeds), trains on
 its shard of each, and gradients are averaged across ranks, so every rank applies the update one process would apply
 to the whole batch. PyTorch DDP reduces the summed backward; a gradient method's task gradients (J) are reduced
-before they are combined. NCCL on GPUs, gloo on CPU."""
+before they are combined. NCCL on GPUs (with gloo beside it for CPU tensors), gloo on CPU.
+
+No random state is ever communicated: every draw a step makes comes from a seed derived from the run's seed, the
+step and, for dropout, the rank (mtbert.seeds), so ranks agree on the method's draws without a collective."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.distributed.nn.functional as dist_nn
 from torch import nn
 
 
@@ -19,6 +24,7 @@ class Ranks:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    group: Any = None  # the process group of the data collectives; None: the default one
 
     @property
     def enabled(self) -> bool:
@@ -45,23 +51,38 @@ class Ranks:
         """Scale of a rank's mean loss such that the ranks' averaged gradient is the whole batch's mean-loss gradient."""
         return shard * self.world / batch
 
-    def same_rng_(self) -> None:
-        """The CPU generator set to the main rank's state on every rank."""
-        state = torch.get_rng_state()
-        dist.broadcast(state, src=0)
-        torch.set_rng_state(state)
-
     def average_(self, tensor: torch.Tensor) -> torch.Tensor:
         if self.enabled:
-            dist.all_reduce(tensor)
+            dist.all_reduce(tensor, group=self.group)
             tensor /= self.world
         return tensor
 
     def any_(self, mask: torch.Tensor) -> torch.Tensor:
         """An integer mask set wherever it is set on any rank."""
         if self.enabled:
-            dist.all_reduce(mask, op=dist.ReduceOp.MAX)
+            dist.all_reduce(mask, op=dist.ReduceOp.MAX, group=self.group)
         return mask
+
+    def gather_rows(self, z: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """Every rank's rows of `z` stacked in rank order, with the gradient flowing back to each rank's own rows, and
+        where this rank's rows start (shards may differ in size by a row)."""
+        if not self.enabled:
+            return z, 0
+        size = torch.tensor([len(z)], device=z.device)
+        sizes = [torch.zeros_like(size) for _ in range(self.world)]
+        dist.all_gather(sizes, size, group=self.group)
+        counts = [int(s) for s in sizes]
+        padded = torch.cat([z, z.new_zeros(max(counts) - len(z), *z.shape[1:])])
+        parts = dist_nn.all_gather(padded, group=self.group or dist.group.WORLD)
+        return torch.cat([part[:n] for part, n in zip(parts, counts)]), sum(counts[:self.rank])
+
+    def gather_objects(self, obj: Any) -> list[Any]:
+        """Every rank's `obj`, in rank order (e.g. each rank's random state for a resumable training state)."""
+        if not self.enabled:
+            return [obj]
+        out: list[Any] = [None] * self.world
+        dist.all_gather_object(out, obj, group=self.group)
+        return out
 
 
 class NoLive:
@@ -74,6 +95,11 @@ class NoLive:
         pass
 
 
+# NCCL has no CPU backend: a collective on a CPU tensor (a random state, an object) would fail with "No backend type
+# associated with device type cpu"; gloo beside it takes those.
+BACKENDS = {"nccl": "cpu:gloo,cuda:nccl", "gloo": "gloo"}
+
+
 def setup(backend: str = "auto") -> Ranks:
     """The ranks torchrun launched (RANK, WORLD_SIZE, LOCAL_RANK), with the process group initialised; one rank when
     not launched by torchrun. `backend`: auto (nccl on GPUs, gloo on CPU) | nccl | gloo."""
@@ -83,7 +109,7 @@ def setup(backend: str = "auto") -> Ranks:
         chosen = ("nccl" if torch.cuda.is_available() else "gloo") if backend == "auto" else backend
         if chosen == "nccl":
             torch.cuda.set_device(ranks.local_rank)
-        dist.init_process_group(chosen)
+        dist.init_process_group(BACKENDS[chosen])
     return ranks
 
 

@@ -28,6 +28,7 @@ class JacobianSlot:
     sparse_grads: list[torch.Tensor]
     rows: list[torch.Tensor | None] = field(default_factory=list)  # each row-sparse parameter's rows this step
     written: list[torch.Tensor | None] = field(default_factory=list)  # rows its .grad holds from the last step
+    reached: list[bool] = field(default_factory=list)  # per dense parameter: did any task's gradient reach it this step
 
     @property
     def n_dense(self) -> int:
@@ -73,8 +74,10 @@ def task_jacobian(losses: dict[str, torch.Tensor], own: dict[str, list[torch.nn.
     n_tasks, n_dense, shared = len(losses), slot.n_dense, slot.dense + slot.sparse
     dense = slot.J[:n_tasks * n_dense].view(n_tasks, n_dense)
     reached: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[] for _ in slot.sparse]
+    slot.reached = [False] * len(slot.dense)
     for row, (task, loss) in zip(dense, losses.items()):
         grads = torch.autograd.grad(loss, shared + own[task], allow_unused=True)
+        slot.reached = [r or g is not None for r, g in zip(slot.reached, grads)]
         torch.cat([g.reshape(-1) if g is not None else p.new_zeros(p.numel())
                    for p, g in zip(slot.dense, grads[:len(slot.dense)])], out=row)
         for k, (p, g) in enumerate(zip(slot.sparse, grads[len(slot.dense):len(shared)])):
@@ -107,11 +110,12 @@ def direction_buffer(slot: JacobianSlot, blocks: list[torch.Tensor]) -> torch.Te
 
 
 def write_direction(slot: JacobianSlot, direction: torch.Tensor) -> None:
-    """The direction into .grad: views of it for the dense parameters; for a row-sparse one, its reached rows into a
-    dense gradient whose rows from the last step are zeroed first (every other row is already zero)."""
+    """The direction into .grad: views of it for the dense parameters (None for one no task reached, as a plain
+    backward leaves it: the optimizer then neither decays it nor moves its moments); for a row-sparse one, its reached
+    rows into a dense gradient whose rows from the last step are zeroed first (every other row is already zero)."""
     offset = 0
-    for p in slot.dense:
-        p.grad = direction[offset:offset + p.numel()].view_as(p).to(p.dtype)
+    for p, reached in zip(slot.dense, slot.reached):
+        p.grad = direction[offset:offset + p.numel()].view_as(p).to(p.dtype) if reached else None
         offset += p.numel()
     for k, (p, grad) in enumerate(zip(slot.sparse, slot.sparse_grads)):
         if slot.written[k] is not None:

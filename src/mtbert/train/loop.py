@@ -28,10 +28,13 @@ from mtbert.train.epoch_log import EpochLog
 from mtbert.train.losses import LOSSES
 from mtbert.train.nonfinite import NonFiniteGuard
 from mtbert.train.optim import OptimizerSet, build_optimizers
-from mtbert.train.regularizers import REGULARIZERS, CleanPass, RngState, SimCSEConfig, SmartConfig
+from mtbert.seeds import derive
+from mtbert.train import passes as seeded
+from mtbert.train.passes import PassSeeds
+from mtbert.train.regularizers import REGULARIZERS, CleanPass, SimCSEConfig, SmartConfig
 from mtbert.train.resume import Progress, restore_state, save_state
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
-from mtbert.train.state import StateStore
+from mtbert.train.state import StateStore, rng_state
 from mtbert.train.surgery import METHODS, GradientMethod, MethodContext
 
 
@@ -90,24 +93,25 @@ class TrainConfig:
 
 
 def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device, cfg: TrainConfig | None = None,
-                scales: dict[str, float] | None = None) -> dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
+                scales: dict[str, float] | None = None, step: int = 0, ranks: Ranks = Ranks(),
+                ) -> dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
     """Each task's loss (its task loss plus its weighted regularizers, times `scales[task]` when given: a rank's share
     of the batch), its detached outputs, and the parts' values ("task" and each regularizer unweighted, unscaled), so
-    curves stay comparable whether regularizers are on or off. Outputs and parts stay on the device (detached): the
-    loop reads them once per epoch, not once per step."""
+    curves stay comparable whether regularizers are on or off. Each pass's dropout draws from seeds of its own (run
+    seed, task, `step`, rank): what a regularizer or another task draws never shifts them. Outputs and parts stay on
+    the device (detached): the loop reads them once per epoch, not once per step."""
     cfg = cfg or TrainConfig()
     out = {}
     for task, batch in batches.items():
         batch = {k: v.to(device) for k, v in batch.items()}
+        seeds = PassSeeds(cfg.seed, task, step, ranks.rank)
         with P.autocast(device):
-            regularizers = cfg.regularizers(task)
-            rng = RngState.capture(device) if regularizers else None  # a replay of this pass draws the same dropout masks
-            features = model.encode(batch)
-            output = model.head(task, features)
+            features = seeded.encode(model, batch, seeds)
+            output = seeded.head(model, task, features, seeds)
             loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
             parts = {"task": loss.detach()}
-            for name, rcfg in regularizers.items():
-                term = REGULARIZERS[name](model, task, batch, CleanPass(features, output, rng), rcfg)
+            for name, rcfg in cfg.regularizers(task).items():
+                term = REGULARIZERS[name](model, task, batch, CleanPass(features, output, seeds, ranks.gather_rows), rcfg)
                 parts[name] = term.detach()
                 loss = loss + rcfg.weight * term
         if scales is not None:
@@ -131,13 +135,13 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     model.to(device)
     if cfg.compile:
         model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
+    torch.manual_seed(cfg.seed)  # nothing should draw from it (every source has its own seed): a safety net
+    rng = np.random.default_rng(derive(cfg.seed, "schedule"))
     if cfg.mode == "frozen":
         model.bert.requires_grad_(False)
     tasks = list(train_data)
     sizes = {t: len(d) for t, d in train_data.items()}
-    streams = {t: BatchStream(d, cfg.batch_size, cfg.seed + k) for k, (t, d) in enumerate(train_data.items())}
+    streams = {t: BatchStream(d, cfg.batch_size, derive(cfg.seed, "batches", t)) for t, d in train_data.items()}
     steps, budgets = epoch_size(cfg.epoch, sizes, cfg.batch_size, cfg.steps_per_epoch)
     plans = [SCHEDULES[cfg.schedule](EpochPlan(tasks, sizes, steps, e, cfg.epochs, list(cfg.task_order), rng, budgets))
              for e in range(1, cfg.epochs + 1)]
@@ -164,22 +168,27 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                                            lr_schedule=cfg.lr_schedule, fused=device.type == "cuda")
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
-    forward = data_parallel(model, lambda m, batches, scales: task_losses(m, batches, device, cfg, scales), ranks)
+    forward = data_parallel(model, lambda m, batches, scales, key: task_losses(m, batches, device, cfg, scales, key, ranks),
+                            ranks)
     progress, log = Progress(), EpochLog()
     saved, said = store.load() if store is not None else (None, "")
     if said:
         print(f"train state: {said}")
     if saved is not None:
-        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir)
+        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank)
     guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
     guard.last_finite = progress.last_finite
 
     def snapshot(epoch: int, step: int, epoch_log: EpochLog) -> None:
-        if store is not None and ranks.is_main:
+        if store is None:
+            return
+        rng = ranks.gather_objects(rng_state())  # every rank's generators: each resumes its own
+        if ranks.is_main:
             save_state(store, dataclasses.replace(progress, epoch=epoch, step=step), epoch_log, model, optim, method,
-                       streams, out_dir)
+                       streams, out_dir, rng)
 
     resume_epoch, skip = progress.epoch, progress.step
+    first_step = np.cumsum([0] + [len(plan) for plan in plans])  # a step's key: its number in the whole run
     for epoch, plan in enumerate(plans, start=1):
         if epoch < resume_epoch:
             continue
@@ -190,6 +199,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                                                mininterval=5, disable=not ranks.is_main, initial=skip,
                                                total=len(plan)), start=skip + 1):
             model.train()
+            key = int(first_step[epoch - 1]) + step
             drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
             indices = {t: ranks.shard(i) for t, i in drawn.items()}
             scales = {t: ranks.loss_scale(len(indices[t]), len(i)) for t, i in drawn.items()} if ranks.enabled else None
@@ -199,17 +209,21 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
             if forms_jacobian(model, step_tasks, method, measure):  # J is reduced by hand: DDP would join the task graphs
                 with model.sparse_row_gradients(not cfg.compile):
-                    results = task_losses(model, batches, device, cfg, scales)
+                    results = task_losses(model, batches, device, cfg, scales, key, ranks)
             else:
-                results = forward(batches, scales)
+                results = forward(batches, scales, key)
             if not guard.keep({t: r[0] for t, r in results.items()}, epoch, step):
+                optim.skip(step_tasks)
                 log.skipped += 1
                 continue
             optim.zero_grad()
             cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure, buffers=buffers,
-                           ranks=ranks)
-            if cfg.clip_norm is not None:
-                torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.grad is not None], cfg.clip_norm)
+                           ranks=ranks, draw_seed=derive(cfg.seed, "method", key))
+            if not guard.keep_gradients(model, cfg.clip_norm, epoch, step):
+                optim.zero_grad()
+                optim.skip(step_tasks)
+                log.skipped += 1
+                continue
             optim.step(step_tasks)
             log.steps += 1
             for task, (_, output, parts) in results.items():

@@ -31,10 +31,18 @@ class OptimizerSet:
 
     def step(self, tasks: list[str]) -> None:
         """Step the optimizers of the tasks in this step, and the encoder's (or the single one)."""
-        for name, opt in self.optimizers.items():
-            if name in ("all", "encoder") or name in tasks:
-                opt.step()
-                self.schedulers[name].step()
+        for name in self._taking_part(tasks):
+            self.optimizers[name].step()
+            self.schedulers[name].step()
+
+    def skip(self, tasks: list[str]) -> None:
+        """A step left out (non-finite): no update, but the learning-rate schedules move on as if it were taken, so the
+        decay still ends at 0 on the last step."""
+        for name in self._taking_part(tasks):
+            self.schedulers[name].step()
+
+    def _taking_part(self, tasks: list[str]) -> list[str]:
+        return [name for name in self.optimizers if name in ("all", "encoder") or name in tasks]
 
 
 def decay_groups(module: nn.Module, lr: float, weight_decay: float) -> list[dict]:

@@ -1,14 +1,13 @@
 """Auxiliary losses added to a task's loss, registered by the name of their `train.<name>` params section.
 
 Each is `fn(model, task, batch, clean, cfg) -> tensor`, called on the task's training batch after the ordinary
-forward pass (`clean`: its features, output and the RNG state it started from), and weighted by its section's
+forward pass (`clean`: its features, output and the seeds its dropout masks came from), and weighted by its section's
 `weight` (0: off).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,40 +18,26 @@ from mtbert.model.heads import Features
 from mtbert.config import SECTION, NonNegativeFloat, NonNegativeInt, PositiveFloat
 from mtbert.model.multitask import TASK_SPECS, TaskName
 from mtbert.registry import Registry
+from mtbert.train import passes
+from mtbert.train.passes import PassSeeds
 
 Regularizer = Callable[..., torch.Tensor]
 REGULARIZERS: Registry[Regularizer] = Registry("regularizer")
 
 
-@dataclass
-class RngState:
-    """The random state a forward pass started from: replaying it draws the same dropout masks."""
-
-    cpu: torch.Tensor
-    cuda: torch.Tensor | None
-    device: torch.device
-
-    @classmethod
-    def capture(cls, device: torch.device) -> "RngState":
-        return cls(torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None, device)
-
-    @contextlib.contextmanager
-    def replay(self) -> Iterator[None]:
-        """Run the block from this state; the global random stream is left as it was before the block."""
-        with torch.random.fork_rng(devices=[self.device] if self.cuda is not None else []):
-            torch.set_rng_state(self.cpu)
-            if self.cuda is not None:
-                torch.cuda.set_rng_state(self.cuda, self.device)
-            yield
+def _local(z: torch.Tensor) -> tuple[torch.Tensor, int]:
+    return z, 0
 
 
 @dataclass
 class CleanPass:
-    """The task's ordinary forward pass on the batch."""
+    """The task's ordinary forward pass on the batch: its features, output, the seeds its dropout drew from (a replay
+    with them sees the same masks), and `gather`: z -> (every rank's z stacked, where this rank's rows start)."""
 
     features: Features
     output: torch.Tensor
-    rng: RngState
+    seeds: PassSeeds
+    gather: Callable[[torch.Tensor], tuple[torch.Tensor, int]] = _local
 
 
 @dataclass
@@ -63,6 +48,9 @@ class SimCSEConfig:
     # For pair tasks encoded apart: is a sentence's own partner (the other side of its pair) a negative, or excluded
     # from the denominator? Duplicate questions and similar STS pairs should not be pushed apart.
     partner: Literal["negative", "excluded"] = "excluded"
+    # The denominator: second_view (Gao et al.: a first view against every second view, N-way) | both_views (report
+    # 001 eq. 1, SimCLR's NT-Xent: each of the 2N views against the other 2N - 1)
+    negatives: Literal["second_view", "both_views"] = "second_view"
     __pydantic_config__ = SECTION
 
 
@@ -77,30 +65,60 @@ class SmartConfig:
     __pydantic_config__ = SECTION
 
 
-def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float, exclude: torch.Tensor | None = None) -> torch.Tensor:
-    """SimCSE's loss: row i of z1 must pick row i of z2 among all rows, by cosine similarity / τ; `exclude` (bool,
-    rows x rows) drops entries from the denominator."""
+def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float, exclude: torch.Tensor | None = None,
+             offset: int = 0) -> torch.Tensor:
+    """Gao et al.'s loss: row i of z1 must pick row offset + i of z2 among all of z2's rows, by cosine similarity / τ;
+    `exclude` (bool, z1 rows x z2 rows) drops entries from the denominator. z2 may hold every rank's rows."""
     sim = F.cosine_similarity(z1.float().unsqueeze(1), z2.float().unsqueeze(0), dim=-1) / temperature
     if exclude is not None:
         sim = sim.masked_fill(exclude, float("-inf"))
-    return F.cross_entropy(sim, torch.arange(len(z1), device=z1.device))
+    return F.cross_entropy(sim, offset + torch.arange(len(z1), device=z1.device))
 
 
-def partner_mask(rows: int, device: torch.device | None = None) -> torch.Tensor:
-    """Rows stack a pair batch's a's then b's: True at (i, the other side of i's pair)."""
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float, exclude: torch.Tensor | None = None,
+            all1: torch.Tensor | None = None, all2: torch.Tensor | None = None, offset: int = 0) -> torch.Tensor:
+    """Report 001's eq. (1): the 2N views z1, z2 each pick their other view among the other 2N - 1 (all1, all2: every
+    rank's rows, this rank's from `offset`); `exclude` (z1 rows x all rows of one view) drops a pair's partner in both
+    views. The mean over this rank's 2n anchors."""
+    all1 = z1 if all1 is None else all1
+    all2 = z2 if all2 is None else all2
+    n, total = len(z1), len(all1)
+    anchors = torch.cat([z1, z2]).float()
+    candidates = torch.cat([all1, all2]).float()
+    sim = F.cosine_similarity(anchors.unsqueeze(1), candidates.unsqueeze(0), dim=-1) / temperature
+    own = offset + torch.arange(n, device=z1.device)
+    rows = torch.arange(2 * n, device=z1.device)
+    self_cols = torch.cat([own, total + own])
+    mask = torch.zeros_like(sim, dtype=torch.bool)
+    mask[rows, self_cols] = True
+    if exclude is not None:
+        mask |= exclude.repeat(2, 2)
+    sim = sim.masked_fill(mask, float("-inf"))
+    return F.cross_entropy(sim, torch.cat([total + own, own]))
+
+
+def partner_mask(rows: int, device: torch.device | None = None, total: int | None = None, offset: int = 0) -> torch.Tensor:
+    """Rows stack a pair batch's a's then b's: True at (i, the other side of i's pair), in columns of `total` rows
+    (every rank's) where this rank's start at `offset`."""
     half = rows // 2
-    partner = (torch.arange(rows, device=device) + half) % rows
-    return torch.nn.functional.one_hot(partner, rows).bool()
+    partner = offset + (torch.arange(rows, device=device) + half) % rows
+    return torch.nn.functional.one_hot(partner, total or rows).bool()
 
 
 @REGULARIZERS.register("simcse")
 def simcse(model, task: str, batch: dict, clean: CleanPass, cfg: SimCSEConfig) -> torch.Tensor:
-    """Unsupervised SimCSE: every input of the batch encoded a second time; the two dropout masks make the positives."""
+    """Unsupervised SimCSE: every input of the batch encoded a second time; the two dropout masks make the positives.
+    Under several ranks the negatives are every rank's rows (gathered with their gradient), as one process would have."""
     z1 = clean.features.pooled
+    z2 = passes.encode(model, batch, clean.seeds, purpose="simcse_view").pooled
+    all2, offset = clean.gather(z2)
     exclude = None
     if cfg.partner == "excluded" and model.input_form(task) == "siamese":
-        exclude = partner_mask(len(z1), z1.device)
-    return info_nce(z1, model.encode(batch).pooled, cfg.temperature, exclude)
+        exclude = partner_mask(len(z1), z1.device, len(all2), offset)
+    if cfg.negatives == "second_view":
+        return info_nce(z1, all2, cfg.temperature, exclude, offset)
+    all1, _ = clean.gather(z1)
+    return nt_xent(z1, z2, cfg.temperature, exclude, all1, all2, offset)
 
 
 def divergence(kind: str, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -134,14 +152,17 @@ def smart(model, task: str, batch: dict, clean: CleanPass, cfg: SmartConfig) -> 
     """
     kind = TASK_SPECS[task].loss
     embeds = model.bert.embeddings.word_embeddings(batch["input_ids"])
-    delta = torch.randn_like(embeds) * cfg.sigma
+    noise = clean.seeds.generator("smart", embeds.device)  # its own stream: the main passes' masks never shift
+    delta = torch.randn(embeds.shape, generator=noise, device=embeds.device, dtype=embeds.dtype) * cfg.sigma
     target = clean.output.detach()
     for _ in range(cfg.ascent_steps):
         delta.requires_grad_(True)
-        with clean.rng.replay():
-            div = divergence(kind, target, model.head(task, model.encode(batch, embeds.detach() + delta)))
+        div = divergence(kind, target, perturbed_pass(model, task, batch, clean, embeds.detach() + delta))
         (grad,) = torch.autograd.grad(div, delta)
         delta = ascent_step(delta.detach(), grad, cfg.step_size, cfg.epsilon)
-    with clean.rng.replay():
-        perturbed = model.head(task, model.encode(batch, embeds + delta))
-    return divergence(kind, clean.output, perturbed)
+    return divergence(kind, clean.output, perturbed_pass(model, task, batch, clean, embeds + delta))
+
+
+def perturbed_pass(model, task: str, batch: dict, clean: CleanPass, embeds: torch.Tensor) -> torch.Tensor:
+    """The clean pass again on perturbed input embeddings, with the clean pass's dropout masks."""
+    return passes.head(model, task, passes.encode(model, batch, clean.seeds, embeds), clean.seeds)

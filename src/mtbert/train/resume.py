@@ -32,17 +32,20 @@ class Progress:
 
 
 def save_state(store: StateStore, progress: Progress, log: EpochLog, model: MultitaskModel, optim: OptimizerSet,
-               method: GradientMethod, streams: dict[str, BatchStream], out_dir: Path | None) -> None:
+               method: GradientMethod, streams: dict[str, BatchStream], out_dir: Path | None,
+               rng: list[dict] | None = None) -> None:
+    """`rng`: every rank's generators in rank order (this process's alone when None)."""
     store.save({"progress": dataclasses.asdict(progress), "log": log.state(), "model": model.state_dict(),
                 "optim": optim.state_dict(), "method": method.state(), "streams": {t: s.state() for t, s in streams.items()},
-                "rng": rng_state()},
+                "rng": rng if rng is not None else [rng_state()]},
                files={"best": out_dir} if out_dir is not None and out_dir.exists() else None)
 
 
 def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: OptimizerSet, method: GradientMethod,
-                  streams: dict[str, BatchStream], live, out_dir: Path | None) -> tuple[Progress, EpochLog]:
+                  streams: dict[str, BatchStream], live, out_dir: Path | None, rank: int = 0) -> tuple[Progress, EpochLog]:
     """Put a saved state back; DVC cleared the stage's outputs before the rerun, so the finished epochs' logs and the
-    best checkpoint so far are written again. The generators come last: nothing after them may draw."""
+    best checkpoint so far are written again. Each rank takes its own generators back; they come last: nothing after
+    them may draw."""
     model.load_state_dict(saved["model"])
     optim.load_state_dict(saved["optim"])
     method.load_state(saved["method"])
@@ -55,5 +58,5 @@ def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: 
         live.next_step()
     if out_dir is not None and (store.directory / "best").is_dir():
         shutil.copytree(store.directory / "best", out_dir, dirs_exist_ok=True)
-    set_rng_state(saved["rng"])
+    set_rng_state(saved["rng"][rank % len(saved["rng"])])
     return progress, EpochLog.from_state(saved["log"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 from safetensors.torch import load_file
 
 from mtbert.data.batching import TaskData, load_task
@@ -46,8 +45,7 @@ def build(mcfg: ModelConfig, tasks: list[str], max_train_examples: int | None, s
     source = encoder_source(mcfg, raw, pretrained)
     tokenizer = Tokenizer.from_checkpoint(source, mcfg.max_length)
     encoder, _, _ = load_pretrained(source)
-    torch.manual_seed(seed)  # fresh heads: the same seed must give the same initial weights
-    model = MultitaskModel(encoder, mcfg, tasks)
+    model = MultitaskModel(encoder, mcfg, tasks, seed)  # fresh heads: the same seed gives the same initial weights
     train = {t: load_task(prepared, tokenizer, t, "train", model.input_form(t), max_train_examples, seed,
                           table=train_table(t, augmented)) for t in tasks}
     dev = {t: load_task(prepared, tokenizer, t, "dev", model.input_form(t)) for t in tasks}
