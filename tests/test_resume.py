@@ -34,14 +34,14 @@ runpy.run_path(stage, run_name="__main__")
 """
 
 
-def workspace(path: Path, lr: float = 1e-3) -> Path:
+def workspace(path: Path, lr: float = 1e-3, batch_size: int = 3) -> Path:
     """What the finetune stage reads: params, dvc.yaml, a tiny checkpoint, tiny prepared tables."""
     path.mkdir(parents=True)
     shutil.copy(ROOT / "dvc.yaml", path / "dvc.yaml")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["model"].update(checkpoint="tiny/random-bert", max_length=32, pooling="mean",
                            heads={"sst": "linear", "quora": "siamese_concat", "sts": "cosine"})
-    params["train"].update(epochs=2, steps_per_epoch=6, batch_size=3, lr=lr, save_state_every=2,
+    params["train"].update(epochs=2, steps_per_epoch=6, batch_size=batch_size, lr=lr, save_state_every=2,
                            grad_diagnostics_every=2, eval_batch_size=8)
     (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_tiny_checkpoint(path / "data" / "raw" / "models" / "tiny" / "random-bert")
@@ -119,3 +119,35 @@ def test_a_state_from_other_params_is_ignored_with_a_message(tmp_path, uninterru
     fresh = run(path)
     assert fresh.returncode == 0, fresh.stderr[-3000:]
     assert "was written by other code or params" in fresh.stdout and "starting fresh" in fresh.stdout
+
+
+def torchrun(path: Path, killer: Path | None = None, after: int = 0) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONHASHSEED="0")
+    prefix = [str(killer)] if killer else []
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *prefix,
+                           str(ROOT / "stages" / "finetune.py"), *([str(after)] if killer else [])],
+                          cwd=path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_killed_two_rank_run_resumes_each_ranks_own_random_state_exactly(tmp_path):
+    """Rank 0 is killed mid-epoch 1 right after its 2nd state; the resumed 2-rank run ends where an uninterrupted 2-rank
+    run ends, head dropout on (each rank draws its own masks)."""
+    whole = workspace(tmp_path / "whole", batch_size=4)  # every batch (10 rows: 4, 4, 2) splits over 2 ranks
+    done = torchrun(whole)
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = workspace(tmp_path / "ws", batch_size=4)
+    killer = tmp_path / "killer.py"
+    killer.write_text(KILLER)
+    killed = torchrun(path, killer, 2)
+    assert killed.returncode != 0 and (path / ".state" / "finetune" / "state.json").exists()
+    saved = dict(json.loads((path / ".state" / "finetune" / "state.json").read_text())["state"]["__dict__"])
+    assert len(saved["rng"]["__list__"]) == 2  # each rank's generators
+    shutil.rmtree(path / "models" / "finetuned", ignore_errors=True)
+    shutil.rmtree(path / "dvclive", ignore_errors=True)
+    resumed = torchrun(path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "train state: resuming from .state/finetune" in resumed.stdout
+    weights, record = result(path)
+    expected_weights, expected_record = result(whole)
+    assert record == expected_record
+    assert all((weights[k] == expected_weights[k]).all() for k in expected_weights)
