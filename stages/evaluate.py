@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtbert.config import load_params, run_stage, section
+from mtbert.config import run_stage, section
+from mtbert.params import load_params
 from mtbert.data.batching import load_task
 from mtbert.device import pick_device
 from mtbert.eval import predict as P

@@ -6,7 +6,8 @@ import contextlib
 from pathlib import Path
 
 from dvclive import Live
-from mtbert.config import load_params, run_stage, section
+from mtbert.config import run_stage, section
+from mtbert.params import load_params
 from mtbert.io import atomic_dir
 from mtbert.model.multitask import ModelConfig
 from mtbert.train import setup

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dvclive import Live
-from mtbert.config import SECTION, Count, Seed, load_params, run_stage, section
+from mtbert.config import SECTION, Count, Seed, run_stage, section
+from mtbert.params import load_params
 from mtbert.io import atomic_dir, stage_disabled
 from mtbert.model.multitask import ModelConfig, TaskName
 from mtbert.train import setup

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from dvclive import Live
-from mtbert.config import load_params, run_stage, section
+from mtbert.config import run_stage, section
+from mtbert.params import load_params
 from mtbert.data.imdb import read_reviews
 from mtbert.data.sources import checkpoint_dir
 from mtbert.io import atomic_dir, stage_disabled, write_json

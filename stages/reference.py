@@ -3,7 +3,8 @@ and test, into reference.json, a DVC metrics file read beside every fine-tuned n
 
 from pathlib import Path
 
-from mtbert.config import load_params, run_stage, section
+from mtbert.config import run_stage, section
+from mtbert.params import load_params
 from mtbert.data.batching import load_task
 from mtbert.data.sources import checkpoint_dir
 from mtbert.eval.reference import ReferenceConfig, majority, no_finetuning

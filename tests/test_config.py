@@ -68,3 +68,13 @@ def test_exponent_floats_that_yaml_1_1_reads_as_strings_are_floats():
     assert cfg.inner.ratios == {"a": 1e-05, "b": 2500.0}
     with pytest.raises(ConfigError, match=r"x\.inner\.ratios\.c: Input should be a valid number \(got 'e5'\)"):
         section({"x": {"inner": {"ratios": {"c": "e5"}}}}, "x", Outer)
+
+
+def test_the_ground_floor_imports_nothing_above_it():
+    """mtbert.config is imported by every section's module; it must not import them back (no import circle)."""
+    import subprocess
+    import sys
+
+    code = "import sys, mtbert.config; print(sorted(m for m in sys.modules if m.startswith('mtbert')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['mtbert', 'mtbert.config']"

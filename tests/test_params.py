@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtbert.config import ConfigError, load_params
+from mtbert.config import ConfigError
+from mtbert.params import load_params
 from mtbert.params import DOCS, render_docs
 
 ROOT = Path(__file__).resolve().parents[1]

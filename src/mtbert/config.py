@@ -51,9 +51,8 @@ def run_stage(main: Callable[[], None]) -> None:
         raise SystemExit(2) from None
 
 
-def load_params(path: Path | str = PARAMS_FILE, validate: bool = True) -> dict[str, Any]:
-    """params.yaml as a dict; with `validate`, every section in it is checked first (mtbert.params), so a bad key
-    fails before a stage touches data or a model, whichever key the stage reads."""
+def read_params(path: Path | str = PARAMS_FILE) -> dict[str, Any]:
+    """params.yaml as a dict, unchecked: `mtbert.params.load_params` reads it and checks every section."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: params file not found")
@@ -61,10 +60,6 @@ def load_params(path: Path | str = PARAMS_FILE, validate: bool = True) -> dict[s
         params = yaml.safe_load(fh) or {}
     if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected a mapping at top level, got {type(params).__name__}")
-    if validate:
-        from mtbert.params import validate as validate_all  # it imports every section's module, which import this one
-
-        validate_all(params, str(path))
     return params
 
 

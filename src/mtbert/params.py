@@ -19,7 +19,7 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from mtbert.config import PARAMS_FILE, ConfigError, load_params, section
+from mtbert.config import PARAMS_FILE, ConfigError, read_params, section
 from mtbert.data.augment import AugmentConfig
 from mtbert.data.download import DownloadConfig
 from mtbert.data.prepare import PrepareConfig
@@ -44,6 +44,14 @@ SECTIONS: dict[str, type] = {
     "evaluate": EvaluateConfig,
 }
 DOCS = Path("docs/params.md")
+
+
+def load_params(path: Path | str = PARAMS_FILE) -> dict[str, Any]:
+    """params.yaml as a dict, every section in it checked first, so a bad key fails before a stage touches data or a
+    model, whichever key the stage reads."""
+    params = read_params(path)
+    validate(params, str(path))
+    return params
 
 
 def validate(params: dict[str, Any], source: str = str(PARAMS_FILE)) -> None:

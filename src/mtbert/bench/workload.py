@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from mtbert.config import load_params, section
+from mtbert.config import section
+from mtbert.params import load_params
 from mtbert.data.batching import BatchStream, TaskData, collate, load_task
 from mtbert.data.sources import checkpoint_dir
 from mtbert.model.heads import HEADS
