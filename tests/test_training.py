@@ -363,3 +363,33 @@ def test_a_single_task_cfimdb_run_trains_and_selects_by_cfimdb_accuracy(tiny_che
     best = train(model, data, data, cfg, tmp_path / "out", RecordingLive(), tok.pad_id, {}, [])
     assert set(best) == {"cfimdb_acc", "epoch"} and 0.0 <= best["cfimdb_acc"] <= 1.0
     assert best["cfimdb_acc"] in {k / 8 for k in range(9)}  # an accuracy over the 8 reviews
+
+
+@pytest.mark.parametrize("heads", [{"sst": "lstm", "quora": "shared_concat", "sts": "concat_mlp"},
+                                   {"sst": "mlp", "quora": "siamese_concat", "sts": "cosine"}], ids=["tokens", "pooled"])
+def test_frozen_heads_train_alike_on_cached_and_on_freshly_encoded_features(tiny_checkpoint_dir, tmp_path, heads):
+    from mtbert.train.loop import TrainConfig, train
+
+    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
+    data = {"sst": tokenize(tok, SST, "sst", "single"), "sts": tokenize(tok, PAIRS, "sts", "siamese"),
+            "quora": tokenize(tok, PAIRS.assign(label=[1.0, 0.0, 1.0, 0.0]), "quora", "siamese")}
+    logged, weights = [], []
+    for cache in (True, False):
+        enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+        for m in enc.modules():  # encoder dropout on: a frozen encoder must not apply it, cached or not
+            if isinstance(m, torch.nn.Dropout):
+                m.p = 0.3
+        model = MultitaskModel(enc, ModelConfig(pooling="mean", heads=heads), ["sst", "quora", "sts"])
+        live = RecordingLive()
+        cfg = TrainConfig(mode="frozen", cache_frozen=cache, tasks=["sst", "quora", "sts"], epochs=2, steps_per_epoch=3,
+                          batch_size=3, head_lr=1e-2)
+        train(model, data, data, cfg, tmp_path / f"out{cache}", live, tok.pad_id, {}, [])
+        logged.append(live.metrics)
+        weights.append(model.heads.state_dict())
+    assert {k for k in logged[0] if k.startswith("train/") and k.endswith("_loss")} == {
+        "train/sst_loss", "train/quora_loss", "train/sts_loss"}
+    for k, v in logged[0].items():
+        if not k.startswith("time/"):
+            assert v == pytest.approx(logged[1][k], rel=1e-5, abs=1e-6), k
+    for k in weights[0]:
+        torch.testing.assert_close(weights[0][k], weights[1][k], rtol=1e-4, atol=1e-6)

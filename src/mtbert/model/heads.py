@@ -2,8 +2,9 @@
 
 A head's `inputs` says what it reads: "single" (one sentence's Features), "siamese" (the two sentences encoded
 apart: Features a, b) or "cross" (both sentences in one input, [CLS] a [SEP] b [SEP] with token types: one
-Features); `tasks` names the tasks it fits. Heads are built as `cls(hidden, n_out, dropout, trunk=None)`; only heads
-with `shared_trunk` use the trunk.
+Features); `tasks` names the tasks it fits; `reads_tokens` whether it reads the token states (else the pooled vector
+alone). Heads are built as `cls(hidden, n_out, dropout, trunk=None)`; a head whose `trunk(hidden, dropout)` makes a
+module shares that module with every task using the same head.
 """
 
 from __future__ import annotations
@@ -39,7 +40,12 @@ SINGLE, PAIRS, STS = ("sst", "cfimdb"), ("quora", "sts"), ("sts",)
 class Head(nn.Module):
     inputs = "single"
     tasks: tuple[str, ...] = SINGLE  # the tasks whose output this head can give
-    shared_trunk = False
+    reads_tokens = False
+
+    @staticmethod
+    def trunk(hidden: int, dropout: float) -> nn.Module | None:
+        """The layers every task using this head shares (None: none)."""
+        return None
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
         super().__init__()
@@ -90,6 +96,8 @@ class BiLSTMHead(Head):
 
     Sequences are packed by their true lengths, so padding never reaches the LSTM.
     """
+
+    reads_tokens = True
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
         super().__init__(hidden, n_out, dropout)
@@ -207,25 +215,56 @@ class ReLU5CrossHead(LinearHead):
         return 5.0 * F.relu(super().forward(x))
 
 
-def shared_pair_trunk(hidden: int, dropout: float) -> nn.Module:
-    """The fully connected layer Quora and STS share under the `shared_pair` head."""
-    return nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
-
-
-@HEADS.register("shared_pair")
-class SharedPairHead(Head):
-    """[u, v, |u - v|, u * v] -> the trunk shared by every task using this head -> a task-specific linear output."""
+@HEADS.register("concat_mlp")
+class ConcatMLPHead(Head):
+    """[u, v] -> three linear layers with GELU between them (report 004's pair heads)."""
 
     inputs = "siamese"
     tasks = PAIRS
-    shared_trunk = True
+
+    def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
+        super().__init__(hidden, n_out, dropout)
+        self.net = mlp(2 * hidden, hidden, n_out, dropout, layers=3)
+
+    def forward(self, a: Features, b: Features) -> torch.Tensor:
+        return self.net(self.dropout(torch.cat([a.pooled, b.pooled], dim=-1)))
+
+
+class SharedTrunkHead(Head):
+    """The pair's features -> the trunk shared by every task using this head -> a task-specific linear output."""
+
+    inputs = "siamese"
+    tasks = PAIRS
+    width = 4  # the pair features' width in hidden sizes
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
         super().__init__(hidden, n_out, dropout)
         if trunk is None:
-            raise ValueError("shared_pair needs the shared trunk")
+            raise ValueError(f"{type(self).__name__} needs the shared trunk")
         self._trunk = [trunk]  # a list, so the trunk is registered once (on the model), not under every head
         self.out = nn.Linear(hidden, n_out)
 
+    @classmethod
+    def trunk(cls, hidden: int, dropout: float) -> nn.Module:
+        return nn.Sequential(nn.Dropout(dropout), nn.Linear(cls.width * hidden, hidden), nn.GELU(), nn.Dropout(dropout))
+
+    def pair(self, a: Features, b: Features) -> torch.Tensor:
+        return pair_features(a.pooled, b.pooled)
+
     def forward(self, a: Features, b: Features) -> torch.Tensor:
-        return self.out(self._trunk[0](pair_features(a.pooled, b.pooled)))
+        return self.out(self._trunk[0](self.pair(a, b)))
+
+
+@HEADS.register("shared_pair")
+class SharedPairHead(SharedTrunkHead):
+    """[u, v, |u - v|, u * v] -> the trunk Quora and STS share -> a task-specific linear output."""
+
+
+@HEADS.register("shared_concat")
+class SharedConcatHead(SharedTrunkHead):
+    """[u, v] -> one fully connected layer Quora and STS share (h_c) -> a task-specific linear output (report 002)."""
+
+    width = 2
+
+    def pair(self, a: Features, b: Features) -> torch.Tensor:
+        return torch.cat([a.pooled, b.pooled], dim=-1)

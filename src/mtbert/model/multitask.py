@@ -18,7 +18,7 @@ from mtbert.config import SECTION, Dropout, Int
 from mtbert.registry import one_of
 from mtbert.seeds import reseed
 from mtbert.model.bert import BertConfig, BertModel
-from mtbert.model.heads import HEADS, Features, shared_pair_trunk
+from mtbert.model.heads import HEADS, Features
 from mtbert.model.pooling import POOLINGS
 
 
@@ -90,14 +90,13 @@ class MultitaskModel(nn.Module):
         for task in tasks:
             spec = TASK_SPECS[task]
             head_cls = HEADS[cfg.heads[task]]
-            trunk = None
-            if head_cls.shared_trunk:
-                name = cfg.heads[task]
-                if name not in self.trunks:
-                    with torch.random.fork_rng(devices=[]):
-                        reseed(seed, "init/trunk", name)
-                        self.trunks[name] = shared_pair_trunk(encoder.config.hidden_size, cfg.head_dropout)
-                trunk = self.trunks[name]
+            trunk, name = None, cfg.heads[task]
+            with torch.random.fork_rng(devices=[]):
+                reseed(seed, "init/trunk", name)
+                made = self.trunks[name] if name in self.trunks else head_cls.trunk(encoder.config.hidden_size,
+                                                                                     cfg.head_dropout)
+            if made is not None:
+                self.trunks[name] = trunk = made
             with torch.random.fork_rng(devices=[]):
                 reseed(seed, "init/head", task)
                 heads[task] = head_cls(encoder.config.hidden_size, spec.n_out,

@@ -22,6 +22,7 @@ from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.device import peak_memory_mb
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
+from mtbert.train.cached import FeatureCache, predict_cached
 from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.epoch_log import EpochLog
@@ -40,7 +41,8 @@ from mtbert.train.surgery import METHODS, GradientMethod, MethodContext
 
 @dataclass
 class TrainConfig:
-    mode: Literal["full", "frozen"] = "full"  # frozen: encoder fixed, heads trained (the reports' baseline)
+    mode: Literal["full", "frozen"] = "full"  # frozen: encoder fixed (eval mode, no dropout), heads trained (the reports' baseline)
+    cache_frozen: Bool = True  # frozen: heads train on the encoder's outputs computed once (train/cached.py)
     tasks: Annotated[list[TaskName], Field(min_length=1)] = field(default_factory=lambda: ["sst", "quora", "sts"])
     schedule: SCHEDULES.Name = "summed"  # which tasks' batches make up a step: see train/schedules.py
     task_order: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # for schedule=sequential
@@ -79,6 +81,9 @@ class TrainConfig:
     __pydantic_config__ = SECTION
 
     def __post_init__(self) -> None:
+        if self.mode == "frozen" and any(getattr(self, name).weight > 0 for name in REGULARIZERS.names()):
+            raise ValueError("train.mode=frozen trains the heads alone; SimCSE and SMART act through the encoder: set "
+                             "their weight to 0 or train.mode=full")
         if self.epoch == "steps" and not self.steps_per_epoch:
             raise ValueError("train.epoch=steps needs train.steps_per_epoch (a positive number); for every example once "
                              "per epoch set train.epoch=one_pass")
@@ -103,10 +108,11 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
     cfg = cfg or TrainConfig()
     out = {}
     for task, batch in batches.items():
-        batch = {k: v.to(device) for k, v in batch.items()}
+        cached = batch.get("features")  # a frozen encoder's outputs (train/cached.py)
+        batch = {k: v.to(device) for k, v in batch.items() if k != "features"}
         seeds = PassSeeds(cfg.seed, task, step, ranks.rank)
         with P.autocast(device):
-            features = seeded.encode(model, batch, seeds)
+            features = cached if cached is not None else seeded.encode(model, batch, seeds)
             output = seeded.head(model, task, features, seeds)
             loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
             parts = {"task": loss.detach()}
@@ -176,6 +182,10 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         print(f"train state: {said}")
     if saved is not None:
         progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank)
+    caches = dev_caches = None
+    if cfg.mode == "frozen" and cfg.cache_frozen:
+        caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device) for t, d in train_data.items()}
+        dev_caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device) for t, d in dev_data.items()}
     guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
     guard.last_finite = progress.last_finite
 
@@ -199,6 +209,8 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                                                mininterval=5, disable=not ranks.is_main, initial=skip,
                                                total=len(plan)), start=skip + 1):
             model.train()
+            if cfg.mode == "frozen":
+                model.bert.eval()  # a fixed feature extractor: no dropout, as its cached outputs
             key = int(first_step[epoch - 1]) + step
             drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
             indices = {t: ranks.shard(i) for t, i in drawn.items()}
@@ -206,7 +218,12 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
             measure = (len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0
                        and progress.multi_step % cfg.grad_diagnostics_every == 0)
             progress.multi_step += len(step_tasks) > 1
-            batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
+            if caches is not None:
+                batches = {t: {"features": caches[t].features(i),
+                               "labels": torch.tensor(train_data[t].labels[i], dtype=torch.float32)}
+                           for t, i in indices.items()}
+            else:
+                batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
             if forms_jacobian(model, step_tasks, method, measure):  # J is reduced by hand: DDP would join the task graphs
                 with model.sparse_row_gradients(not cfg.compile):
                     results = task_losses(model, batches, device, cfg, scales, key, ranks)
@@ -250,7 +267,9 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         if bad:  # the study runner records such a run as diverged (NaN) and goes on; nothing is saved
             raise FloatingPointError(f"non-finite training loss in epoch {epoch}: mean loss per task {bad}; lower "
                                      f"train.lr or the regularizer weights")
-        dev_scores = {t: P.score(t, P.predict(model, d, cfg.eval_batch_size, pad_id, device), d.labels) for t, d in dev_data.items()}
+        dev_scores = {t: P.score(t, predict_cached(model, dev_caches[t], cfg.eval_batch_size) if dev_caches else
+                                 P.predict(model, d, cfg.eval_batch_size, pad_id, device), d.labels)
+                      for t, d in dev_data.items()}
         dev_summary = P.summary(dev_scores)
         epoch_logged = {**epoch_metrics, "time/peak_memory_mb": peak_memory_mb(device),
                         **{f"dev/{name}": value for name, value in dev_summary.items()}}
