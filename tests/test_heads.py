@@ -130,3 +130,27 @@ def test_shared_pair_trunk_is_one_set_of_weights_trained_by_both_pair_tasks(tiny
     model.head("quora", Features(torch.cat([a.pooled, b.pooled]), torch.cat([a.hidden, b.hidden]), torch.cat([a.mask, b.mask]))).sum().backward()
     assert trunk[1].grad is not None and trunk[1].grad.abs().sum() > 0  # trunk[1]: the shared linear layer's bias
     assert model.heads["sts"].out.weight.grad is None
+
+
+def test_report_004s_pair_head_is_three_gelu_layers_on_the_concatenated_pair():
+    head = HEADS["concat_mlp"](8, 1, 0.0)
+    layers = [m for m in head.net if not isinstance(m, torch.nn.Dropout)]
+    assert [type(m).__name__ for m in layers] == ["Linear", "GELU", "Linear", "GELU", "Linear"]
+    assert layers[0].in_features == 16  # [u, v], not [u, v, |u - v|, u v]
+    torch.manual_seed(0)
+    u, v = torch.randn(5, 8), torch.randn(5, 8)
+    torch.testing.assert_close(head(feats(u), feats(v)), head.net(torch.cat([u, v], -1)))
+
+
+def test_report_002s_shared_layer_reads_the_concatenated_pair_and_is_shared(tiny_checkpoint_dir):
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    model = MultitaskModel(enc, ModelConfig(heads={"quora": "shared_concat", "sts": "shared_concat"}), ["quora", "sts"])
+    trunk = model.trunks["shared_concat"]
+    assert model.heads["quora"]._trunk[0] is model.heads["sts"]._trunk[0] is trunk
+    assert trunk[1].in_features == 2 * 32 and trunk[1].out_features == 32
+    model.eval()
+    torch.manual_seed(0)
+    a, b = torch.randn(3, 32), torch.randn(3, 32)
+    h_c = trunk(torch.cat([a, b], -1))
+    out = model.heads["sts"](feats(a), feats(b))
+    torch.testing.assert_close(out, model.heads["sts"].out(h_c))

@@ -1,0 +1,86 @@
+"""The statistics behind claims.md, on hand-made numbers."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mtbert.tables.verdicts import (FLOOR_MARGIN, MIN_R, Part, clears, fisher_interval, floor, holm, joint_verdict,
+                                    part_verdict, adjust_parts, tost_pvalue)
+
+MAJORITY = {"dev": {"sst_acc": 0.25, "quora_acc": 0.61}}
+
+
+def test_holm_on_the_textbook_example():
+    # sorted p: 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> monotone: 0.02, 0.03, 0.06, 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert math.isnan(holm([0.01, math.nan])[1]) and holm([0.01, math.nan])[0] == pytest.approx(0.01)
+
+
+def test_equivalence_is_the_larger_of_two_one_sided_t_tests_by_hand():
+    a = np.array([0.50, 0.52, 0.49, 0.51, 0.50])
+    b = a + np.array([0.004, -0.002, 0.003, 0.001, -0.001])
+    d = b - a
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    margin = 0.01
+    p_low = 1 - stats.t.cdf((d.mean() + margin) / se, len(d) - 1)  # H0: diff <= -margin
+    p_high = stats.t.cdf((d.mean() - margin) / se, len(d) - 1)  # H0: diff >= +margin
+    assert tost_pvalue(a, b, margin) == pytest.approx(max(p_low, p_high), rel=1e-9)
+    assert tost_pvalue(a, b, margin) < 0.05  # within ±0.01: equivalent
+    assert tost_pvalue(a, a + 0.02 + d, margin) > 0.5  # shifted by 0.02: not within the margin
+
+
+def test_the_floor_rule():
+    assert floor("sst_acc", "dev", MAJORITY) == pytest.approx(0.25 + FLOOR_MARGIN)
+    assert floor("cfimdb_acc", "dev", MAJORITY) == pytest.approx(0.5 + FLOOR_MARGIN)
+    assert floor("sts_pearson", "dev", MAJORITY) == MIN_R
+    assert floor("overall", "dev", MAJORITY) == pytest.approx((0.26 + 0.62 + (MIN_R + 1) / 2) / 3)
+    assert not clears(0.255, "sst_acc", "dev", MAJORITY) and clears(0.27, "sst_acc", "dev", MAJORITY)
+    assert not clears(0.603, "quora_acc", "dev", MAJORITY)  # below the majority class: learned nothing
+    assert clears(0.5, "quora_acc", "test", MAJORITY)  # no floor known for that split
+
+
+def test_fisher_interval_stays_within_minus_one_and_one():
+    rs = [0.95, 0.60, 0.99]
+    mean, low, high = fisher_interval(rs)
+    z = np.arctanh(rs)
+    half = stats.t.ppf(0.975, 2) * z.std(ddof=1) / math.sqrt(3)
+    assert (mean, low, high) == pytest.approx((math.tanh(z.mean()), math.tanh(z.mean() - half), math.tanh(z.mean() + half)))
+    plain = np.mean(rs) + stats.t.ppf(0.975, 2) * np.std(rs, ddof=1) / math.sqrt(3)
+    assert plain > 1 and -1 <= low < mean < high <= 1
+
+
+def _part(mean, low, high, p, **kw):
+    return Part(mean=mean, low=low, high=high, n=5, direction=1.0, p=p, **kw)
+
+
+def test_part_verdicts_follow_the_adjusted_p_and_the_floors():
+    assert part_verdict(_part(0.02, 0.01, 0.03, 0.01)) == "reproduced"
+    assert part_verdict(_part(-0.02, -0.03, -0.01, 0.01)) == "reversed"
+    text = part_verdict(_part(0.004, -0.006, 0.014, 0.3))
+    assert text.startswith("not distinguishable") and "|b − a| > 0.014" in text
+    assert part_verdict(_part(0.02, 0.01, 0.03, 0.01, below_floor=("baseline",))).startswith("uninformative")
+    assert part_verdict(_part(-0.02, -0.03, -0.01, 0.01, no_harm=True)) == "harm"
+    assert part_verdict(_part(0.001, -0.002, 0.004, 0.5, no_harm=True, p_tost=0.01)) == "no harm shown"
+
+
+def test_holm_within_a_claim_can_take_a_verdict_away():
+    parts = [_part(0.02, 0.001, 0.04, 0.04), _part(0.03, 0.02, 0.04, 0.001)]
+    assert part_verdict(Part(**{**parts[0].__dict__})) == "reproduced"  # alone, p = 0.04 < 0.05
+    adjusted = adjust_parts(parts)
+    assert adjusted[0].p == pytest.approx(0.04) and adjusted[1].p == pytest.approx(0.002)
+    parts = adjust_parts([_part(0.02, 0.001, 0.04, 0.03), _part(0.03, 0.02, 0.04, 0.02)])
+    assert parts[0].p == pytest.approx(0.04) and parts[1].p == pytest.approx(0.04)
+    parts = adjust_parts([_part(0.02, 0.001, 0.04, 0.03), _part(0.03, 0.02, 0.04, 0.02), _part(0.0, -1, 1, 0.9)])
+    assert parts[1].p == pytest.approx(0.06) and part_verdict(parts[1]).startswith("not distinguishable")
+
+
+def test_the_claim_verdict_follows_from_its_parts():
+    assert joint_verdict(["reproduced", "reproduced"]) == "reproduced"
+    assert joint_verdict(["reproduced", "no harm shown", "no harm shown"]) == "reproduced"
+    assert joint_verdict(["reproduced", "not distinguishable; rules out"]) == "not distinguishable"
+    assert joint_verdict(["reproduced", "reversed", "reproduced"]) == "contradicted"
+    assert joint_verdict(["reproduced", "harm"]) == "contradicted"
+    assert joint_verdict(["reproduced", "uninformative: baseline below its floor"]) == "uninformative"
+    assert joint_verdict(["reproduced", "not run yet"]) == "not run yet"
