@@ -17,6 +17,7 @@ from mtbert.train.state import StateStore, fingerprint, stage_deps
 
 HEADS = Path("models/heads")
 STATE = Path(".state/finetune")  # not a DVC output: DVC leaves it alone between a killed run and its rerun
+FEATURES = Path(".state/features")  # a frozen encoder's outputs, shared by every frozen run from the same encoder
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
     with (Live("dvclive/finetune", dvcyaml=False, save_dvc_exp=False) if main_rank else contextlib.nullcontext()) as live, \
             (atomic_dir("models/finetuned") if main_rank else contextlib.nullcontext()) as out:
         best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id, resolved, run.tokenizer_files,
-                     ranks, store)
+                     ranks, store, FEATURES)
     distributed.teardown(ranks)
     if main_rank:
         print("best on dev:", best)

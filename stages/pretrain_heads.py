@@ -17,6 +17,7 @@ from mtbert.train.loop import TrainConfig, resolved_config, train
 
 OUT = Path("models/heads")
 LIVE = Path("dvclive/pretrain_heads")
+FEATURES = Path(".state/features")  # the frozen encoder's outputs, shared with every later frozen run
 
 
 @dataclass
@@ -44,7 +45,7 @@ def main() -> None:
                        grad_diagnostics_every=0)
     with Live(str(LIVE), dvcyaml=False, save_dvc_exp=False) as live, atomic_dir(OUT) as out:
         best = train(run.model, run.train, run.dev, tcfg, out, live, run.tokenizer.pad_id,
-                     resolved_config(model=mcfg, train=tcfg), run.tokenizer_files)
+                     resolved_config(model=mcfg, train=tcfg), run.tokenizer_files, feature_store=FEATURES)
     print("heads pretrained; best on dev:", best)
 
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from mtbert.tables.claims import load_claims, verdict
+from mtbert.tables.claims import load_claims
 from mtbert.tables.published import METRIC_COLUMNS, load_published
 from mtbert.tables.spec import Grid, table_studies
 
@@ -79,17 +79,15 @@ def test_a_grid_with_labels_that_do_not_match_its_values_is_refused():
 
 
 def test_every_claim_compares_variants_of_its_study(studies):
-    for claim in load_claims(ROOT / "studies" / "claims.yaml"):
+    claims = load_claims(ROOT / "studies" / "claims.yaml")
+    assert len(claims) >= 20
+    for claim in claims:
         variants = studies[claim.study].all_variants()
-        for a, b, metric in claim.comparisons():
-            assert a in variants and b in variants and metric in set(METRIC_COLUMNS.values())
-
-
-@pytest.mark.parametrize("direction, low, high, expected", [
-    (+0.02, 0.001, 0.03, "reproduced"), (-0.05, -0.08, -0.01, "reproduced"), (+0.02, -0.03, -0.01, "reversed"),
-    (+0.02, -0.01, 0.02, "not distinguishable at this budget"), (+0.02, math.nan, math.nan, "not distinguishable (too few seeds)")])
-def test_verdicts_by_hand(direction, low, high, expected):
-    assert verdict(direction, low, high) == expected
+        for part in claim.parts:
+            a, b, split_a, split_b = claim.arms(part)
+            assert a in variants and b in variants and part.metric in set(METRIC_COLUMNS.values()), (claim.id, part)
+            for arm in {a, b}:  # a compared row runs on at least five seeds
+                assert len(studies[claim.study].seeds_of(arm)) >= 5, (claim.id, arm)
 
 
 # --- make tables on a tiny profile, in a repository of its own ---------------------------------------------------------
@@ -102,7 +100,7 @@ TINY_STUDY = {"name": "9-t1", "report": "9", "table": "t1", "description": "toy"
               "budget": {"train": {"epochs": 1}}, "profiles": {"cpu": {}, "gpu": {}, "tiny": {"train": {"steps_per_epoch": 2}}},
               "variants": {"plain": {"row": "plain"}, "fancy": {"row": "fancy", "params": {"train": {"method": "pcgrad"}}}}}
 TINY_CLAIMS = [{"id": "fancy", "report": "9", "where": "Table 1", "claim": "fancy beats plain", "study": "9-t1",
-                "a": "plain", "b": "fancy", "metrics": ["sst_acc"]}]
+                "a": "plain", "b": "fancy", "parts": [{"metric": "sst_acc"}]}]
 
 
 @pytest.fixture
@@ -196,6 +194,23 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
     assert len(ran) == 4
     page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
     assert "0.405 [0.341, 0.469] " in page.replace("**", " ") and "†" not in page
+
+
+def test_a_change_of_the_default_recipe_in_params_yaml_leaves_table_results_current(tiny_repo, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    ran = _fake_runs(monkeypatch)
+    main(["run", "--profile", "tiny"])
+    commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "change"]
+    (tiny_repo / "params.yaml").write_text("# v2: the default recipe retuned\n")
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    ran.clear()
+    main(["run", "--profile", "tiny"])
+    assert ran == [] and "†" not in (tiny_repo / "reports" / "tables" / "9.md").read_text()
+    (tiny_repo / "profiles" / "tables" / "tiny.yaml").write_text(yaml.safe_dump({"evaluate": {"splits": ["dev", "test"]}}))
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    main(["run", "--profile", "tiny"])  # the profile changed: every run's budget did
+    assert len(ran) == 4
 
 
 def test_a_variant_may_run_on_a_subset_of_the_study_seeds_and_no_others():

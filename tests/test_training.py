@@ -393,3 +393,37 @@ def test_frozen_heads_train_alike_on_cached_and_on_freshly_encoded_features(tiny
             assert v == pytest.approx(logged[1][k], rel=1e-5, abs=1e-6), k
     for k in weights[0]:
         torch.testing.assert_close(weights[0][k], weights[1][k], rtol=1e-4, atol=1e-6)
+
+
+def test_a_stored_feature_cache_is_read_back_by_the_next_run_and_keyed_by_the_encoder(tiny_checkpoint_dir, tmp_path):
+    from mtbert.train.cached import FeatureCache
+
+    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
+    data = tokenize(tok, PAIRS, "sts", "siamese")
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sts": "cosine"}), ["sts"])
+    first = FeatureCache.build(model, data, 2, tok.pad_id, CPU, tmp_path)
+    stored = list(tmp_path.glob("*.safetensors"))
+    assert len(stored) == 1 and first.pooled.shape == (8, 32)
+    again = FeatureCache.build(model, data, 3, tok.pad_id, CPU, tmp_path)
+    torch.testing.assert_close(again.pooled, first.pooled)
+    with torch.no_grad():
+        model.bert.embeddings.word_embeddings.weight.add_(0.5)  # another encoder: another entry, other features
+    other = FeatureCache.build(model, data, 2, tok.pad_id, CPU, tmp_path)
+    assert len(list(tmp_path.glob("*.safetensors"))) == 2 and not torch.allclose(other.pooled, first.pooled)
+
+
+def test_stored_token_states_come_back_as_they_were_computed(tiny_checkpoint_dir, tmp_path):
+    from mtbert.train.cached import FeatureCache
+
+    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
+    data = tokenize(tok, SST, "sst", "single")
+    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
+    model = MultitaskModel(enc, ModelConfig(pooling="cls", heads={"sst": "lstm"}), ["sst"])
+    fresh = FeatureCache.build(model, data, 3, tok.pad_id, CPU, tmp_path)
+    read = FeatureCache.build(model, data, 3, tok.pad_id, CPU, tmp_path)
+    index = np.array([5, 0, 3])
+    a, b = fresh.features(index), read.features(index)
+    assert a.hidden.shape[1] == max(len(data.a[i].input_ids) for i in index)
+    for x, y in ((a.pooled, b.pooled), (a.hidden, b.hidden), (a.mask, b.mask)):
+        torch.testing.assert_close(x, y)

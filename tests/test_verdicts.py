@@ -59,7 +59,7 @@ def test_part_verdicts_follow_the_adjusted_p_and_the_floors():
     assert part_verdict(_part(0.02, 0.01, 0.03, 0.01)) == "reproduced"
     assert part_verdict(_part(-0.02, -0.03, -0.01, 0.01)) == "reversed"
     text = part_verdict(_part(0.004, -0.006, 0.014, 0.3))
-    assert text.startswith("not distinguishable") and "|b − a| > 0.014" in text
+    assert text.startswith("not distinguishable") and "outside [-0.006, +0.014]; the largest still possible: 0.014" in text
     assert part_verdict(_part(0.02, 0.01, 0.03, 0.01, below_floor=("baseline",))).startswith("uninformative")
     assert part_verdict(_part(-0.02, -0.03, -0.01, 0.01, no_harm=True)) == "harm"
     assert part_verdict(_part(0.001, -0.002, 0.004, 0.5, no_harm=True, p_tost=0.01)) == "no harm shown"
@@ -83,4 +83,5 @@ def test_the_claim_verdict_follows_from_its_parts():
     assert joint_verdict(["reproduced", "reversed", "reproduced"]) == "contradicted"
     assert joint_verdict(["reproduced", "harm"]) == "contradicted"
     assert joint_verdict(["reproduced", "uninformative: baseline below its floor"]) == "uninformative"
+    assert joint_verdict(["reversed", "uninformative: baseline below its floor"]) == "contradicted"
     assert joint_verdict(["reproduced", "not run yet"]) == "not run yet"

@@ -39,7 +39,8 @@ def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
 
 def render(profile: str) -> list[Path]:
     published, studies = load_published(), table_studies()
-    results = {name: R.load_results(s, profile) for name, s in studies.items()}
+    results = {name: R.load_results(studies[s.same_runs_as] if s.same_runs_as else s, profile)
+               for name, s in studies.items()}
     code = R.code_version(strict=False)
     has_data_table = any(t.kind == "data" for r in published.reports.values() for t in r.tables)
     written = render_all(published, studies, results, profile, data_sizes() if has_data_table else {}, code=code)

@@ -1,21 +1,39 @@
-"""reports/tables/claims.md: each claim of studies/claims.yaml, the published effect beside ours (paired over
-seeds, 95% t interval) and a verdict."""
+"""reports/tables/claims.md: each claim of studies/claims.yaml, in parts (one comparison each), every part tested
+paired over seeds with Holm's correction within its claim, arms below their floor made uninformative, "without
+hurting" tested as equivalence, and one verdict for the claim that follows from its parts (tables/verdicts.py)."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from mtbert.tables.ours import STALE_MARK, paired
+from mtbert.eval.confidence import t_interval
+from mtbert.tables import verdicts as V
+from mtbert.tables.ours import STALE_MARK, cell, paired_values
 from mtbert.tables.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.tables.render import cost_line
 from mtbert.tables.spec import TableStudy
 
 CLAIMS = Path("studies/claims.yaml")
-COLUMN_OF = {metric: column for column, metric in METRIC_COLUMNS.items()}
+REFERENCE = Path("reference.json")
+
+Test = Literal["published", "increase", "decrease", "no_harm", "equivalent"]
+
+
+class ClaimPart(BaseModel):
+    """One comparison: b − a on `metric`; `split_b` compares one arm's two splits (dev against test)."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    a: str | None = None
+    b: str | None = None
+    split_b: str | None = None
+    test: Test = "published"
 
 
 class Claim(BaseModel):
@@ -23,23 +41,29 @@ class Claim(BaseModel):
     id: str
     report: str
     where: str
-    claim: str
+    claim: str  # in our words, keeping the report's quantifiers
     study: str
     split: str = "dev"
     a: str | None = None
     b: str | None = None
-    metrics: list[str] = []
-    pairs: list[tuple[str, str, str]] = []  # (a, b, metric), for comparisons that differ per metric
-    expected: str | None = None  # "increase" | "decrease", where no published number gives the direction
+    margin: float = 0.01  # the smallest effect that matters; the equivalence margin of no_harm / equivalent parts
+    parts: list[ClaimPart] = []
+    untestable: str | None = None  # why this claim cannot be tested here (then no parts)
 
     @model_validator(mode="after")
-    def _comparisons(self) -> "Claim":
-        if not self.comparisons():
-            raise ValueError(f"claim {self.id}: give `a`, `b` and `metrics`, or `pairs`")
+    def _parts(self) -> "Claim":
+        if not self.parts and not self.untestable:
+            raise ValueError(f"claim {self.id}: give `parts`, or `untestable` with the reason")
+        for p in self.parts:
+            if not (p.a or self.a) or not (p.b or self.b or p.split_b):
+                raise ValueError(f"claim {self.id}: part on {p.metric} needs arms a and b (on the part or the claim)")
         return self
 
-    def comparisons(self) -> list[tuple[str, str, str]]:
-        return list(self.pairs) + ([(self.a, self.b, m) for m in self.metrics] if self.a and self.b else [])
+    def arms(self, part: ClaimPart) -> tuple[str, str, str, str]:
+        """(a, b, split of a, split of b)."""
+        a = part.a or self.a
+        b = part.b or self.b or a
+        return a, b, self.split, part.split_b or self.split
 
 
 def load_claims(path: Path = CLAIMS) -> list[Claim]:
@@ -47,6 +71,11 @@ def load_claims(path: Path = CLAIMS) -> list[Claim]:
         return [Claim.model_validate(c) for c in yaml.safe_load(path.read_text())]
     except Exception as err:
         raise ValueError(f"{path}: {err}") from None
+
+
+def load_majority(path: Path = REFERENCE) -> dict[str, dict[str, float]]:
+    """The majority-class accuracies per split (the reference stage's), for the floors."""
+    return json.loads(path.read_text()).get("majority", {}) if path.exists() else {}
 
 
 def published_value(published: Published, study: TableStudy, variant: str, metric: str) -> float | None:
@@ -60,41 +89,109 @@ def published_value(published: Published, study: TableStudy, variant: str, metri
     return None if value is None or isinstance(value, str) or is_nan(value) else float(value)
 
 
-def verdict(direction: float, low: float, high: float) -> str:
-    """reproduced / reversed when our interval excludes 0 on the claimed / the other side; else not distinguishable."""
-    if math.isnan(low) or math.isnan(high) or direction == 0:
-        return "not distinguishable (too few seeds)" if math.isnan(low) else "not distinguishable"
-    if low > 0 or high < 0:
-        return "reproduced" if (low > 0) == (direction > 0) else "reversed"
-    return "not distinguishable at this budget"
+def direction_of(test: str, effect: float | None) -> float:
+    if test == "increase":
+        return 1.0
+    if test == "decrease":
+        return -1.0
+    if test == "published" and effect is not None:
+        return math.copysign(1.0, effect) if effect != 0 else 0.0
+    return 0.0
+
+
+def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published: Published,
+           majority: dict[str, dict[str, float]], code: str | None = None) -> list[dict]:
+    """Every part of a claim with its numbers, floors, Holm-adjusted p-values and verdict."""
+    rows, parts = [], []
+    for part in claim.parts:
+        a, b, split_a, split_b = claim.arms(part)
+        pa, pb = (published_value(published, study, arm, part.metric) for arm in (a, b))
+        effect = pb - pa if pa is not None and pb is not None and a != b and split_a == split_b else None
+        xa, xb, stale = paired_values(study, results, a, b, part.metric, split_a, split_b, code)
+        d = [y - x for x, y in zip(xa, xb)]
+        mean, low, high = t_interval(d) if d else (math.nan, math.nan, math.nan)
+        equivalence = part.test in ("no_harm", "equivalent")
+        below = tuple(f"{arm} ({split})" for arm, split in ((a, split_a), (b, split_b)) if d and not V.clears(
+            cell(study, results, arm, part.metric, split, code).mean, part.metric, split, majority))
+        p = V.Part(mean, low, high, len(d), direction_of(part.test, effect), no_harm=equivalence,
+                   p=V.t_pvalue(d) if d else math.nan,
+                   p_tost=V.tost_pvalue(xa, xb, claim.margin) if equivalence and d else math.nan,
+                   below_floor=tuple(dict.fromkeys(below)), margin=claim.margin)
+        parts.append(p)
+        rows.append({"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric,
+                     "test": part.test, "published": effect, "stale": stale, "part": p})
+    V.adjust_parts(parts)
+    for row in rows:
+        verdict = V.part_verdict(row["part"])
+        if row["test"] == "equivalent":
+            verdict = {"no harm shown": "equivalent", "harm": "differ"}.get(verdict, verdict)
+        row["verdict"] = verdict
+    return rows
+
+
+def _arm_text(study: TableStudy, results: dict, arm: str, metric: str, split: str, code: str | None) -> str:
+    c = cell(study, results, arm, metric, split, code)
+    return "–" if c.n == 0 else f"{c.mean:.3f}"
 
 
 def render_claims(claims: list[Claim], published: Published, studies: dict[str, TableStudy],
-                  results: dict[str, dict[str, dict]], profile: str, code: str | None = None) -> str:
+                  results: dict[str, dict[str, dict]], profile: str, code: str | None = None,
+                  majority: dict[str, dict[str, float]] | None = None) -> str:
+    majority = load_majority() if majority is None else majority
     lines = ["# The reports' claims, checked", "",
-             f"Each claim in our words, where the report makes it, the published effect (b − a, from the published "
-             f"rows), and ours at profile `{profile}`: the mean paired difference over the seeds both variants ran, "
-             "with its 95% t interval. Verdict: **reproduced** when our interval excludes 0 on the claimed side, "
-             "**reversed** when it excludes 0 on the other side, otherwise **not distinguishable at this budget**. "
+             f"Each claim in our words (keeping the report's quantifiers), where the report makes it, and its parts: "
+             f"one comparison each, b − a on a metric, over the seeds both arms ran at profile `{profile}` (paired; "
+             "mean with its 95% t interval). How a verdict is reached:", "",
+             "- **Holm within the claim**: a claim's parts are one family; each part's two-sided paired t-test p-value "
+             f"is Holm-adjusted within it, and a part is **reproduced** (or **reversed**) only when the adjusted p is "
+             f"below {V.ALPHA} and the mean goes the claimed (the other) way. The claimed way is the published effect's "
+             "sign, or the direction the report states where it prints no number.",
+             f"- **Floors**: an arm whose mean does not clear its floor on the compared metric learned nothing a "
+             f"comparison can rest on, and makes the part **uninformative**. Floors: accuracy {V.FLOOR_MARGIN} above the "
+             f"majority class of the split (`reference.json`), CFIMDB {V.FLOOR_MARGIN} above chance (0.5), STS r ≥ "
+             f"{V.MIN_R}, overall the overall of those floors.",
+             "- **Without hurting** (and \"dev and test agree\") parts are equivalence tests: two one-sided paired t-tests "
+             "that b − a lies within ± the claim's margin, Holm-adjusted among those parts: **no harm shown** "
+             "(**equivalent**), **harm** (**differ**: the two-sided test finds a difference against the claim), or not "
+             "distinguishable.",
+             "- Every **not distinguishable** part states what it rules out: effects outside its 95% interval.",
+             "- **The claim's verdict** follows from its parts: reproduced only if every part supports it, "
+             "contradicted if any part goes against it, else uninformative if any part is, else not distinguishable.",
+             "",
              "Our setup (MiniLM, offline Quora re-split, short budgets) differs from every report's: see "
-             f"`reports/tables/<report>.md`. {STALE_MARK}: some of the runs compared came from older pipeline code than "
-             "this commit's (`make tables` reruns them).", "",
+             f"`reports/tables/<report>.md`, which lists each study's remaining setup differences. {STALE_MARK}: some "
+             "of the runs compared came from older pipeline code than this commit's (`make tables` reruns them).", "",
              "Every table study at this profile, all reports: " + (cost_line([r for res in results.values()
                                                                             for r in res.values()]) or "nothing run yet."),
-             "",
-             "| report | claim | where | comparison (a → b) | metric | published b − a | ours b − a [95% CI] | seeds | verdict |",
-             "|---|---|---|---|---|---:|---:|---:|---|"]
+             ""]
+    summary = ["| report | claim | verdict |", "|---|---|---|"]
+    body = []
     for c in claims:
+        head = [f"## {c.report} · `{c.id}`", "", f"*{c.claim}* ({c.where}; study `{c.study}`, margin {c.margin})", ""]
+        if c.untestable:
+            summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | not testable here |")
+            body += head + [f"**Not testable here:** {c.untestable.strip()}", ""]
+            continue
         study = studies[c.study]
         res = results.get(study.name, {})
-        for a, b, metric in c.comparisons():
-            pa, pb = published_value(published, study, a, metric), published_value(published, study, b, metric)
-            effect = pb - pa if pa is not None and pb is not None else None
-            direction = effect if effect is not None else {"increase": 1.0, "decrease": -1.0}.get(c.expected or "", 0.0)
-            mean, low, high, n, stale = paired(study, res, a, b, metric, c.split, code)
-            shown = "not printed" if effect is None else f"{effect:+.3f}"
-            ours = "–" if n == 0 else (f"{mean:+.3f}" + ("" if math.isnan(low) else f" [{low:+.3f}, {high:+.3f}]"))
-            text = ("not run yet" if n == 0 else verdict(direction, low, high)) + (f" {STALE_MARK}" if stale else "")
-            lines.append(f"| {c.report} | {c.claim} | {c.where} | {a} → {b} | {metric} ({c.split}) | {shown} | {ours} | "
-                         f"{n} | {text} |")
-    return "\n".join(lines) + "\n"
+        rows = assess(c, study, res, published, majority, code)
+        joint = V.joint_verdict([r["verdict"] for r in rows])
+        stale = any(r["stale"] for r in rows)
+        summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}{f' {STALE_MARK}' if stale else ''} |")
+        body += head + [f"**Verdict: {joint}**{f' {STALE_MARK}' if stale else ''}", "",
+                        "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [95% CI] | seeds | "
+                        "p (Holm) | verdict |", "|---|---|---:|---:|---:|---:|---:|---|"]
+        for r in rows:
+            p: V.Part = r["part"]
+            splits = r["split_a"] if r["split_a"] == r["split_b"] else f"{r['split_a']} → {r['split_b']}"
+            arms = f"{r['a']} → {r['b']}" if r["a"] != r["b"] else r["a"]
+            shown = "not printed" if r["published"] is None else f"{r['published']:+.3f}"
+            ours = "–" if p.n == 0 else (f"{p.mean:+.3f}" + ("" if math.isnan(p.low) else f" [{p.low:+.3f}, {p.high:+.3f}]"))
+            values = (f"{_arm_text(study, res, r['a'], r['metric'], r['split_a'], code)} · "
+                      f"{_arm_text(study, res, r['b'], r['metric'], r['split_b'], code)}")
+            pv = p.p_tost if p.no_harm and r["verdict"] in ("no harm shown", "equivalent") else p.p
+            ptext = "–" if math.isnan(pv) else f"{pv:.3f}" + (" (TOST)" if p.no_harm else "")
+            body.append(f"| {arms} | {r['metric']} ({splits}) | {values} | {shown} | {ours} | {p.n} | {ptext} | "
+                        f"{r['verdict']}{f' {STALE_MARK}' if r['stale'] else ''} |")
+        body.append("")
+    return "\n".join(lines + ["## Summary", ""] + summary + [""] + body).rstrip() + "\n"

@@ -6,10 +6,12 @@ import math
 from dataclasses import dataclass
 
 from mtbert.eval.confidence import paired_difference, t_interval
+from mtbert.tables.verdicts import fisher_interval
 from mtbert.tables.published import METRIC_COLUMNS, Table
 from mtbert.tables.spec import TableStudy, Variant
 
 
+CORRELATIONS = ("sts_pearson",)  # their intervals over seeds go through Fisher's z: never outside [-1, 1]
 STALE_MARK = "†"  # a result from older pipeline code than this commit's: kept and shown until `make tables` reruns it
 
 
@@ -50,10 +52,10 @@ def seed_values(study: TableStudy, results: dict[str, dict], variant: str, metri
     """seed -> the metric (ok runs that measured it), how many of the variant's runs diverged, and whether any run
     is stale (from pipeline code other than `code`)."""
     values, diverged, stale = {}, 0, False
-    for seed in study.seeds:
-        r = results.get(f"{variant}@seed{seed}")
-        if r is None:
-            continue
+    for key, r in sorted(results.items(), key=lambda kv: kv[1].get("seed", 0)):
+        if key.rsplit("@seed", 1)[0] != variant:
+            continue  # every seed the variant ran, the study's and any added to decide a comparison
+        seed = int(key.rsplit("@seed", 1)[1])
         stale |= is_stale(r, code)
         if r.get("status") == "diverged":
             diverged += 1
@@ -69,8 +71,18 @@ def cell(study: TableStudy, results: dict[str, dict], variant: str, metric: str,
     values, diverged, stale = seed_values(study, results, variant, metric, split, code)
     if not values:
         return Cell(math.nan, math.nan, math.nan, 0, diverged, stale)
-    mean, low, high = t_interval(list(values.values()))
+    interval = fisher_interval if metric in CORRELATIONS else t_interval
+    mean, low, high = interval(list(values.values()))
     return Cell(mean, low, high, len(values), diverged, stale)
+
+
+def paired_values(study: TableStudy, results: dict[str, dict], a: str, b: str, metric: str, split_a: str, split_b: str,
+                  code: str | None = None) -> tuple[list[float], list[float], bool]:
+    """a's and b's values over the seeds both ran (a on `split_a`, b on `split_b`), and whether any run is stale."""
+    va, _, stale_a = seed_values(study, results, a, metric, split_a, code)
+    vb, _, stale_b = seed_values(study, results, b, metric, split_b, code)
+    common = [s for s in va if s in vb]
+    return [va[s] for s in common], [vb[s] for s in common], stale_a or stale_b
 
 
 def paired(study: TableStudy, results: dict[str, dict], a: str, b: str, metric: str, split: str,

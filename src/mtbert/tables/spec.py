@@ -100,6 +100,8 @@ class TableStudy(BaseModel):
     grid: Grid | None = None
     not_run: dict[str, str] = {}
     notes: str | None = None
+    more_seeds: dict[str, list[int]] = {}  # variants (grid cells too) a claim compares, on more seeds than the study's
+    same_runs_as: str | None = None  # a table filled from another study's runs (which measure its split too)
 
     @model_validator(mode="after")
     def _checks(self) -> "TableStudy":
@@ -112,15 +114,26 @@ class TableStudy(BaseModel):
             clash = set(self.variants) & set(self.grid.expand())
             if clash:
                 raise ValueError(f"study {self.name}: grid variants {sorted(clash)} repeat listed variants")
+        unknown = set(self.more_seeds) - set(self.all_variants())
+        if unknown:
+            raise ValueError(f"study {self.name}: more_seeds names no variant {sorted(unknown)}")
         return self
 
     def all_variants(self) -> dict[str, Variant]:
         return self.variants | (self.grid.expand() if self.grid else {})
 
+    def seeds_of(self, variant: str) -> list[int]:
+        v = self.all_variants()[variant]
+        return sorted(set(v.seeds if v.seeds is not None else self.seeds) | set(self.more_seeds.get(variant, [])))
+
     def runs(self) -> list[tuple[str, int]]:
-        """(variant, seed) in run order: seed by seed, so a cut-short study has whole seeds."""
-        variants = self.all_variants()
-        return [(name, seed) for seed in self.seeds for name, v in variants.items() if v.seeds is None or seed in v.seeds]
+        """(variant, seed) in run order: seed by seed, so a cut-short study has whole seeds; none when the table is
+        filled from another study's runs."""
+        if self.same_runs_as:
+            return []
+        names = list(self.all_variants())
+        seeds = sorted({s for name in names for s in self.seeds_of(name)})
+        return [(name, seed) for seed in seeds for name in names if seed in self.seeds_of(name)]
 
     def overrides(self, profile: str, variant: str, seed: int, base: dict[str, Any] | None = None) -> dict[str, Any]:
         """The flat params overrides of one run: the profile's shared file (`base`), the study's budget, its profile

@@ -123,7 +123,7 @@ def part_verdict(part: Part) -> str:
 def bound(part: Part) -> str:
     """What a not-distinguishable comparison still rules out: effects outside its 95% interval."""
     largest = max(abs(part.low), abs(part.high))
-    return f"rules out effects beyond [{part.low:+.3f}, {part.high:+.3f}] (|b − a| > {largest:.3f})"
+    return f"rules out effects outside [{part.low:+.3f}, {part.high:+.3f}]; the largest still possible: {largest:.3f}"
 
 
 def adjust_parts(parts: list[Part]) -> list[Part]:
@@ -138,13 +138,14 @@ def adjust_parts(parts: list[Part]) -> list[Part]:
 
 def joint_verdict(verdicts: list[str]) -> str:
     """A claim over several comparisons ("every order", "all three tasks", "without hurting"): reproduced only if every
-    part supports it; contradicted if any part goes the other way; uninformative if any part cannot be read."""
+    part supports it; contradicted if any part goes the other way (a claim over every part fails on one); else
+    uninformative if any part cannot be read; else not distinguishable."""
     if not verdicts or any(v == "not run yet" for v in verdicts):
         return "not run yet"
+    if any(v in CONTRADICTS for v in verdicts):
+        return "contradicted"
     if any(v.startswith("uninformative") for v in verdicts):
         return "uninformative"
     if all(v in SUPPORTS for v in verdicts):
         return "reproduced"
-    if any(v in CONTRADICTS for v in verdicts):
-        return "contradicted"
     return "not distinguishable"

@@ -4,13 +4,18 @@ train for the report's own number of head epochs. The encoder runs in eval mode 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 
 from mtbert.data.batching import TaskData, collate, sequential_batches
 from mtbert.eval import predict as P
+from mtbert.io import atomic_path
 from mtbert.model.heads import Features
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel
 
@@ -26,9 +31,41 @@ class FeatureCache:
     tokens: list[torch.Tensor] | None  # per row (length, H), unpadded
 
     @classmethod
+    def build(cls, model: MultitaskModel, data: TaskData, batch_size: int, pad_id: int, device: torch.device,
+              store: Path | None = None) -> "FeatureCache":
+        """Encode `data` once; with a `store` folder, outputs computed by an earlier run from the same encoder weights,
+        pooling and tokenised rows are read back instead (every seed and arm of a frozen comparison shares them)."""
+        if store is None:
+            return cls._encode(model, data, batch_size, pad_id, device)
+        path = store / f"{fingerprint(model, data)}.safetensors"
+        if path.exists():
+            return cls.load(path, data.task, device)
+        cache = cls._encode(model, data, batch_size, pad_id, device)
+        cache.save(path)
+        return cache
+
+    def save(self, path: Path) -> None:
+        tensors = {"pooled": self.pooled.detach().cpu().contiguous()}
+        if self.tokens is not None:
+            tensors["tokens"] = torch.cat(self.tokens).cpu().contiguous()
+            tensors["lengths"] = torch.tensor([len(t) for t in self.tokens])
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"siamese": str(self.siamese)})
+
+    @classmethod
+    def load(cls, path: Path, task: str, device: torch.device) -> "FeatureCache":
+        from safetensors import safe_open
+
+        with safe_open(str(path), "pt") as f:
+            siamese = f.metadata()["siamese"] == "True"
+        t = load_file(str(path), device=str(device))
+        tokens = list(torch.split(t["tokens"], t["lengths"].tolist())) if "tokens" in t else None
+        return cls(task, siamese, t["pooled"], tokens)
+
+    @classmethod
     @torch.inference_mode()
-    def build(cls, model: MultitaskModel, data: TaskData, batch_size: int, pad_id: int,
-              device: torch.device) -> "FeatureCache":
+    def _encode(cls, model: MultitaskModel, data: TaskData, batch_size: int, pad_id: int,
+                device: torch.device) -> "FeatureCache":
         model.bert.eval()
         siamese = model.input_form(data.task) == "siamese"
         n = len(data)
@@ -62,6 +99,21 @@ class FeatureCache:
         for i, s in enumerate(states):
             mask[i, :len(s)] = 1
         return Features(pooled, hidden, mask)
+
+
+def fingerprint(model: MultitaskModel, data: TaskData) -> str:
+    """What a task split's cached outputs depend on: the encoder's weights, the pooling, the input form, whether token
+    states are kept, and the tokenised rows."""
+    h = hashlib.sha256(json.dumps([model.cfg.pooling, model.input_form(data.task), data.task,
+                                   model.heads[data.task].reads_tokens]).encode())
+    for name, tensor in sorted(model.bert.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    for side in (data.a, data.b or []):
+        for e in side:
+            h.update(np.asarray(e.input_ids, dtype=np.int32).tobytes() + np.asarray(e.token_type_ids, dtype=np.int8).tobytes())
+            h.update(b"|")
+    return h.hexdigest()[:24]
 
 
 @torch.inference_mode()

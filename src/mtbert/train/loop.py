@@ -128,11 +128,12 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
 
 def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict[str, TaskData], cfg: TrainConfig,
           out_dir: Path | None, live, pad_id: int, resolved: dict, tokenizer_files: list[Path],
-          ranks: Ranks = Ranks(), store: StateStore | None = None) -> dict:
+          ranks: Ranks = Ranks(), store: StateStore | None = None, feature_store: Path | None = None) -> dict:
     """Train, evaluate on dev after each epoch, keep the best-on-dev checkpoint in `out_dir`; returns its metrics.
     Under several ranks each trains on its shard of every batch; only the main rank saves and logs (`out_dir` and
     `live` may be None elsewhere). With a `store`, a resumable state is written every `store.every` steps and at each
-    epoch end, a run resumes from the stored state its code and params wrote, and the state is removed at the end."""
+    epoch end, a run resumes from the stored state its code and params wrote, and the state is removed at the end.
+    `feature_store`: where a frozen encoder's outputs are kept for later runs (train/cached.py)."""
     if cfg.sts_loss == "cosine_embedding" and "sts" in train_data and model.cfg.heads["sts"] not in ("cosine", "cosine_corr"):
         raise ValueError(f"train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr "
                          f"(it reads the head's output as 2.5 (cos + 1)), not {model.cfg.heads['sts']!r}")
@@ -184,8 +185,10 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank)
     caches = dev_caches = None
     if cfg.mode == "frozen" and cfg.cache_frozen:
-        caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device) for t, d in train_data.items()}
-        dev_caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device) for t, d in dev_data.items()}
+        caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)
+                  for t, d in train_data.items()}
+        dev_caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)
+                      for t, d in dev_data.items()}
     guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
     guard.last_finite = progress.last_finite
 
