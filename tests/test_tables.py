@@ -269,3 +269,38 @@ def test_a_dataset_table_needs_the_prepared_splits_and_shows_their_row_counts(ti
             path.write_text("id,sentence\n" + "".join(f"{i},s{i}\n" for i in range(n)))
     main(["render", "--profile", "tiny"])
     assert "| SST | 8,544 · **3** | 1,101 · **2** | 2,210 · **1** |" in (tiny_repo / "reports" / "tables" / "9.md").read_text()
+
+
+def test_the_setup_differences_are_generated_from_the_params_the_runs_use(published, studies):
+    from mtbert.tables.setup import differences
+    from mtbert.tables.spec import profile_base
+
+    base = profile_base("cpu", ROOT / "profiles" / "tables")
+    study = studies["000-t2"]
+    lines = differences(published, study, "cpu", base)
+    assert any(line.startswith("lr (`train.lr`): report 1e-05; ours 0.0001") for line in lines)
+    assert not any(line.startswith("dropout") for line in lines)  # the study sets the report's 0.3
+    changed = study.model_copy(update={"budget": {**study.budget, "model": {**study.budget["model"], "head_dropout": 0.5}}})
+    assert "dropout (`model.head_dropout`): report 0.3; ours 0.5" in differences(published, changed, "cpu", base)
+
+
+def test_every_table_run_validates_at_both_profiles(studies):
+    """Each run's params (the profile, the study, the variant, the seed) pass the checks a stage makes when params
+    load: a wrong value fails here, not hours into a run."""
+    from mtbert.params import validate
+    from mtbert.tables.spec import profile_base
+
+    def put(tree: dict, dotted: str, value) -> None:
+        *path, last = dotted.split(".")
+        for part in path:
+            tree = tree.setdefault(part, {})
+        tree[last] = value
+
+    for profile in ("cpu", "gpu"):
+        base = profile_base(profile, ROOT / "profiles" / "tables")
+        for name, study in studies.items():
+            for variant, seed in study.runs():
+                params = yaml.safe_load((ROOT / "params.yaml").read_text())
+                for key, value in study.overrides(profile, variant, seed, base).items():
+                    put(params, key, value)
+                validate(params, f"{name}/{variant}@{profile}")

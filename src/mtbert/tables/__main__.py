@@ -7,6 +7,7 @@ claims.md from the results present."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -14,10 +15,10 @@ import pandas as pd
 
 from mtbert.io import write_text
 from mtbert.tables import run as R
-from mtbert.tables.claims import load_claims, render_claims
+from mtbert.tables.claims import REFERENCE, load_claims, render_claims
 from mtbert.tables.published import load_published
 from mtbert.tables.render import OUT, render_all
-from mtbert.tables.spec import table_studies
+from mtbert.tables.spec import profile_base, table_studies
 
 PREPARED = Path("data/prepared")
 
@@ -43,10 +44,19 @@ def render(profile: str) -> list[Path]:
                for name, s in studies.items()}
     code = R.code_version(strict=False)
     has_data_table = any(t.kind == "data" for r in published.reports.values() for t in r.tables)
-    written = render_all(published, studies, results, profile, data_sizes() if has_data_table else {}, code=code)
-    claims = OUT / "claims.md"
-    write_text(claims, render_claims(load_claims(), published, studies, results, profile, code))
-    return written + [claims]
+    claims = load_claims()
+    compared: dict[str, list[str]] = {}
+    for c in claims:
+        for part in c.parts:
+            a, b, _, _ = c.arms(part)
+            compared.setdefault(c.study, [])
+            compared[c.study] += [arm for arm in (a, b) if arm not in compared[c.study]]
+    reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
+    written = render_all(published, studies, results, profile, data_sizes() if has_data_table else {}, code=code,
+                         reference=reference, compared=compared, base=profile_base(profile))
+    target = OUT / "claims.md"
+    write_text(target, render_claims(claims, published, studies, results, profile, code, reference.get("majority", {})))
+    return written + [target]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -55,6 +55,9 @@ class Table(BaseModel):
                                  f"declare (columns: {sorted(self.columns)})")
         return self
 
+    def has_row(self, name: str) -> bool:
+        return any(r.row == name for r in self.rows)
+
     def row(self, name: str) -> Row:
         return _find(self.rows, "row", name, f"{self.table} has no row")
 

@@ -6,7 +6,9 @@ import math
 from pathlib import Path
 
 from mtbert.tables.ours import STALE_MARK, Cell, cell, is_stale, metric_of_column, row_variants
-from mtbert.tables.published import Published, Report, Table, is_nan
+from mtbert.tables.curves import STILL_RISING, curves_figure, gains_table
+from mtbert.tables.published import METRIC_COLUMNS, Published, Report, Table, is_nan
+from mtbert.tables.setup import differences
 from mtbert.tables.spec import TableStudy
 
 OUT = Path("reports/tables")
@@ -30,8 +32,26 @@ def _delta(ours: Cell, published) -> str:
     return f" ({ours.mean - published:+.3f})"
 
 
-def results_table(table: Table, study: TableStudy | None, results: dict[str, dict], code: str | None = None) -> list[str]:
-    """Each published row, each metric column as `published · ours [95% CI] (ours − published)`."""
+def floor_rows(table: Table, reference: dict) -> list[str]:
+    """The floors beside the rows, on the table's split: the majority class and the frozen-probe reference (our
+    checkpoint untouched, a logistic regression or threshold on its frozen embeddings: the `reference` stage)."""
+    split = table.split or "dev"
+    rows = []
+    for label, source in (("majority class", "majority"), ("frozen probe (`reference` stage)", "no_finetuning")):
+        values = reference.get(source, {}).get(split, {})
+        cells = []
+        for column in table.columns:
+            metric = METRIC_COLUMNS.get(column)
+            cells.append(f"*{values[metric]:.3f}*" if metric in values else ("*0.500* (chance)" if metric == "cfimdb_acc"
+                                                                                and source == "majority" else "–"))
+        if any(c != "–" for c in cells):
+            rows.append(f"| *{label}* | | " + " | ".join(cells) + " |")
+    return rows
+
+
+def results_table(table: Table, study: TableStudy | None, results: dict[str, dict], code: str | None = None,
+                  reference: dict | None = None) -> list[str]:
+    """Each published row, each metric column as `published · ours [95% CI] (ours − published)`, then the floors."""
     header = ["row", "seeds"] + [table.columns[c] for c in table.columns]
     lines = ["| " + " | ".join(header) + " |", "|---|---:|" + "---:|" * len(table.columns)]
     for row in table.rows:
@@ -52,7 +72,7 @@ def results_table(table: Table, study: TableStudy | None, results: dict[str, dic
         lines.append(f"| {row.row} | {n} | " + " | ".join(cells) + " |")
         if reason:
             lines.append(f"| ↳ *not run here: {reason}* | | " + " | " * (len(table.columns) - 1) + " |")
-    return lines
+    return lines + floor_rows(table, reference or {})
 
 
 def setup_table(table: Table) -> list[str]:
@@ -143,8 +163,11 @@ def profile_line(studies: list[TableStudy], results: dict[str, dict[str, dict]],
 
 
 def render_report(rid: str, report: Report, studies: dict[str, TableStudy], results: dict[str, dict[str, dict]],
-                  profile: str, data_sizes: dict[str, dict[str, int]], out: Path = OUT, code: str | None = None) -> str:
-    """The page of one report; figures are written beside it."""
+                  profile: str, data_sizes: dict[str, dict[str, int]], out: Path = OUT, code: str | None = None,
+                  published: Published | None = None, reference: dict | None = None,
+                  compared: dict[str, list[str]] | None = None, base: dict | None = None) -> str:
+    """The page of one report; figures are written beside it. `compared`: per study, the arms its claims compare
+    (their dev curves are drawn); `reference`: reference.json (the floors); `base`: the profile's params."""
     mine = [s for s in studies.values() if s.report == rid]
     lines = [f"# Report {rid}: {report.title}", "",
              f"Published numbers from `../shared/seeds/{report.file}`, transcribed in `reports/published.yaml`. "
@@ -162,7 +185,7 @@ def render_report(rid: str, report: Report, studies: dict[str, TableStudy], resu
         if study:
             lines += [f"Study `studies/tables/{study.name}.yaml`: {study.description.strip()}", ""]
         if table.kind == "results":
-            lines += [f"Split: {table.split}.", "", *results_table(table, study, res, code), ""]
+            lines += [f"Split: {table.split}.", "", *results_table(table, study, res, code, reference), ""]
         elif table.kind == "data":
             lines += ["Ours: the prepared splits (Quora: the offline re-split).", "", *data_table(table, data_sizes), ""]
         else:
@@ -172,6 +195,21 @@ def render_report(rid: str, report: Report, studies: dict[str, TableStudy], resu
         if study and study.grid is not None:
             figure = sweep_figure(table, study, res, out / "figures" / f"{study.name}.{profile}.png")
             lines += [f"![{table.table} heat map](figures/{figure.name})", ""]
+        if study and published is not None and base is not None:
+            source = studies.get(study.same_runs_as) if study.same_runs_as else None
+            diffs = differences(published, study, profile, base, source)
+            if diffs:
+                lines += ["Setup differences from the report beyond the shared ones above (generated from the params "
+                          "our runs used against the report's setup fields):", ""] + [f"- {d}" for d in diffs] + [""]
+        arms = (compared or {}).get(study.name, []) if study else []
+        if arms and not study.same_runs_as:
+            figure = curves_figure(study, res, arms, out / "figures" / f"{study.name}.{profile}.curves.png",
+                                   f"{table.table}: dev after each epoch, mean over seeds (compared arms)")
+            if figure is not None:
+                lines += [f"Dev curves of the compared arms and each one's gain over its last epoch (an arm still "
+                          f"rising by more than {STILL_RISING} is **still learning**: its budget ended before it "
+                          "levelled off):", "", f"![{table.table} dev curves](figures/{figure.name})", "",
+                          *gains_table(study, res, arms), ""]
         if study and study.notes:
             lines += [f"*Notes:* {study.notes.strip()}", ""]
     return "\n".join(lines)
@@ -188,12 +226,14 @@ def run_summary(study: TableStudy, results: dict[str, dict], code: str | None = 
 
 def render_all(published: Published, studies: dict[str, TableStudy], results: dict[str, dict[str, dict]],
                profile: str, data_sizes: dict[str, dict[str, int]], out: Path = OUT,
-               code: str | None = None) -> list[Path]:
+               code: str | None = None, reference: dict | None = None, compared: dict[str, list[str]] | None = None,
+               base: dict | None = None) -> list[Path]:
     from mtbert.io import write_text
 
     written = []
     for rid, report in published.reports.items():
         target = out / f"{rid}.md"
-        write_text(target, render_report(rid, report, studies, results, profile, data_sizes, out, code) + "\n")
+        write_text(target, render_report(rid, report, studies, results, profile, data_sizes, out, code, published,
+                                         reference, compared, base) + "\n")
         written.append(target)
     return written
