@@ -124,7 +124,8 @@ def tiny_repo(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _fake_runs(monkeypatch, diverge=()):
+def _fake_runs(monkeypatch, diverge=(), alternate=False):
+    """Fake `dvc exp run`s: fancy beats plain by 0.03 on every seed (or, `alternate`, by ±0.03 seed by seed)."""
     from mtbert.study import runner
 
     ran = []
@@ -137,7 +138,7 @@ def _fake_runs(monkeypatch, diverge=()):
 
     def collect(variant, overrides, seconds):
         seed = overrides["train.seed"]
-        sst = 0.40 + 0.01 * seed + (0.03 if variant == "fancy" else 0.0)
+        sst = 0.40 + 0.01 * seed + ((0.03 * (-1) ** seed if alternate else 0.03) if variant == "fancy" else 0.0)
         return {"variant": variant, "overrides": overrides, "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}}}
 
     monkeypatch.setattr(runner, "exp_run", exp_run)
@@ -194,6 +195,21 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
     assert len(ran) == 4
     page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
     assert "0.405 [0.341, 0.469] " in page.replace("**", " ") and "†" not in page
+
+
+def test_an_undecided_wide_comparison_gets_more_seeds_up_to_ten_within_the_budget(tiny_repo, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    ran = _fake_runs(monkeypatch, alternate=True)  # b − a = +0.03, -0.03, ...: never decided, always wider than 0.01
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
+    assert len(ran) == 4  # the study's two seeds only: no budget left for more
+    ran.clear()
+    main(["run", "--profile", "tiny"])
+    assert sorted(ran) == sorted(f"9-t1-{v}-seed{s}" for s in range(2, 10) for v in ("plain", "fancy"))
+    results = json.loads((tiny_repo / "reports" / "tables" / "results" / "9-t1.tiny.json").read_text())
+    assert len(results) == 20
+    assert "| plain → fancy | sst_acc (dev) |" in (tiny_repo / "reports" / "tables" / "claims.md").read_text()
+    assert "| 10 |" in (tiny_repo / "reports" / "tables" / "claims.md").read_text()
 
 
 def test_a_change_of_the_default_recipe_in_params_yaml_leaves_table_results_current(tiny_repo, monkeypatch):

@@ -16,6 +16,7 @@ import pandas as pd
 from mtbert.io import write_text
 from mtbert.tables import run as R
 from mtbert.tables.claims import REFERENCE, load_claims, render_claims
+from mtbert.tables.extend import extend
 from mtbert.tables.published import load_published
 from mtbert.tables.render import OUT, render_all
 from mtbert.tables.spec import profile_base, table_studies
@@ -66,6 +67,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--jobs", type=int, default=None, help="through DVC's queue, this many experiments at once")
     ap.add_argument("--only", nargs="*", help="just these studies (file stems, e.g. 004-t1)")
+    ap.add_argument("--budget-hours", type=float, default=12.0,
+                    help="after the studies' own seeds, undecided comparisons get more seeds (up to 10) while the "
+                         "profile's runs so far took less wall time than this (0: none)")
     args = ap.parse_args(argv)
     if args.action == "run":
         studies = table_studies()
@@ -80,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
             R.queue_pending(todo, args.profile, code, args.jobs)
         elif todo:
             R.run_pending(todo, args.profile, code)
+        if not args.only and not args.jobs:
+            reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
+            extend(load_claims(), studies, load_published(), args.profile, code, reference.get("majority", {}),
+                   args.budget_hours)
     for path in render(args.profile):
         print("wrote", path)
 
