@@ -395,13 +395,17 @@ def test_frozen_heads_train_alike_on_cached_and_on_freshly_encoded_features(tiny
         torch.testing.assert_close(weights[0][k], weights[1][k], rtol=1e-4, atol=1e-6)
 
 
+def _one_task(directory, df, task, form, pooling, head):
+    """A one-task model on the tiny checkpoint and that task's tokenised rows."""
+    tok = Tokenizer.from_checkpoint(directory)
+    enc, _, _ = load_pretrained(directory)
+    return MultitaskModel(enc, ModelConfig(pooling=pooling, heads={task: head}), [task]), tokenize(tok, df, task, form), tok
+
+
 def test_a_stored_feature_cache_is_read_back_by_the_next_run_and_keyed_by_the_encoder(tiny_checkpoint_dir, tmp_path):
     from mtbert.train.cached import FeatureCache
 
-    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
-    data = tokenize(tok, PAIRS, "sts", "siamese")
-    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
-    model = MultitaskModel(enc, ModelConfig(pooling="mean", heads={"sts": "cosine"}), ["sts"])
+    model, data, tok = _one_task(tiny_checkpoint_dir, PAIRS, "sts", "siamese", "mean", "cosine")
     first = FeatureCache.build(model, data, 2, tok.pad_id, CPU, tmp_path)
     stored = list(tmp_path.glob("*.safetensors"))
     assert len(stored) == 1 and first.pooled.shape == (8, 32)
@@ -416,10 +420,7 @@ def test_a_stored_feature_cache_is_read_back_by_the_next_run_and_keyed_by_the_en
 def test_stored_token_states_come_back_as_they_were_computed(tiny_checkpoint_dir, tmp_path):
     from mtbert.train.cached import FeatureCache
 
-    tok = Tokenizer.from_checkpoint(tiny_checkpoint_dir)
-    data = tokenize(tok, SST, "sst", "single")
-    enc, _, _ = load_pretrained(tiny_checkpoint_dir)
-    model = MultitaskModel(enc, ModelConfig(pooling="cls", heads={"sst": "lstm"}), ["sst"])
+    model, data, tok = _one_task(tiny_checkpoint_dir, SST, "sst", "single", "cls", "lstm")
     fresh = FeatureCache.build(model, data, 3, tok.pad_id, CPU, tmp_path)
     read = FeatureCache.build(model, data, 3, tok.pad_id, CPU, tmp_path)
     index = np.array([5, 0, 3])
