@@ -46,9 +46,11 @@ bench: $(TEST_STAMP)
 # Every report's tables beside the published numbers (reports/tables/): runs each table study's (variant, seed) with no
 # result for this commit's pipeline code and budget at PROFILE (cpu | gpu), then renders. JOBS=N: N experiments at
 # once through DVC's queue (from committed code only).
+# DRY=1: every variant for a couple of steps per stage at PROFILE's settings, no result written; the table of
+# ok / error, peak memory and projected time goes to reports/tables/dry-run.<profile>.md.
 PROFILE ?= cpu
 tables: $(STAMP) git-identity
-	$(WITH_VENV) $(BIN)/python -m mtbert.tables run --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
+	$(WITH_VENV) $(BIN)/python -m mtbert.tables $(if $(DRY),dry-run,run) --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pandas as pd
 from mtbert.io import write_text
 from mtbert.tables import run as R
 from mtbert.tables.claims import REFERENCE, load_claims, render_claims
+from mtbert.tables.dry import SHAPES, dry_run, shape_of
+from mtbert.tables.dry import render as render_dry
 from mtbert.tables.extend import extend
 from mtbert.tables.published import load_published
 from mtbert.tables.render import OUT, render_all
@@ -60,10 +63,37 @@ def render(profile: str) -> list[Path]:
     return written + [target]
 
 
+def dry(args) -> int:
+    """The dry run's table, written; exit status 1 when any variant failed."""
+    import torch
+
+    from mtbert.data.sources import checkpoint_dir
+
+    studies = table_studies()
+    unknown = sorted(set(args.only or []) - set(studies))
+    if unknown:
+        raise SystemExit(f"--only: no table studies {unknown}; studies: {sorted(studies)}")
+    results = dry_run(studies, args.profile, args.steps, only=args.only, cover=args.grid_cover)
+    checkpoint = profile_base(args.profile)["model"]["checkpoint"]
+    shape = shape_of(Path("data/raw") / checkpoint_dir(checkpoint))
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
+    target = args.out or OUT / f"dry-run.{args.profile}.md"
+    write_text(target, render_dry(results, args.profile, checkpoint, shape, args.checkpoint if shape else None, device))
+    print("wrote", target)
+    return int(any(not r.ok for r in results))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m mtbert.tables", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["run", "render"])
+    ap.add_argument("action", choices=["run", "render", "dry-run"])
+    ap.add_argument("--steps", type=int, default=2, help="dry-run: training steps per stage")
+    ap.add_argument("--checkpoint", default="bert-base", choices=sorted(SHAPES),
+                    help="dry-run: also project the full runs' time at this encoder's size")
+    ap.add_argument("--grid-cover", action="store_true",
+                    help="dry-run: of a sweep's grid, only cells that together take every value of every axis")
+    ap.add_argument("--out", type=Path, default=None, help="dry-run: where the table goes (default reports/tables/"
+                                                            "dry-run.<profile>.md)")
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--jobs", type=int, default=None, help="through DVC's queue, this many experiments at once")
     ap.add_argument("--only", nargs="*", help="just these studies (file stems, e.g. 004-t1)")
@@ -71,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="after the studies' own seeds, undecided comparisons get more seeds (up to 10) while the "
                          "profile's runs so far took less wall time than this (0: none)")
     args = ap.parse_args(argv)
+    if args.action == "dry-run":
+        raise SystemExit(dry(args))
     if args.action == "run":
         studies = table_studies()
         unknown = sorted(set(args.only or []) - set(studies))

@@ -1,0 +1,280 @@
+"""A dry run of a table profile: every variant of every table study at the profile's real settings (batch sizes, max
+lengths, stages switched on, heads, methods), each training stage cut to a couple of steps on a small sample, run by
+the pipeline's own stage scripts in a scratch workspace that reads this one's data. No table result is written. Per
+variant: ok or the error, the peak memory, the seconds per training step measured, and the full run's projected
+training time (steps x seconds per step, plus the dry run's own fixed cost), also for another checkpoint's size.
+
+    python -m mtbert.tables dry-run --profile gpu [--steps 2] [--checkpoint bert-base] [--only 004-t1]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import resource
+import runpy
+import shutil
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from mtbert.model.bert import BertConfig
+from mtbert.study.runner import NON_FINITE
+from mtbert.tables.spec import TableStudy, profile_base
+
+STAGES = ("augment", "pretrain_mlm", "pretrain_heads", "finetune", "evaluate")
+# Stages whose outputs depend on their own params section alone (and the data): run once per distinct section, as
+# DVC's run cache would, and copied into every later variant that has the same section.
+MEMO = {"augment": ("augment", ["data/augmented"]),
+        "pretrain_mlm": ("pretrain_mlm", ["models/pretrained", "dvclive/pretrain_mlm"])}
+ONE_TASK_STEPS = ("round_robin", "annealed", "sequential")  # schedules with one task's batch per step
+# Encoder shapes a projection can scale to: (layers, hidden, intermediate); FLOPs per token ~ L (4 d^2 + 2 d ff)
+SHAPES = {"minilm": (6, 384, 1536), "bert-base": (12, 768, 3072), "bert-large": (24, 1024, 4096)}
+
+
+def dry_limits(params: dict[str, Any], steps: int) -> dict[str, Any]:
+    """The overrides that cut every training stage to `steps` steps on a small sample (the rest stays as set)."""
+    batch = params.get("train.batch_size", 16)
+    out = {"train.epochs": 1, "train.epoch": "steps", "train.steps_per_epoch": steps, "train.save_state_every": 0,
+           "train.max_train_examples": max(64, 2 * steps * batch), "evaluate.bootstrap.resamples": 20}
+    if params.get("pretrain_mlm.enabled"):
+        out |= {"pretrain_mlm.epochs": 1, "pretrain_mlm.steps_per_epoch": steps, "pretrain_mlm.max_reviews": 40,
+                "pretrain_mlm.heldout_reviews": 8, "pretrain_mlm.save_state_every": 0}
+    if params.get("pretrain_heads.enabled"):
+        out |= {"pretrain_heads.epochs": 1, "pretrain_heads.epoch": "steps", "pretrain_heads.steps_per_epoch": steps}
+    return out
+
+
+def training_steps(params: dict[str, Any], sizes: dict[str, int], prefix: str = "train") -> int:
+    """The steps a full run of the finetune (or pretrain_heads) stage takes at these params and training-set sizes."""
+    get = lambda key, default=None: params.get(f"{prefix}.{key}", params.get(f"train.{key}", default))  # noqa: E731
+    tasks = params.get("train.tasks", ["sst", "quora", "sts"])
+    limit = params.get("train.max_train_examples")
+    batch = get("batch_size", 16)
+    batches = {t: -(-min(sizes.get(t, 0), limit or sizes.get(t, 0)) // batch) for t in tasks}
+    kind = get("epoch", "steps")
+    one_task = params.get("train.schedule") in ONE_TASK_STEPS
+    per_epoch = {"steps": get("steps_per_epoch") or 0, "largest": max(batches.values()),
+                 "smallest": min(batches.values()),
+                 "one_pass": sum(batches.values()) if one_task else max(batches.values())}[kind]
+    return int(get("epochs", 1)) * int(per_epoch)
+
+
+def flops_ratio(shape: str, base: str = "minilm") -> float:
+    (l1, d1, f1), (l0, d0, f0) = SHAPES[shape], SHAPES[base]
+    return l1 * (4 * d1 * d1 + 2 * d1 * f1) / (l0 * (4 * d0 * d0 + 2 * d0 * f0))
+
+
+def shape_of(checkpoint_dir: Path) -> str | None:
+    """Which of SHAPES a checkpoint's config is (None when none)."""
+    try:
+        cfg = BertConfig.from_json(checkpoint_dir / "config.json")
+    except (OSError, ValueError, KeyError):
+        return None
+    return next((n for n, s in SHAPES.items() if s == (cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size)),
+                None)
+
+
+@dataclass
+class DryResult:
+    study: str
+    variant: str
+    ok: bool
+    error: str = ""
+    no_dev_score: bool = False  # it ran, but a dev metric was NaN after so few steps (a dead head): an outcome
+    seconds: float = 0.0
+    peak_mb: float | None = None
+    seconds_per_step: float | None = None
+    steps: int = 0
+    projected_hours: float | None = None
+
+
+def _tree(flat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = out
+        *path, last = key.split(".")
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return out
+
+
+def _merge(tree: dict, overlay: dict) -> dict:
+    for k, v in overlay.items():
+        if isinstance(v, dict) and isinstance(tree.get(k), dict):
+            _merge(tree[k], v)
+        else:
+            tree[k] = v
+    return tree
+
+
+def _last(path: Path) -> float | None:
+    if not path.exists():
+        return None
+    df = pd.read_csv(path, sep="\t")
+    return float(df[df.columns[-1]].iloc[-1]) if len(df) else None
+
+
+def scratch(root: Path, workspace: Path) -> Path:
+    """A workspace whose data/raw and data/prepared are this one's (read only), with the stages and dvc.yaml."""
+    if workspace.exists():
+        shutil.rmtree(workspace)
+    (workspace / "data").mkdir(parents=True)
+    for part in ("raw", "prepared"):
+        (workspace / "data" / part).symlink_to((root / "data" / part).resolve())
+    shutil.copytree(root / "stages", workspace / "stages")
+    shutil.copy(root / "dvc.yaml", workspace / "dvc.yaml")
+    return workspace
+
+
+def _memo_key(stage: str, params: dict[str, Any]) -> str:
+    import hashlib
+    import json
+
+    section, _ = MEMO[stage]
+    wanted = {"section": params.get(section), "checkpoint": params.get("model", {}).get("checkpoint")}
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _run_stage(stage: str, workspace: Path, params: dict[str, Any], memo: Path) -> None:
+    """One stage script in this process (its output silenced), or its outputs from the memo."""
+    if stage in MEMO:
+        kept = memo / f"{stage}-{_memo_key(stage, params)}"
+        if kept.exists():
+            for out in MEMO[stage][1]:
+                if (kept / out).exists():
+                    shutil.copytree(kept / out, workspace / out, dirs_exist_ok=True)
+            return
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            runpy.run_path(str(workspace / "stages" / f"{stage}.py"), run_name="__main__")
+        except SystemExit as exit_:
+            if exit_.code not in (0, None):
+                raise RuntimeError(f"stage {stage} exited with {exit_.code}") from None
+    if stage in MEMO:
+        for out in MEMO[stage][1]:
+            if (workspace / out).exists():
+                shutil.copytree(workspace / out, kept / out, dirs_exist_ok=True)
+
+
+def run_variant(study: TableStudy, variant: str, profile: str, steps: int, root: Path, workspace: Path,
+                params_file: Path, memo: Path) -> DryResult:
+    """Every enabled stage of one variant, in this process, from a fresh scratch workspace."""
+    flat = study.overrides(profile, variant, study.seeds_of(variant)[0], profile_base(profile, root / "profiles" / "tables"))
+    limited = flat | dry_limits(flat, steps)
+    params = _merge(yaml.safe_load(params_file.read_text()), _tree(limited))
+    scratch(root, workspace)
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    result = DryResult(study.name, variant, ok=True)
+    start, here = time.perf_counter(), Path.cwd()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.reset_peak_memory_stats()
+        os.chdir(workspace)
+        for stage in STAGES:
+            _run_stage(stage, workspace, params, memo)
+        result.seconds = time.perf_counter() - start
+        result.seconds_per_step = _last(workspace / "dvclive/finetune/plots/metrics/time/seconds_per_step.tsv")
+        gpu = _last(workspace / "dvclive/finetune/plots/metrics/time/peak_memory_mb.tsv")
+        result.peak_mb = gpu if torch.cuda.is_available() else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except Exception as err:  # noqa: BLE001 - every failure is the variant's finding, reported in its row
+        result.seconds = time.perf_counter() - start
+        result.error = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"[:300]
+        if any(marker in result.error for marker in NON_FINITE):
+            result.no_dev_score = True  # the stages ran; what training gave after a step or two is not the question
+        else:
+            result.ok = False
+            traceback.print_exc(limit=3, file=sys.stderr)
+    finally:
+        os.chdir(here)
+    if result.ok and result.seconds_per_step is not None:
+        sizes = {t: len(pd.read_csv(root / "data" / "prepared" / t / "train.csv")) for t in
+                 flat.get("train.tasks", ["sst", "quora", "sts"])}
+        result.steps = training_steps(flat, sizes)
+        fixed = result.seconds - steps * result.seconds_per_step
+        result.projected_hours = (result.steps * result.seconds_per_step + fixed) / 3600
+    return result
+
+
+def grid_cover(study: TableStudy) -> list[str]:
+    """A few cells of a study's grid that together take every value of every axis (the diagonal, wrapped)."""
+    axes = list(study.grid.axes.values())
+    names = list(study.grid.axes)
+    longest = max(len(a.values) for a in axes)
+    return [study.grid.name.format(**{n: a.label(i % len(a.values)) for n, a in zip(names, axes)}) for i in range(longest)]
+
+
+def variants_of(study: TableStudy, cover: bool) -> list[str]:
+    if study.same_runs_as:
+        return []
+    if not cover or study.grid is None:
+        return list(study.all_variants())
+    return list(study.variants) + [v for v in grid_cover(study) if v not in study.variants] + [
+        v for v in study.more_seeds if v not in study.variants and v not in grid_cover(study)]
+
+
+def dry_run(studies: dict[str, TableStudy], profile: str, steps: int = 2, root: Path = Path("."),
+            workspace: Path = Path(".dry-run/workspace"), only: list[str] | None = None,
+            memo: Path = Path(".dry-run/memo"), cover: bool = False) -> list[DryResult]:
+    """Every variant of the studies (`only`: these) at `profile` (`cover`: of a grid, only cells that take every
+    value of every axis, and those a claim compares); the scratch workspace goes afterwards."""
+    root, workspace, memo = root.resolve(), workspace.resolve(), memo.resolve()  # the runs change directory
+    params_file = root / "params.yaml"
+    memo.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, study in studies.items():
+        if only and name not in only:
+            continue
+        for variant in variants_of(study, cover):
+            r = run_variant(study, variant, profile, steps, root, workspace, params_file, memo)
+            print(f"{name} {variant}: {status(r)} ({r.seconds:.0f} s)", flush=True)
+            out.append(r)
+    shutil.rmtree(workspace, ignore_errors=True)
+    return out
+
+
+def status(r: DryResult) -> str:
+    if not r.ok:
+        return f"**{r.error}**"
+    return "ok (no dev score after these steps: constant predictions)" if r.no_dev_score else "ok"
+
+
+def render(results: list[DryResult], profile: str, checkpoint: str | None, shape: str | None, scale_to: str | None,
+           device: str) -> str:
+    ratio = flops_ratio(scale_to, shape) if scale_to and shape else None
+    head = ["study", "variant", "result", "peak MB", "s/step", "steps (full run)", f"projected h ({shape or 'this model'})"]
+    if ratio:
+        head.append(f"projected h ({scale_to}, ×{ratio:.1f} FLOPs per token)")
+    lines = [f"# Dry run of the `{profile}` table profile", "",
+             f"Every variant of every table study at the profile's settings, each training stage cut to a few steps on a "
+             f"small sample (`python -m mtbert.tables dry-run --profile {profile}`), on {device} with `{checkpoint}`. "
+             "Projected training time: the full run's steps times the seconds per step measured here, plus this dry "
+             "run's own fixed cost (process work, one dev scoring, evaluate); it leaves out the full run's further dev "
+             "scorings (one per epoch) and, for another checkpoint, scales by FLOPs per token alone. Peak memory: the "
+             "GPU's peak allocation, or on CPU the process's peak resident size so far (all variants run in one "
+             "process, so it only bounds each).", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    total = 0.0
+    for r in results:
+        hours = f"{r.projected_hours:.2f}" if r.projected_hours is not None else "–"
+        total += r.projected_hours or 0.0
+        row = [r.study, r.variant, status(r), f"{r.peak_mb:.0f}" if r.peak_mb else "–",
+               f"{r.seconds_per_step:.3f}" if r.seconds_per_step else "–", str(r.steps or "–"), hours]
+        if ratio:
+            row.append(f"{r.projected_hours * ratio:.2f}" if r.projected_hours is not None else "–")
+        lines.append("| " + " | ".join(row) + " |")
+    failed = sum(not r.ok for r in results)
+    lines += ["", f"{len(results)} variants, {failed} failed; projected total {total:.1f} h"
+              + (f" ({total * ratio:.1f} h at {scale_to}'s size)" if ratio else "") + " for one seed of each."]
+    return "\n".join(lines) + "\n"
+

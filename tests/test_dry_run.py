@@ -1,0 +1,105 @@
+"""The dry run of both table profiles on the tiny model: every variant of every table study runs each of its stages
+for a couple of steps at the profile's settings, and a broken setting fails it, naming the variant."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import ROOT, write_tiny_checkpoint
+
+from mtbert.tables.dry import flops_ratio, training_steps
+
+WORDS = "good bad great awful film plot actor fun dull the very not question how why learn python best way".split()
+
+
+def _sentence(rng) -> str:
+    return " ".join(rng.choice(WORDS, size=rng.integers(2, 8)))
+
+
+def tiny_workspace(path, mirror):
+    """params, profiles, studies, stages and dvc.yaml of this repository; a tiny random BERT in MiniLM's place; ten
+    rows per split of every task; a tiny IMDB archive; WordNet from the mirror."""
+    for part in ("params.yaml", "dvc.yaml", "reference.json"):
+        shutil.copy(ROOT / part, path / part)
+    for part in ("profiles", "studies", "stages", "reports"):
+        shutil.copytree(ROOT / part, path / part, ignore=shutil.ignore_patterns("*.png"))
+    write_tiny_checkpoint(path / "data/raw/models/sentence-transformers/all-MiniLM-L6-v2")
+    rng = np.random.default_rng(0)
+    n = 12
+    for split in ("train", "dev", "test"):
+        ids = [f"{split}{i}" for i in range(n)]
+        single = lambda labels: pd.DataFrame({"id": ids, "sentence": [_sentence(rng) for _ in ids], "label": labels})  # noqa: E731
+        pair = lambda labels: pd.DataFrame({"id": ids, "sentence1": [_sentence(rng) for _ in ids],  # noqa: E731
+                                            "sentence2": [_sentence(rng) for _ in ids], "label": labels})
+        tables = {"sst": single(rng.integers(0, 5, n)), "cfimdb": single(rng.integers(0, 2, n)),
+                  "quora": pair(rng.integers(0, 2, n)), "sts": pair(rng.uniform(0, 5, n).round(2))}
+        for task, df in tables.items():
+            (path / "data/prepared" / task).mkdir(parents=True, exist_ok=True)
+            df.to_csv(path / "data/prepared" / task / f"{split}.csv", index=False)
+    archive = path / "data/raw/imdb/aclImdb_v1.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tf:
+        for i in range(60):
+            folder = ("train/unsup", "train/pos", "train/neg")[i % 3]
+            text = ". ".join(_sentence(rng).capitalize() for _ in range(6)).encode()
+            info = tarfile.TarInfo(f"aclImdb/{folder}/{i}_0.txt")
+            info.size = len(text)
+            tf.addfile(info, io.BytesIO(text))
+    wordnet = path / "data/raw/nltk_data/corpora/wordnet.zip"
+    wordnet.parent.mkdir(parents=True)
+    shutil.copy(mirror / "nltk_data" / "corpora" / "wordnet.zip", wordnet)
+    return path
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, mirror):
+    return tiny_workspace(tmp_path_factory.mktemp("dry"), mirror)
+
+
+@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+def test_every_table_variant_runs_at_both_profiles_on_the_tiny_model(workspace, profile, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    monkeypatch.chdir(workspace)
+    with pytest.raises(SystemExit) as done:
+        main(["dry-run", "--profile", profile, "--steps", "1", "--grid-cover"])
+    page = (workspace / "reports" / "tables" / f"dry-run.{profile}.md").read_text()
+    assert done.value.code == 0, page
+    assert "0 failed" in page and "| 004-t6 | lr1e-4-reg5-dropout0.1 | ok" in page and "| 003-t1 | simultaneous | ok" in page
+    assert page.count("| 004-t6 |") == 6  # 4 cells take every lr, weight and dropout; 2 more a claim compares
+    assert not (workspace / ".dry-run" / "workspace").exists()
+
+
+def test_a_broken_setting_fails_the_dry_run_naming_its_variant(workspace, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    monkeypatch.chdir(workspace)
+    study = yaml.safe_load((workspace / "studies/tables/004-t2.yaml").read_text())
+    study["variants"]["with_cosine"]["params"]["train"] = {"sts_loss": "cosine_embedding"}  # fine: a cosine head
+    study["variants"]["without_cosine"]["params"]["train"] = {"sts_loss": "cosine_embedding"}  # not with concat_mlp
+    (workspace / "studies/tables/004-t2.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
+    try:
+        with pytest.raises(SystemExit) as done:
+            main(["dry-run", "--profile", "cpu", "--steps", "1", "--only", "004-t2", "--out", "broken.md"])
+    finally:
+        shutil.copy(ROOT / "studies/tables/004-t2.yaml", workspace / "studies/tables/004-t2.yaml")
+    page = (workspace / "broken.md").read_text()
+    assert done.value.code == 1 and "| 004-t2 | with_cosine | ok |" in page
+    assert "| 004-t2 | without_cosine | **ValueError: train.sts_loss=cosine_embedding needs" in page
+
+
+def test_projected_steps_and_the_size_ratio_by_hand():
+    sizes = {"sst": 100, "quora": 330, "sts": 50}
+    common = {"train.tasks": ["sst", "quora", "sts"], "train.batch_size": 16, "train.epochs": 10}
+    assert training_steps(common | {"train.epoch": "one_pass", "train.schedule": "summed"}, sizes) == 10 * 21
+    assert training_steps(common | {"train.epoch": "one_pass", "train.schedule": "round_robin"}, sizes) == 10 * (7 + 21 + 4)
+    assert training_steps(common | {"train.epoch": "steps", "train.steps_per_epoch": 60}, sizes) == 600
+    assert training_steps(common | {"train.epoch": "one_pass", "train.max_train_examples": 64}, sizes) == 10 * 4
+    # bert-base against MiniLM: 12 (4 768^2 + 2 768 3072) / (6 (4 384^2 + 2 384 1536)) = 8
+    assert flops_ratio("bert-base") == pytest.approx(8.0)
