@@ -20,11 +20,13 @@ from mtbert.tables.claims import REFERENCE, load_claims, render_claims
 from mtbert.tables.dry import SHAPES, dry_run, shape_of
 from mtbert.tables.dry import render as render_dry
 from mtbert.tables.extend import extend
+from mtbert.tables.jobs import run_jobs
 from mtbert.tables.published import load_published
 from mtbert.tables.render import OUT, render_all
 from mtbert.tables.spec import profile_base, table_studies
 
 PREPARED = Path("data/prepared")
+RESOURCES = Path("profiles/tables/resources.yaml")
 
 
 def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
@@ -63,6 +65,15 @@ def render(profile: str) -> list[Path]:
     return written + [target]
 
 
+def slurm_resources(args) -> dict:
+    """The profile's SLURM request (profiles/tables/resources.yaml) with the user's partition and account."""
+    import yaml
+
+    resources = dict(yaml.safe_load(RESOURCES.read_text()).get(args.profile, {}))
+    extra = {k: v for k, v in (("slurm_partition", args.partition), ("slurm_account", args.account)) if v}
+    return resources | extra
+
+
 def dry(args) -> int:
     """The dry run's table, written; exit status 1 when any variant failed."""
     import torch
@@ -96,6 +107,13 @@ def main(argv: list[str] | None = None) -> None:
                                                             "dry-run.<profile>.md)")
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--jobs", type=int, default=None, help="through DVC's queue, this many experiments at once")
+    ap.add_argument("--executor", choices=["local", "slurm"], default=None,
+                    help="run each missing (variant, seed) as a submitit job in a workspace of its own: local (one "
+                         "job per GPU present, or --workers CPU jobs, at once) or slurm (one SLURM job each)")
+    ap.add_argument("--workers", type=int, default=None, help="local executor without a GPU: CPU jobs at once")
+    ap.add_argument("--retries", type=int, default=2, help="resubmissions of a failed or pre-empted job")
+    ap.add_argument("--partition", default=os.environ.get("SLURM_PARTITION"))
+    ap.add_argument("--account", default=os.environ.get("SLURM_ACCOUNT"))
     ap.add_argument("--only", nargs="*", help="just these studies (file stems, e.g. 004-t1)")
     ap.add_argument("--budget-hours", type=float, default=12.0,
                     help="after the studies' own seeds, undecided comparisons get more seeds (up to 10) while the "
@@ -112,11 +130,18 @@ def main(argv: list[str] | None = None) -> None:
         todo = [p for name, s in studies.items() if not args.only or name in args.only
                 for p in R.missing(s, args.profile, R.load_results(s, args.profile), code)]
         print(f"{len(todo)} runs missing at profile {args.profile}", flush=True)
-        if todo and args.jobs:
+        if todo and args.executor:
+            failed = run_jobs(todo, args.profile, code, args.executor, args.workers, args.retries,
+                              slurm_resources(args) if args.executor == "slurm" else {})
+            if failed:
+                for path in render(args.profile):
+                    print("wrote", path)
+                raise SystemExit(f"{len(failed)} runs failed every attempt (see above); rerun to retry them")
+        elif todo and args.jobs:
             R.queue_pending(todo, args.profile, code, args.jobs)
         elif todo:
             R.run_pending(todo, args.profile, code)
-        if not args.only and not args.jobs:
+        if not args.only and not args.jobs and not args.executor:
             reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
             extend(load_claims(), studies, load_published(), args.profile, code, reference.get("majority", {}),
                    args.budget_hours)

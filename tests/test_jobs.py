@@ -1,0 +1,105 @@
+"""Table runs as submitit jobs: real subprocesses through submitit's local executor, each in a workspace of its own at
+the committed code, give the pages the sequential runner gives, byte for byte; a job killed mid-run is retried."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from test_tables import _fake_runs, tiny_repo  # noqa: F401 - the fixture
+
+# The job's "experiment": the sequential test's fake numbers; the first attempt of fancy@seed0 is killed (SIGKILL)
+# once, as a pre-empted job would be.
+FAKE = '''
+import os, signal
+from pathlib import Path
+
+def run(spec):
+    marker = Path(os.environ["FAKE_MARKERS"]) / spec.exp_name
+    if spec.exp_name == "9-t1-fancy-seed0" and not marker.exists():
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("killed once")
+        os.kill(os.getpid(), signal.SIGKILL)
+    seed = spec.overrides["train.seed"]
+    sst = 0.40 + 0.01 * seed + (0.03 if spec.variant == "fancy" else 0.0)
+    return {"variant": spec.variant, "overrides": spec.overrides,
+            "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}}, "status": "ok", "wall_seconds": 1.0}
+'''
+
+
+def pages(repo):
+    return {p.name: p.read_bytes() for p in (repo / "reports" / "tables").glob("*.md")}
+
+
+def test_jobs_through_submitits_local_executor_render_what_the_sequential_runner_renders(tiny_repo, tmp_path,  # noqa: F811
+                                                                                      monkeypatch):
+    from mtbert.tables import jobs
+    from mtbert.tables import run as R
+    from mtbert.tables.__main__ import main, render
+    from mtbert.tables.spec import table_studies
+
+    twin = tmp_path / "twin"
+    shutil.copytree(tiny_repo, twin)
+    _fake_runs(monkeypatch)  # in-process fakes giving the same numbers
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
+    sequential = pages(tiny_repo)
+
+    monkeypatch.chdir(twin)
+    (tmp_path / "fakes").mkdir()
+    (tmp_path / "fakes" / "fakejobs.py").write_text(FAKE)
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path / 'fakes'}:{':'.join(sys.path)}")
+    monkeypatch.setenv("FAKE_MARKERS", str(tmp_path / "markers"))
+    studies = table_studies()
+    code = R.code_version()
+    todo = [p for s in studies.values() for p in R.missing(s, "tiny", R.load_results(s, "tiny"), code)]
+    assert len(todo) == 4
+    failed = jobs.run_jobs(todo, "tiny", code, "local", workers=2, retries=1, runner="fakejobs:run", poll_s=0.5)
+    assert failed == []
+    results = json.loads((twin / "reports" / "tables" / "results" / "9-t1.tiny.json").read_text())
+    assert results["fancy@seed0"]["attempts"] == 2 and results["plain@seed0"]["attempts"] == 1  # killed, retried
+    assert (tmp_path / "markers" / "9-t1-fancy-seed0").exists()
+    workspaces = sorted(p.name for p in (twin / ".jobs" / "workspaces").iterdir())
+    assert workspaces == ["cpu0", "cpu1"]  # two workers, each its own clone at the committed code
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=twin, capture_output=True, text=True).stdout
+    assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=twin / ".jobs" / "workspaces" / "cpu0",
+                          capture_output=True, text=True).stdout == head
+    render("tiny")
+    assert pages(twin) == sequential
+
+    # rerunning submits only what is missing
+    del results["plain@seed1"]
+    (twin / "reports" / "tables" / "results" / "9-t1.tiny.json").write_text(json.dumps(results))
+    todo = [p for s in studies.values() for p in R.missing(s, "tiny", R.load_results(s, "tiny"), code)]
+    assert [p.exp_name for p in todo] == ["9-t1-plain-seed1"]
+
+
+def test_a_job_that_fails_every_attempt_is_reported_and_nothing_is_written(tiny_repo, tmp_path, monkeypatch):  # noqa: F811
+    from mtbert.tables import jobs
+    from mtbert.tables import run as R
+    from mtbert.tables.spec import table_studies
+
+    (tmp_path / "fakes").mkdir()
+    (tmp_path / "fakes" / "broken.py").write_text("def run(spec):\n    raise RuntimeError('no such stage')\n")
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path / 'fakes'}:{':'.join(sys.path)}")
+    study = table_studies()["9-t1"]
+    todo = R.missing(study, "tiny", {}, R.code_version())[:1]
+    failed = jobs.run_jobs(todo, "tiny", R.code_version(), "local", workers=1, retries=1, runner="broken:run",
+                           poll_s=0.5)
+    assert [(p.exp_name, message) for p, message in failed] == [("9-t1-plain-seed0", "RuntimeError: no such stage")]
+    assert R.load_results(study, "tiny") == {}
+
+
+@pytest.mark.parametrize("gpus,workers,expected", [(0, None, ["cpu0"]), (0, 3, ["cpu0", "cpu1", "cpu2"]),
+                                                   (2, 5, ["gpu0", "gpu1"])])
+def test_one_local_slot_per_gpu_or_per_cpu_worker(monkeypatch, gpus, workers, expected):
+    from mtbert.tables import jobs
+
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
+    slots = jobs.local_slots(workers)
+    assert [s.name for s in slots] == expected and all((s.gpu is not None) == (gpus > 0) for s in slots)
