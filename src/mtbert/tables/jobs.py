@@ -51,16 +51,8 @@ def prepare_workspace(spec: JobSpec) -> Path:
 
 def dvc_experiment(spec: JobSpec) -> dict:
     """One `dvc exp run` in the current workspace and the record `make tables` keeps (diverged runs included)."""
-    from mtbert.study import runner
-
     subprocess.run(["dvc", "checkout", "--quiet"], check=False, capture_output=True)
-    finished, seconds, tail = runner.exp_run(spec.exp_name, spec.overrides)
-    if finished:
-        return runner.collect(spec.variant, spec.overrides, seconds) | {"status": "ok"}
-    reason = next((line.strip() for line in reversed(tail.splitlines()) if any(m in line for m in runner.NON_FINITE)),
-                  (tail.strip().splitlines() or [""])[-1])
-    return {"variant": spec.variant, "overrides": spec.overrides, "status": "diverged", "error": reason, "metrics": {},
-            "wall_seconds": round(seconds, 1)}
+    return R.experiment(spec.exp_name, spec.variant, spec.overrides)
 
 
 def run_job(spec: JobSpec) -> dict:

@@ -128,17 +128,22 @@ def _run_each(todo: list[Pending], profile: str, code: str) -> None:
     for p in todo:
         results = load_results(p.study, profile)  # reread: another process may have added results meanwhile
         cpu_before = _children_cpu_seconds()
-        finished, seconds, tail = runner.exp_run(p.exp_name, p.overrides)
+        record = experiment(p.exp_name, p.variant, p.overrides)
         cpu = round(_children_cpu_seconds() - cpu_before, 1)  # dvc and every stage it ran, all cores together
-        if finished:
-            record = runner.collect(p.variant, p.overrides, seconds) | {"status": "ok"}
-        else:
-            reason = next((line.strip() for line in reversed(tail.splitlines())
-                           if any(m in line for m in runner.NON_FINITE)), (tail.strip().splitlines() or [""])[-1])
-            record = {"variant": p.variant, "overrides": p.overrides, "status": "diverged", "error": reason,
-                      "metrics": {}, "wall_seconds": round(seconds, 1)}
         results[p.key] = record | {"cpu_seconds": cpu} | _stamp(p, profile, code)
         write_json(store_path(p.study, profile), results)
+
+
+def experiment(exp_name: str, variant: str, overrides: dict[str, Any]) -> dict:
+    """One `dvc exp run` in the workspace and the record kept of it: its metrics and curves, or, when training
+    diverged, status "diverged" with the line that says so."""
+    finished, seconds, tail = runner.exp_run(exp_name, overrides)
+    if finished:
+        return runner.collect(variant, overrides, seconds) | {"status": "ok"}
+    reason = next((line.strip() for line in reversed(tail.splitlines()) if any(m in line for m in runner.NON_FINITE)),
+                  (tail.strip().splitlines() or [""])[-1])
+    return {"variant": variant, "overrides": overrides, "status": "diverged", "error": reason, "metrics": {},
+            "wall_seconds": round(seconds, 1)}
 
 
 def _children_cpu_seconds() -> float:
