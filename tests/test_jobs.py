@@ -4,9 +4,11 @@ the committed code, give the pages the sequential runner gives, byte for byte; a
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from test_tables import _fake_runs, tiny_repo  # noqa: F401 - the fixture
@@ -26,7 +28,9 @@ def run(spec):
     seed = spec.overrides["train.seed"]
     sst = 0.40 + 0.01 * seed + (0.03 if spec.variant == "fancy" else 0.0)
     return {"variant": spec.variant, "overrides": spec.overrides,
-            "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}}, "status": "ok", "wall_seconds": 1.0}
+            "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}}, "status": "ok", "wall_seconds": 1.0,
+            "seen": {"path": os.environ["PYTHONPATH"].split(os.pathsep)[0], "cwd": os.getcwd(),
+                     "threads": os.environ.get("OMP_NUM_THREADS")}}
 '''
 
 
@@ -61,6 +65,9 @@ def test_jobs_through_submitits_local_executor_render_what_the_sequential_runner
     results = json.loads((twin / "reports" / "tables" / "results" / "9-t1.tiny.json").read_text())
     assert results["fancy@seed0"]["attempts"] == 2 and results["plain@seed0"]["attempts"] == 1  # killed, retried
     assert (tmp_path / "markers" / "9-t1-fancy-seed0").exists()
+    for record in results.values():  # each job on its share of the cores, its stages importing its workspace's code
+        assert record["seen"]["threads"] == str(max(1, (os.cpu_count() or 1) // 2))
+        assert record["seen"]["path"] == str(Path(record["seen"]["cwd"]) / "src")
     workspaces = sorted(p.name for p in (twin / ".jobs" / "workspaces").iterdir())
     assert workspaces == ["cpu0", "cpu1"]  # two workers, each its own clone at the committed code
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=twin, capture_output=True, text=True).stdout
@@ -101,5 +108,13 @@ def test_one_local_slot_per_gpu_or_per_cpu_worker(monkeypatch, gpus, workers, ex
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
-    slots = jobs.local_slots(workers)
+    slots = jobs.local_slots(workers, cores=2)
     assert [s.name for s in slots] == expected and all((s.gpu is not None) == (gpus > 0) for s in slots)
+
+
+def test_cpu_workers_share_the_cores_out_as_threads():
+    from mtbert.tables import jobs
+
+    assert [s.env() for s in jobs.local_slots(2, cores=2)] == [{"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}] * 2
+    assert [s.threads for s in jobs.local_slots(3, cores=16)] == [5, 5, 5]
+    assert jobs.local_slots(1, cores=2)[0].env() == {}  # one worker: torch's own default (every core)

@@ -258,12 +258,26 @@ def test_every_table_run_sets_only_params_that_exist(studies):
 
 
 def test_the_cost_line_adds_wall_and_cpu_hours_and_counts_diverged_runs():
-    from mtbert.tables.render import cost_line
+    from mtbert.tables.cost import cost_line
 
     records = [{"wall_seconds": 3600, "cpu_seconds": 7200, "status": "ok"},
                {"wall_seconds": 1800, "status": "diverged"}]
     assert cost_line(records) == "2 runs (1 diverged): 1.50 h wall, 2.00 h of CPU time (measured for 1 of them)."
     assert cost_line([]) == ""
+
+
+def test_wall_time_counts_runs_in_parallel_once_and_pauses_not_at_all():
+    from mtbert.tables.cost import cost_line, elapsed_hours
+
+    def run(start, end):
+        return {"started": f"2026-12-02T{start}:00+00:00", "finished": f"2026-12-02T{end}:00+00:00", "wall_seconds": 1}
+
+    # two workers: 10:00-11:00 and 10:30-11:30 overlap (1.5 h); a later session 14:00-14:30 (the pause not counted);
+    # a run nested in another counts nothing more; an old record without timestamps adds its wall time (0.5 h)
+    records = [run("10:00", "11:00"), run("10:30", "11:30"), run("10:40", "10:50"), run("14:00", "14:30"),
+               {"wall_seconds": 1800}]
+    assert elapsed_hours(records) == pytest.approx(1.5 + 0.5 + 0.5)
+    assert cost_line(records[:2]) == "2 runs: 1.50 h wall."
 
 
 def test_a_dataset_table_needs_the_prepared_splits_and_shows_their_row_counts(tiny_repo):

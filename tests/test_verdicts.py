@@ -85,3 +85,15 @@ def test_the_claim_verdict_follows_from_its_parts():
     assert joint_verdict(["reproduced", "uninformative: baseline below its floor"]) == "uninformative"
     assert joint_verdict(["reversed", "uninformative: baseline below its floor"]) == "contradicted"
     assert joint_verdict(["reproduced", "not run yet"]) == "not run yet"
+
+
+def test_agreeing_parts_differ_on_a_difference_either_way_and_count_in_the_claim_verdict():
+    agree = dict(no_harm=True, both_ways=True, margin=0.03)
+    assert part_verdict(_part(0.02, 0.01, 0.03, 0.01, p_tost=0.5, **agree)) == "differ"  # test above dev: not agreeing
+    assert part_verdict(_part(-0.02, -0.03, -0.01, 0.01, p_tost=0.5, **agree)) == "differ"
+    assert part_verdict(_part(0.001, -0.01, 0.012, 0.6, p_tost=0.01, **agree)) == "equivalent"
+    assert part_verdict(_part(0.001, -0.05, 0.052, 0.6, p_tost=0.2, **agree)).startswith("not distinguishable; rules out")
+    # a plain "without hurting" part reads a significant gain as no harm
+    assert part_verdict(_part(0.02, 0.01, 0.03, 0.01, no_harm=True, p_tost=0.5)) == "no harm shown"
+    assert joint_verdict(["equivalent", "equivalent", "equivalent"]) == "reproduced"
+    assert joint_verdict(["equivalent", "differ", "equivalent"]) == "contradicted"

@@ -94,6 +94,16 @@ def dry(args) -> int:
     return int(any(not r.ok for r in results))
 
 
+def _jobs(todo: list[R.Pending], args, code: str) -> None:
+    """The runs as submitit jobs; stops, after rendering what there is, when any failed every attempt."""
+    failed = run_jobs(todo, args.profile, code, args.executor, args.workers, args.retries,
+                      slurm_resources(args) if args.executor == "slurm" else {})
+    if failed:
+        for path in render(args.profile):
+            print("wrote", path)
+        raise SystemExit(f"{len(failed)} runs failed every attempt (see above); rerun to retry them")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m mtbert.tables", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,7 +120,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--executor", choices=["local", "slurm"], default=None,
                     help="run each missing (variant, seed) as a submitit job in a workspace of its own: local (one "
                          "job per GPU present, or --workers CPU jobs, at once) or slurm (one SLURM job each)")
-    ap.add_argument("--workers", type=int, default=None, help="local executor without a GPU: CPU jobs at once")
+    ap.add_argument("--workers", type=int, default=None, help="local executor without a GPU: CPU jobs at once, the "
+                                                              "cores shared out between them as threads")
     ap.add_argument("--retries", type=int, default=2, help="resubmissions of a failed or pre-empted job")
     ap.add_argument("--partition", default=os.environ.get("SLURM_PARTITION"))
     ap.add_argument("--account", default=os.environ.get("SLURM_ACCOUNT"))
@@ -131,20 +142,15 @@ def main(argv: list[str] | None = None) -> None:
                 for p in R.missing(s, args.profile, R.load_results(s, args.profile), code)]
         print(f"{len(todo)} runs missing at profile {args.profile}", flush=True)
         if todo and args.executor:
-            failed = run_jobs(todo, args.profile, code, args.executor, args.workers, args.retries,
-                              slurm_resources(args) if args.executor == "slurm" else {})
-            if failed:
-                for path in render(args.profile):
-                    print("wrote", path)
-                raise SystemExit(f"{len(failed)} runs failed every attempt (see above); rerun to retry them")
+            _jobs(todo, args, code)
         elif todo and args.jobs:
             R.queue_pending(todo, args.profile, code, args.jobs)
         elif todo:
             R.run_pending(todo, args.profile, code)
-        if not args.only and not args.jobs and not args.executor:
+        if not args.only and not args.jobs:
             reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
             extend(load_claims(), studies, load_published(), args.profile, code, reference.get("majority", {}),
-                   args.budget_hours)
+                   args.budget_hours, run=(lambda more: _jobs(more, args, code)) if args.executor else None)
     for path in render(args.profile):
         print("wrote", path)
 

@@ -16,7 +16,7 @@ from mtbert.eval.confidence import t_interval
 from mtbert.tables import verdicts as V
 from mtbert.tables.ours import STALE_MARK, cell, paired_values
 from mtbert.tables.published import METRIC_COLUMNS, Published, is_nan
-from mtbert.tables.render import cost_line
+from mtbert.tables.cost import cost_line
 from mtbert.tables.spec import TableStudy
 
 CLAIMS = Path("studies/claims.yaml")
@@ -116,16 +116,13 @@ def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published:
         p = V.Part(mean, low, high, len(d), direction_of(part.test, effect), no_harm=equivalence,
                    p=V.t_pvalue(d) if d else math.nan,
                    p_tost=V.tost_pvalue(xa, xb, claim.margin) if equivalence and d else math.nan,
-                   below_floor=tuple(dict.fromkeys(below)), margin=claim.margin)
+                   below_floor=tuple(dict.fromkeys(below)), margin=claim.margin, both_ways=part.test == "equivalent")
         parts.append(p)
         rows.append({"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric,
                      "test": part.test, "published": effect, "stale": stale, "part": p})
     V.adjust_parts(parts)
     for row in rows:
-        verdict = V.part_verdict(row["part"])
-        if row["test"] == "equivalent":
-            verdict = {"no harm shown": "equivalent", "harm": "differ"}.get(verdict, verdict)
-        row["verdict"] = verdict
+        row["verdict"] = V.part_verdict(row["part"])
     return rows
 
 
@@ -152,8 +149,8 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
              f"{V.MIN_R}, overall the overall of those floors.",
              "- **Without hurting** (and \"dev and test agree\") parts are equivalence tests: two one-sided paired t-tests "
              "that b − a lies within ± the claim's margin, Holm-adjusted among those parts: **no harm shown** "
-             "(**equivalent**), **harm** (**differ**: the two-sided test finds a difference against the claim), or not "
-             "distinguishable.",
+             "(**equivalent**), **harm** (the two-sided test finds b below a; for \"agree\" parts **differ**: a "
+             "difference either way), or not distinguishable.",
              "- Every **not distinguishable** part states what it rules out: effects outside its 95% interval.",
              "- **The claim's verdict** follows from its parts: reproduced only if every part supports it, "
              "contradicted if any part goes against it, else uninformative if any part is, else not distinguishable.",

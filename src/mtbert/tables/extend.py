@@ -4,7 +4,10 @@ runs so far stay within the wall-clock budget."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mtbert.tables import run as R
+from mtbert.tables.cost import elapsed_hours
 from mtbert.tables.claims import Claim, assess
 from mtbert.tables.published import Published
 from mtbert.tables.spec import TableStudy, profile_base
@@ -50,13 +53,16 @@ def undecided(claims: list[Claim], studies: dict[str, TableStudy], published: Pu
 
 
 def spent_hours(studies: dict[str, TableStudy], profile: str) -> float:
-    return sum(r.get("wall_seconds") or 0 for s in studies.values() if not s.same_runs_as
-               for r in R.load_results(s, profile).values()) / 3600
+    """Wall-clock hours the profile's runs took so far (runs in parallel counted once)."""
+    return elapsed_hours([r for s in studies.values() if not s.same_runs_as for r in R.load_results(s, profile).values()])
 
 
 def extend(claims: list[Claim], studies: dict[str, TableStudy], published: Published, profile: str, code: str,
-           majority: dict[str, dict[str, float]], budget_hours: float) -> int:
-    """Round after round, the undecided parts' next seeds, until none is left or the budget is spent; runs made."""
+           majority: dict[str, dict[str, float]], budget_hours: float,
+           run: Callable[[list[R.Pending]], None] | None = None) -> int:
+    """Round after round, the undecided parts' next seeds, until none is left or the budget is spent; runs made.
+    `run` runs a round (default: one after another in this workspace)."""
+    run = run or (lambda todo: R.run_pending(todo, profile, code))
     made = 0
     while spent_hours(studies, profile) < budget_hours:
         todo = undecided(claims, studies, published, profile, code, majority)
@@ -64,6 +70,6 @@ def extend(claims: list[Claim], studies: dict[str, TableStudy], published: Publi
             break
         print(f"{len(todo)} more seeds for undecided comparisons ({spent_hours(studies, profile):.1f} h of "
               f"{budget_hours} spent)", flush=True)
-        R.run_pending(todo, profile, code)
+        run(todo)
         made += len(todo)
     return made

@@ -56,11 +56,14 @@ def dvc_experiment(spec: JobSpec) -> dict:
 
 
 def run_job(spec: JobSpec) -> dict:
-    """The job's entry point: its workspace, its environment, its run, its CPU time."""
+    """The job's entry point: its workspace, its environment, its run, its CPU time. The workspace's own `src/` comes
+    first on the path of every stage, so that the job runs the submitted commit's code even where mtbert is installed
+    editable from another checkout."""
     import resource
 
     ws = prepare_workspace(spec)
     os.environ.update(spec.env)
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ws / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
     os.chdir(ws)
     module, name = spec.runner.split(":")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -72,19 +75,27 @@ def run_job(spec: JobSpec) -> dict:
 
 @dataclass
 class Slot:
-    """Where local jobs run: a workspace and, for a GPU worker, the device it is pinned to."""
+    """Where local jobs run: a workspace and, for a GPU worker, the device it is pinned to, for a CPU worker its
+    share of the cores (intra-op threads)."""
 
     name: str
     gpu: int | None = None
+    threads: int | None = None
+
+    def env(self) -> dict[str, str]:
+        return {} if self.threads is None else {"OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads)}
 
 
-def local_slots(workers: int | None) -> list[Slot]:
-    """One slot per GPU present; without a GPU, `workers` CPU slots (default 1)."""
+def local_slots(workers: int | None, cores: int | None = None) -> list[Slot]:
+    """One slot per GPU present; without a GPU, `workers` CPU slots (default 1), the cores shared out between them
+    (two processes of one thread each do more on 2 cores than one of two threads: docs/speed.md)."""
     import torch
 
     if torch.cuda.is_available():
         return [Slot(f"gpu{k}", k) for k in range(torch.cuda.device_count())]
-    return [Slot(f"cpu{k}") for k in range(workers or 1)]
+    n = workers or 1
+    share = max(1, (cores or os.cpu_count() or 1) // n)
+    return [Slot(f"cpu{k}", threads=share if n > 1 else None) for k in range(n)]
 
 
 def make_executor(kind: str, folder: Path, slot: Slot | None, resources: dict[str, Any]):
@@ -140,7 +151,7 @@ def run_jobs(todo: list[R.Pending], profile: str, code: str, kind: str = "local"
     def submit(p: R.Pending, attempt: int, slot: Slot | None) -> None:
         name = slot.name if slot else p.exp_name
         spec = JobSpec(str(root), commit, cache, str(jobs_dir / "workspaces" / name), p.exp_name, p.variant,
-                       p.overrides, env, runner)
+                       p.overrides, env | (slot.env() if slot else {}), runner)
         executor = make_executor(kind, jobs_dir / "logs", slot, resources or {})
         running.append(Submitted(p, executor.submit(run_job, spec), attempt, slot))
         print(f"submitted {p.exp_name} (attempt {attempt + 1}{f', {slot.name}' if slot else ''})", flush=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from mtbert.tables.cost import cost_line
 from mtbert.tables.ours import STALE_MARK, Cell, cell, is_stale, metric_of_column, row_variants
 from mtbert.tables.curves import STILL_RISING, curves_figure, gains_table
 from mtbert.tables.published import METRIC_COLUMNS, Published, Report, Table, is_nan
@@ -137,17 +138,6 @@ def sweep_figure(table: Table, study: TableStudy, results: dict[str, dict], targ
         fig.savefig(tmp, dpi=100, format="png", metadata={"Software": None})
     plt.close(fig)
     return target
-
-
-def cost_line(records: list[dict]) -> str:
-    """What the runs cost: their count, wall time and (where the runner measured it) CPU time of every process."""
-    if not records:
-        return ""
-    wall = sum(r.get("wall_seconds") or 0 for r in records) / 3600
-    timed = [r["cpu_seconds"] for r in records if r.get("cpu_seconds") is not None]
-    diverged = sum(r.get("status") == "diverged" for r in records)
-    cpu = f", {sum(timed) / 3600:.2f} h of CPU time (measured for {len(timed)} of them)" if timed else ""
-    return (f"{len(records)} runs" + (f" ({diverged} diverged)" if diverged else "") + f": {wall:.2f} h wall{cpu}.")
 
 
 def profile_line(studies: list[TableStudy], results: dict[str, dict[str, dict]], profile: str,

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import resource
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -134,16 +136,29 @@ def _run_each(todo: list[Pending], profile: str, code: str) -> None:
         write_json(store_path(p.study, profile), results)
 
 
+def threads() -> int:
+    """The intra-op threads the run's stages get: OMP_NUM_THREADS where set (a CPU worker's share), else torch's
+    default of one per core."""
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def experiment(exp_name: str, variant: str, overrides: dict[str, Any]) -> dict:
     """One `dvc exp run` in the workspace and the record kept of it: its metrics and curves, or, when training
-    diverged, status "diverged" with the line that says so."""
+    diverged, status "diverged" with the line that says so; when it ran and on how many threads (float sums, and so
+    the last digits, depend on the thread count)."""
+    started = _now()
     finished, seconds, tail = runner.exp_run(exp_name, overrides)
+    when = {"started": started, "finished": _now(), "threads": threads()}
     if finished:
-        return runner.collect(variant, overrides, seconds) | {"status": "ok"}
+        return runner.collect(variant, overrides, seconds) | {"status": "ok"} | when
     reason = next((line.strip() for line in reversed(tail.splitlines()) if any(m in line for m in runner.NON_FINITE)),
                   (tail.strip().splitlines() or [""])[-1])
     return {"variant": variant, "overrides": overrides, "status": "diverged", "error": reason, "metrics": {},
-            "wall_seconds": round(seconds, 1)}
+            "wall_seconds": round(seconds, 1)} | when
 
 
 def _children_cpu_seconds() -> float:

@@ -20,8 +20,8 @@ FLOOR_MARGIN = 0.01
 MIN_R = 0.10
 CHANCE = {"cfimdb_acc": 0.5}
 
-SUPPORTS = ("reproduced", "no harm shown")
-CONTRADICTS = ("reversed", "harm")
+SUPPORTS = ("reproduced", "no harm shown", "equivalent")
+CONTRADICTS = ("reversed", "harm", "differ")
 
 
 def floor(metric: str, split: str, majority: dict[str, dict[str, float]]) -> float | None:
@@ -99,6 +99,7 @@ class Part:
     p_tost: float = math.nan  # equivalence within the margin, Holm-adjusted within the claim
     below_floor: tuple[str, ...] = ()  # the arms that did not clear their floor
     margin: float = 0.01
+    both_ways: bool = False  # with no_harm: the two must agree ("equivalent"), so a difference either way counts
 
 
 def part_verdict(part: Part) -> str:
@@ -109,6 +110,10 @@ def part_verdict(part: Part) -> str:
     if part.n < 2 or math.isnan(part.p):
         return "not distinguishable (too few seeds)"
     significant = part.p < ALPHA
+    if part.no_harm and part.both_ways:
+        if significant:
+            return "differ"
+        return "equivalent" if part.p_tost < ALPHA else f"not distinguishable; {bound(part)}"
     if part.no_harm:
         if significant and part.mean < 0:
             return "harm"

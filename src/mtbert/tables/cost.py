@@ -1,0 +1,35 @@
+"""What table runs cost: wall-clock time (runs in parallel counted once) and CPU time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+def elapsed_hours(records: list[dict]) -> float:
+    """Wall-clock hours the runs took together: the union of their [started, finished] intervals (runs in parallel
+    count once, pauses between sessions not at all), plus the wall time of records without timestamps."""
+    spans, loose = [], 0.0
+    for r in records:
+        if r.get("started") and r.get("finished"):
+            spans.append((datetime.fromisoformat(r["started"]).timestamp(),
+                          datetime.fromisoformat(r["finished"]).timestamp()))
+        else:
+            loose += r.get("wall_seconds") or 0
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(spans):
+        if b > end:
+            total += b - max(a, end)
+            end = b
+    return (total + loose) / 3600
+
+
+def cost_line(records: list[dict]) -> str:
+    """What the runs cost: their count, wall time (runs in parallel counted once) and (where the runner measured it)
+    CPU time of every process."""
+    if not records:
+        return ""
+    wall = elapsed_hours(records)
+    timed = [r["cpu_seconds"] for r in records if r.get("cpu_seconds") is not None]
+    diverged = sum(r.get("status") == "diverged" for r in records)
+    cpu = f", {sum(timed) / 3600:.2f} h of CPU time (measured for {len(timed)} of them)" if timed else ""
+    return (f"{len(records)} runs" + (f" ({diverged} diverged)" if diverged else "") + f": {wall:.2f} h wall{cpu}.")
