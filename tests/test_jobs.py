@@ -118,3 +118,31 @@ def test_cpu_workers_share_the_cores_out_as_threads():
     assert [s.env() for s in jobs.local_slots(2, cores=2)] == [{"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}] * 2
     assert [s.threads for s in jobs.local_slots(3, cores=16)] == [5, 5, 5]
     assert jobs.local_slots(1, cores=2)[0].env() == {}  # one worker: torch's own default (every core)
+
+
+SLEEPER = '''
+import time
+from mtbert.tables.run import threads
+
+def run(spec):
+    time.sleep(0.5)
+    return {"variant": spec.variant, "status": "ok", "metrics": {}, "threads": threads(),
+            "wall_seconds": 0.5, "cpu_seconds": 0.0}
+'''
+
+
+def test_the_throughput_benchmark_runs_the_same_runs_on_each_worker_count(tiny_repo, tmp_path, monkeypatch):  # noqa: F811
+    from mtbert.tables import run as R
+    from mtbert.tables.throughput import measure, pending, render
+
+    (tmp_path / "fakes").mkdir()
+    (tmp_path / "fakes" / "sleeper.py").write_text(SLEEPER)
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path / 'fakes'}:{':'.join(sys.path)}")
+    todo = pending("9-t1", "fancy", 2, "tiny", {"train.epochs": 1})
+    assert [p.overrides["train.seed"] for p in todo] == [0, 1] and all(p.overrides["train.epochs"] == 1 for p in todo)
+    rows = [measure(todo, w, tmp_path / "scratch", tiny_repo, R.code_version(), runner="sleeper:run") for w in (1, 2)]
+    assert [(r["workers"], r["runs"]) for r in rows] == [(1, 2), (2, 2)]
+    assert [r["threads"] for r in rows] == [os.cpu_count() or 1, max(1, (os.cpu_count() or 1) // 2)]
+    assert not (tiny_repo / "reports" / "tables" / "results").exists()  # the benchmark's results stay in its scratch
+    page = render(rows, "9-t1", "fancy", "tiny", {"train.epochs": 1})
+    assert "| 1 | " in page and "| 2 | " in page and "1.00×" in page and "`train.epochs=1`" in page
