@@ -74,8 +74,13 @@ def test_every_part_verdict_obeys_the_floors_holm_and_equivalence(committed):
             if verdict in ("reproduced", "reversed"):
                 assert part.n >= 2 and part.p < 0.05 and not part.no_harm, (claim.id, row["metric"], part)
                 assert (part.mean > 0) == ((verdict == "reproduced") == (part.direction > 0))
+            assert part.no_harm or part.direction != 0, (claim.id, row["metric"])  # a test that can be decided
+            if verdict in ("no gain shown", "gain"):
+                assert part.no_harm and part.no_gain
+                assert (part.p < 0.05 and (part.mean > 0) == (verdict == "gain")) or (
+                    verdict == "no gain shown" and part.p_tost < 0.05), (claim.id, row["metric"], part)
             if verdict in ("no harm shown", "equivalent"):
-                assert part.no_harm and (part.p_tost < 0.05 or (verdict == "no harm shown" and part.p < 0.05
+                assert part.no_harm and not part.no_gain and (part.p_tost < 0.05 or (verdict == "no harm shown" and part.p < 0.05
                                                                 and part.mean > 0)), (claim.id, row["metric"], part)
             if verdict in ("harm", "differ"):
                 assert part.no_harm and part.p < 0.05
@@ -89,11 +94,11 @@ def _joint(verdicts: list[str]) -> str:
     """A claim holds only if every part supports it and fails if any part goes against it."""
     if any(v == "not run yet" for v in verdicts):
         return "not run yet"
-    if any(v in ("reversed", "harm", "differ") for v in verdicts):
+    if any(v in ("reversed", "harm", "differ", "gain") for v in verdicts):
         return "contradicted"
     if any(v.startswith("uninformative") for v in verdicts):
         return "uninformative"
-    if all(v in ("reproduced", "no harm shown", "equivalent") for v in verdicts):
+    if all(v in ("reproduced", "no harm shown", "equivalent", "no gain shown") for v in verdicts):
         return "reproduced"
     return "not distinguishable"
 

@@ -97,3 +97,23 @@ def test_agreeing_parts_differ_on_a_difference_either_way_and_count_in_the_claim
     assert part_verdict(_part(0.02, 0.01, 0.03, 0.01, no_harm=True, p_tost=0.5)) == "no harm shown"
     assert joint_verdict(["equivalent", "equivalent", "equivalent"]) == "reproduced"
     assert joint_verdict(["equivalent", "differ", "equivalent"]) == "contradicted"
+
+
+def test_a_did_not_improve_part_is_the_mirror_of_no_harm():
+    no_gain = dict(no_harm=True, no_gain=True, margin=0.01)
+    assert part_verdict(_part(0.02, 0.01, 0.03, 0.01, p_tost=0.5, **no_gain)) == "gain"  # it did improve
+    assert part_verdict(_part(-0.02, -0.03, -0.01, 0.01, p_tost=0.5, **no_gain)) == "no gain shown"
+    assert part_verdict(_part(0.001, -0.004, 0.006, 0.6, p_tost=0.01, **no_gain)) == "no gain shown"
+    assert part_verdict(_part(0.001, -0.05, 0.052, 0.6, p_tost=0.2, **no_gain)).startswith("not distinguishable")
+    assert joint_verdict(["no gain shown"]) == "reproduced" and joint_verdict(["gain"]) == "contradicted"
+
+
+def test_a_claim_part_without_a_direction_is_refused(tmp_path, monkeypatch):
+    from mtbert.tables import claims as C
+    from mtbert.tables.spec import table_studies
+    from mtbert.tables.published import load_published
+
+    claim = next(c for c in C.load_claims() if c.id == "cosine-did-best")
+    claim.parts[0].test = "published"  # the report prints no overall number: no sign to take
+    with pytest.raises(ValueError, match="cosine-did-best, part cls_single_task → mean_finetune_cosine on overall"):
+        C.assess(claim, table_studies()[claim.study], {}, load_published(), {})

@@ -22,7 +22,7 @@ from mtbert.tables.spec import TableStudy
 CLAIMS = Path("studies/claims.yaml")
 REFERENCE = Path("reference.json")
 
-Test = Literal["published", "increase", "decrease", "no_harm", "equivalent"]
+Test = Literal["published", "increase", "decrease", "no_harm", "no_gain", "equivalent"]
 
 
 class ClaimPart(BaseModel):
@@ -110,13 +110,18 @@ def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published:
         xa, xb, stale = paired_values(study, results, a, b, part.metric, split_a, split_b, code)
         d = [y - x for x, y in zip(xa, xb)]
         mean, low, high = t_interval(d) if d else (math.nan, math.nan, math.nan)
-        equivalence = part.test in ("no_harm", "equivalent")
+        equivalence = part.test in ("no_harm", "no_gain", "equivalent")
+        direction = direction_of(part.test, effect)
+        if not equivalence and direction == 0:  # its verdict could only ever be "not distinguishable"
+            raise ValueError(f"{CLAIMS}: claim {claim.id}, part {a} → {b} on {part.metric}: the report prints no effect "
+                             "to take the claimed direction from; give the part test: increase, decrease or no_gain")
         below = tuple(f"{arm} ({split})" for arm, split in ((a, split_a), (b, split_b)) if d and not V.clears(
             cell(study, results, arm, part.metric, split, code).mean, part.metric, split, majority))
-        p = V.Part(mean, low, high, len(d), direction_of(part.test, effect), no_harm=equivalence,
+        p = V.Part(mean, low, high, len(d), direction, no_harm=equivalence,
                    p=V.t_pvalue(d) if d else math.nan,
                    p_tost=V.tost_pvalue(xa, xb, claim.margin) if equivalence and d else math.nan,
-                   below_floor=tuple(dict.fromkeys(below)), margin=claim.margin, both_ways=part.test == "equivalent")
+                   below_floor=tuple(dict.fromkeys(below)), margin=claim.margin, both_ways=part.test == "equivalent",
+                   no_gain=part.test == "no_gain")
         parts.append(p)
         rows.append({"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric,
                      "test": part.test, "published": effect, "stale": stale, "part": p})
@@ -150,7 +155,8 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
              "- **Without hurting** (and \"dev and test agree\") parts are equivalence tests: two one-sided paired t-tests "
              "that b − a lies within ± the claim's margin, Holm-adjusted among those parts: **no harm shown** "
              "(**equivalent**), **harm** (the two-sided test finds b below a; for \"agree\" parts **differ**: a "
-             "difference either way), or not distinguishable.",
+             "difference either way), or not distinguishable. \"Did not improve\" parts are the mirror test (b − a below "
+             "+ the margin): **no gain shown**, **gain** (b significantly above a), or not distinguishable.",
              "- Every **not distinguishable** part states what it rules out: effects outside its 95% interval.",
              "- **The claim's verdict** follows from its parts: reproduced only if every part supports it, "
              "contradicted if any part goes against it, else uninformative if any part is, else not distinguishable.",
@@ -186,8 +192,10 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
             ours = "–" if p.n == 0 else (f"{p.mean:+.3f}" + ("" if math.isnan(p.low) else f" [{p.low:+.3f}, {p.high:+.3f}]"))
             values = (f"{_arm_text(study, res, r['a'], r['metric'], r['split_a'], code)} · "
                       f"{_arm_text(study, res, r['b'], r['metric'], r['split_b'], code)}")
-            pv = p.p_tost if p.no_harm and r["verdict"] in ("no harm shown", "equivalent") else p.p
-            ptext = "–" if math.isnan(pv) else f"{pv:.3f}" + (" (TOST)" if p.no_harm else "")
+            tost = p.no_harm and r["verdict"] in ("no harm shown", "equivalent", "no gain shown") and not (
+                p.p < V.ALPHA and r["verdict"] != "equivalent")  # a significant difference decided it: its own p
+            pv = p.p_tost if tost else p.p
+            ptext = "–" if math.isnan(pv) else f"{pv:.3f}" + (" (TOST)" if tost else "")
             body.append(f"| {arms} | {r['metric']} ({splits}) | {values} | {shown} | {ours} | {p.n} | {ptext} | "
                         f"{r['verdict']}{f' {STALE_MARK}' if r['stale'] else ''} |")
         body.append("")

@@ -20,8 +20,8 @@ FLOOR_MARGIN = 0.01
 MIN_R = 0.10
 CHANCE = {"cfimdb_acc": 0.5}
 
-SUPPORTS = ("reproduced", "no harm shown", "equivalent")
-CONTRADICTS = ("reversed", "harm", "differ")
+SUPPORTS = ("reproduced", "no harm shown", "equivalent", "no gain shown")
+CONTRADICTS = ("reversed", "harm", "differ", "gain")
 
 
 def floor(metric: str, split: str, majority: dict[str, dict[str, float]]) -> float | None:
@@ -100,6 +100,7 @@ class Part:
     below_floor: tuple[str, ...] = ()  # the arms that did not clear their floor
     margin: float = 0.01
     both_ways: bool = False  # with no_harm: the two must agree ("equivalent"), so a difference either way counts
+    no_gain: bool = False  # with no_harm: the mirror test, "b did not improve on a" (b − a below +margin)
 
 
 def part_verdict(part: Part) -> str:
@@ -114,6 +115,12 @@ def part_verdict(part: Part) -> str:
         if significant:
             return "differ"
         return "equivalent" if part.p_tost < ALPHA else f"not distinguishable; {bound(part)}"
+    if part.no_harm and part.no_gain:
+        if significant and part.mean > 0:
+            return "gain"
+        if (significant and part.mean < 0) or part.p_tost < ALPHA:
+            return "no gain shown"
+        return f"not distinguishable; {bound(part)}"
     if part.no_harm:
         if significant and part.mean < 0:
             return "harm"
