@@ -103,3 +103,42 @@ def test_projected_steps_and_the_size_ratio_by_hand():
     assert training_steps(common | {"train.epoch": "one_pass", "train.max_train_examples": 64}, sizes) == 10 * 4
     # bert-base against MiniLM: 12 (4 768^2 + 2 768 3072) / (6 (4 384^2 + 2 384 1536)) = 8
     assert flops_ratio("bert-base") == pytest.approx(8.0)
+
+
+def test_a_cut_off_dry_run_resumes_where_it_stopped(workspace, monkeypatch):
+    import json
+
+    from mtbert.tables import dry as D
+    from mtbert.tables.__main__ import main
+
+    monkeypatch.chdir(workspace)
+    args = ["dry-run", "--profile", "cpu", "--steps", "1", "--only", "004-t2", "--out", "resume.md"]
+    with pytest.raises(SystemExit):
+        main(args)
+    first = (workspace / "resume.md").read_text()
+    kept = json.loads((workspace / "resume.json").read_text())
+    assert [r["variant"] for r in kept["rows"]] == ["without_cosine", "with_cosine"]
+    kept["rows"] = kept["rows"][:1]  # cut off after its first variant
+    (workspace / "resume.json").write_text(json.dumps(kept))
+    ran = []
+    real = D.run_variant
+    monkeypatch.setattr(D, "run_variant", lambda study, variant, *a, **k: ran.append(variant) or real(study, variant, *a, **k))
+    with pytest.raises(SystemExit):
+        main(args)
+    assert ran == ["with_cosine"]
+    assert "| 004-t2 | without_cosine | ok |" in (workspace / "resume.md").read_text()
+    assert first.splitlines()[:2] == (workspace / "resume.md").read_text().splitlines()[:2]
+    with pytest.raises(SystemExit):
+        main(args[:-2] + ["--out", "resume.md", "--steps", "2"])  # other settings: nothing kept
+    assert ran == ["with_cosine", "without_cosine", "with_cosine"]
+
+
+def test_the_scratch_workspace_cuts_dev_and_test_only(workspace, tmp_path):
+    from mtbert.tables.dry import scratch
+
+    ws = scratch(workspace, tmp_path / "ws", eval_rows=5)
+    for task in ("sst", "quora"):
+        assert len(pd.read_csv(ws / "data/prepared" / task / "dev.csv")) == 5
+        assert len(pd.read_csv(ws / "data/prepared" / task / "test.csv")) == 5
+        assert len(pd.read_csv(ws / "data/prepared" / task / "train.csv")) == 12
+    assert pd.read_csv(ws / "data/prepared/sts/dev.csv").equals(pd.read_csv(workspace / "data/prepared/sts/dev.csv").head(5))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,22 +76,39 @@ def slurm_resources(args) -> dict:
 
 
 def dry(args) -> int:
-    """The dry run's table, written; exit status 1 when any variant failed."""
+    """The dry run's table, written after every variant (and its rows beside it, so that a cut-off dry run resumes
+    where it stopped); exit status 1 when any variant failed."""
     import torch
 
     from mtbert.data.sources import checkpoint_dir
+    from mtbert.tables import dry as D
 
     studies = table_studies()
     unknown = sorted(set(args.only or []) - set(studies))
     if unknown:
         raise SystemExit(f"--only: no table studies {unknown}; studies: {sorted(studies)}")
-    results = dry_run(studies, args.profile, args.steps, only=args.only, cover=args.grid_cover)
     checkpoint = profile_base(args.profile)["model"]["checkpoint"]
     shape = shape_of(Path("data/raw") / checkpoint_dir(checkpoint))
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU ({os.cpu_count()} cores)"
     target = args.out or OUT / f"dry-run.{args.profile}.md"
-    write_text(target, render_dry(results, args.profile, checkpoint, shape, args.checkpoint if shape else None, device))
-    print("wrote", target)
+    rows = target.with_suffix(".json")
+    try:
+        code = R.code_version(strict=False)
+    except (subprocess.CalledProcessError, OSError):  # not a git checkout (a copied workspace): no code id to name
+        code = ""
+    key = {"profile": args.profile, "code": code, "steps": args.steps, "eval_rows": args.eval_rows, "device": device,
+           "only": args.only, "cover": args.grid_cover}
+    planned = D.planned(studies, args.only, args.grid_cover)
+
+    def write(results: list) -> None:
+        D.save_rows(rows, results, key)
+        write_text(target, render_dry(results, args.profile, checkpoint, shape, args.checkpoint if shape else None,
+                                      device, planned, args.eval_rows, code))
+
+    results = dry_run(studies, args.profile, args.steps, only=args.only, cover=args.grid_cover,
+                      eval_rows=args.eval_rows, done=D.load_rows(rows, key), on_result=write)
+    write(results)
+    print("wrote", target, "and", rows)
     return int(any(not r.ok for r in results))
 
 
@@ -113,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="dry-run: also project the full runs' time at this encoder's size")
     ap.add_argument("--grid-cover", action="store_true",
                     help="dry-run: of a sweep's grid, only cells that together take every value of every axis")
+    ap.add_argument("--eval-rows", type=int, default=256,
+                    help="dry-run: score only the first this many rows of each dev and test split (0: all)")
     ap.add_argument("--out", type=Path, default=None, help="dry-run: where the table goes (default reports/tables/"
                                                             "dry-run.<profile>.md)")
     ap.add_argument("--profile", default="cpu")

@@ -18,7 +18,8 @@ import shutil
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,13 +124,27 @@ def _last(path: Path) -> float | None:
     return float(df[df.columns[-1]].iloc[-1]) if len(df) else None
 
 
-def scratch(root: Path, workspace: Path) -> Path:
-    """A workspace whose data/raw and data/prepared are this one's (read only), with the stages and dvc.yaml."""
+def scratch(root: Path, workspace: Path, eval_rows: int = 0) -> Path:
+    """A workspace whose data/raw and data/prepared are this one's (read only), with the stages and dvc.yaml; with
+    `eval_rows`, each dev and test split cut to its first that many rows (scoring whole splits is most of a dry run's
+    cost, and not what it checks)."""
     if workspace.exists():
         shutil.rmtree(workspace)
     (workspace / "data").mkdir(parents=True)
-    for part in ("raw", "prepared"):
-        (workspace / "data" / part).symlink_to((root / "data" / part).resolve())
+    (workspace / "data" / "raw").symlink_to((root / "data" / "raw").resolve())
+    prepared = (root / "data" / "prepared").resolve()
+    if not eval_rows:
+        (workspace / "data" / "prepared").symlink_to(prepared)
+    else:
+        for path in prepared.rglob("*"):
+            target = workspace / "data" / "prepared" / path.relative_to(prepared)
+            if path.is_dir():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".csv" and path.stem in ("dev", "test"):
+                pd.read_csv(path).head(eval_rows).to_csv(target, index=False)
+            else:
+                target.symlink_to(path)
     shutil.copytree(root / "stages", workspace / "stages")
     shutil.copy(root / "dvc.yaml", workspace / "dvc.yaml")
     return workspace
@@ -166,12 +181,12 @@ def _run_stage(stage: str, workspace: Path, params: dict[str, Any], memo: Path) 
 
 
 def run_variant(study: TableStudy, variant: str, profile: str, steps: int, root: Path, workspace: Path,
-                params_file: Path, memo: Path) -> DryResult:
+                params_file: Path, memo: Path, eval_rows: int = 0) -> DryResult:
     """Every enabled stage of one variant, in this process, from a fresh scratch workspace."""
     flat = study.overrides(profile, variant, study.seeds_of(variant)[0], profile_base(profile, root / "profiles" / "tables"))
     limited = flat | dry_limits(flat, steps)
     params = _merge(yaml.safe_load(params_file.read_text()), _tree(limited))
-    scratch(root, workspace)
+    scratch(root, workspace, eval_rows)
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     result = DryResult(study.name, variant, ok=True)
     start, here = time.perf_counter(), Path.cwd()
@@ -225,9 +240,12 @@ def variants_of(study: TableStudy, cover: bool) -> list[str]:
 
 def dry_run(studies: dict[str, TableStudy], profile: str, steps: int = 2, root: Path = Path("."),
             workspace: Path = Path(".dry-run/workspace"), only: list[str] | None = None,
-            memo: Path = Path(".dry-run/memo"), cover: bool = False) -> list[DryResult]:
+            memo: Path = Path(".dry-run/memo"), cover: bool = False, eval_rows: int = 0,
+            done: dict[tuple[str, str], DryResult] | None = None,
+            on_result: Callable[[list[DryResult]], None] | None = None) -> list[DryResult]:
     """Every variant of the studies (`only`: these) at `profile` (`cover`: of a grid, only cells that take every
-    value of every axis, and those a claim compares); the scratch workspace goes afterwards."""
+    value of every axis, and those a claim compares), those in `done` taken as they are (a resumed dry run);
+    `on_result` gets the rows so far after each variant. The scratch workspace goes afterwards."""
     root, workspace, memo = root.resolve(), workspace.resolve(), memo.resolve()  # the runs change directory
     params_file = root / "params.yaml"
     memo.mkdir(parents=True, exist_ok=True)
@@ -236,11 +254,21 @@ def dry_run(studies: dict[str, TableStudy], profile: str, steps: int = 2, root: 
         if only and name not in only:
             continue
         for variant in variants_of(study, cover):
-            r = run_variant(study, variant, profile, steps, root, workspace, params_file, memo)
+            if done and (name, variant) in done:
+                out.append(done[(name, variant)])
+                continue
+            r = run_variant(study, variant, profile, steps, root, workspace, params_file, memo, eval_rows)
             print(f"{name} {variant}: {status(r)} ({r.seconds:.0f} s)", flush=True)
             out.append(r)
+            if on_result:
+                on_result(out)
     shutil.rmtree(workspace, ignore_errors=True)
     return out
+
+
+def planned(studies: dict[str, TableStudy], only: list[str] | None = None, cover: bool = False) -> int:
+    """How many variants a dry run of these studies runs."""
+    return sum(len(variants_of(s, cover)) for n, s in studies.items() if not only or n in only)
 
 
 def status(r: DryResult) -> str:
@@ -250,7 +278,7 @@ def status(r: DryResult) -> str:
 
 
 def render(results: list[DryResult], profile: str, checkpoint: str | None, shape: str | None, scale_to: str | None,
-           device: str) -> str:
+           device: str, planned: int | None = None, eval_rows: int = 0, code: str = "") -> str:
     ratio = flops_ratio(scale_to, shape) if scale_to and shape else None
     head = ["study", "variant", "result", "peak MB", "s/step", "steps (full run)", f"projected h ({shape or 'this model'})"]
     if ratio:
@@ -262,7 +290,9 @@ def render(results: list[DryResult], profile: str, checkpoint: str | None, shape
              "run's own fixed cost (process work, one dev scoring, evaluate); it leaves out the full run's further dev "
              "scorings (one per epoch) and, for another checkpoint, scales by FLOPs per token alone. Peak memory: the "
              "GPU's peak allocation, or on CPU the process's peak resident size so far (all variants run in one "
-             "process, so it only bounds each).", "",
+             "process, so it only bounds each)."
+             + (f" Dev and test splits cut to their first {eval_rows} rows, so evaluation is not projected either."
+                if eval_rows else "") + (f" Pipeline code `{code}`." if code else ""), "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     total = 0.0
     for r in results:
@@ -274,7 +304,27 @@ def render(results: list[DryResult], profile: str, checkpoint: str | None, shape
             row.append(f"{r.projected_hours * ratio:.2f}" if r.projected_hours is not None else "–")
         lines.append("| " + " | ".join(row) + " |")
     failed = sum(not r.ok for r in results)
-    lines += ["", f"{len(results)} variants, {failed} failed; projected total {total:.1f} h"
+    so_far = f" of {planned} (the rest not run yet; rerun the command to resume)" if planned and planned > len(results) else ""
+    lines += ["", f"{len(results)} variants{so_far}, {failed} failed; projected total {total:.1f} h"
               + (f" ({total * ratio:.1f} h at {scale_to}'s size)" if ratio else "") + " for one seed of each."]
     return "\n".join(lines) + "\n"
 
+
+
+def save_rows(target: Path, results: list[DryResult], key: dict[str, Any]) -> None:
+    """The rows so far, with what they were measured at (a resumed dry run keeps them only while that holds)."""
+    from mtbert.io import write_json
+
+    write_json(target, {"key": key, "rows": [asdict(r) for r in results]})
+
+
+def load_rows(target: Path, key: dict[str, Any]) -> dict[tuple[str, str], DryResult]:
+    """The rows a dry run with the same key already measured (none when the key differs or there is no file)."""
+    import json
+
+    if not target.exists():
+        return {}
+    kept = json.loads(target.read_text())
+    if kept.get("key") != key:
+        return {}
+    return {(r["study"], r["variant"]): DryResult(**r) for r in kept["rows"]}
