@@ -197,6 +197,21 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
     assert "0.405 [0.341, 0.469] " in page.replace("**", " ") and "†" not in page
 
 
+def test_a_record_of_a_variant_dropped_from_the_study_leaves_its_page_unchanged(tiny_repo, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    _fake_runs(monkeypatch)
+    main(["run", "--profile", "tiny"])
+    page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
+    assert "4 runs" in page
+    store = tiny_repo / "reports" / "tables" / "results" / "9-t1.tiny.json"
+    results = json.loads(store.read_text())
+    old = dict(results["plain@seed0"], variant="dropped", code="0" * 16)  # another code: it would mark the page stale
+    store.write_text(json.dumps(results | {"dropped@seed0": old}))
+    main(["render", "--profile", "tiny"])
+    assert (tiny_repo / "reports" / "tables" / "9.md").read_text() == page
+
+
 def test_an_undecided_wide_comparison_gets_more_seeds_up_to_ten_within_the_budget(tiny_repo, monkeypatch):
     from mtbert.tables.__main__ import main
 
