@@ -24,8 +24,7 @@ def committed():
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         studies = table_studies()
-        results = {name: R.load_results(studies[s.same_runs_as] if s.same_runs_as else s, "cpu")
-                   for name, s in studies.items()}
+        results = R.page_results(studies, "cpu")
         claims, published, majority = load_claims(), load_published(), load_majority()
         code = R.code_version(strict=False)
         rows = {c.id: assess(c, studies[c.study], results.get(c.study, {}), published, majority, code)

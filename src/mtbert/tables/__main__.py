@@ -47,10 +47,7 @@ def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
 
 def render(profile: str) -> list[Path]:
     published, studies = load_published(), table_studies()
-    # a record of a variant the study no longer has (one dropped from it) is not the study's: left out of its pages
-    sources = {name: studies[s.same_runs_as] if s.same_runs_as else s for name, s in studies.items()}
-    results = {name: {k: r for k, r in R.load_results(src, profile).items() if r["variant"] in src.all_variants()}
-               for name, src in sources.items()}
+    results = R.page_results(studies, profile)
     code = R.code_version(strict=False)
     has_data_table = any(t.kind == "data" for r in published.reports.values() for t in r.tables)
     claims = load_claims()

@@ -48,6 +48,16 @@ def load_results(study: TableStudy, profile: str) -> dict[str, dict]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def page_results(studies: dict[str, TableStudy], profile: str) -> dict[str, dict[str, dict]]:
+    """Each study's records as its pages show them: a study with `same_runs_as` shows its source's; a record of a
+    variant the source no longer has (one dropped from it) is not the study's and is left out."""
+    out = {}
+    for name, s in studies.items():
+        src = studies[s.same_runs_as] if s.same_runs_as else s
+        out[name] = {k: r for k, r in load_results(src, profile).items() if r["variant"] in src.all_variants()}
+    return out
+
+
 def pipeline_code(dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
     """The code files the pipeline's computing stages depend on (every dep under src/ or stages/, and dvc.yaml). Not
     params.yaml: a table profile pins every param its runs read, so its budget id (the run's overrides) says what a
