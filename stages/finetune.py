@@ -24,7 +24,7 @@ def main() -> None:
     params = load_params()
     mcfg = section(params, "model", ModelConfig)
     tcfg = section(params, "train", TrainConfig)
-    run = setup.build(mcfg, tcfg.tasks, tcfg.max_train_examples, tcfg.seed)
+    run = setup.build(mcfg, tcfg.tasks, tcfg.max_train_examples, tcfg.seed, phrases=tcfg.sst_phrases)
     resolved = resolved_config(model=mcfg, train=tcfg)
     resolved["encoder_from"] = str(run.source)
     resolved["augmented"] = [t for t in tcfg.tasks if setup.train_table(t)]

@@ -117,9 +117,12 @@ class BatchStream:
 
 
 def load_task(prepared, tokenizer: Tokenizer, task: str, split: str, form: str, limit: int | None = None, seed: int = 0,
-              table: Path | None = None) -> TaskData:
-    """A prepared split (or the given `table`, e.g. augmented training rows), optionally a seeded subset, tokenised."""
+              table: Path | None = None, extra: pd.DataFrame | None = None) -> TaskData:
+    """A prepared split (or the given `table`, e.g. augmented training rows) with `extra` rows after it (SST's tree
+    phrases), optionally a seeded subset, tokenised."""
     df = load_split(prepared, task, split) if table is None else load_table(table)
+    if extra is not None:
+        df = pd.concat([df, extra[[c for c in df.columns if c in extra.columns]]], ignore_index=True)
     if limit is not None and limit < len(df):
         df = df.sample(n=limit, random_state=seed).reset_index(drop=True)
     return tokenize(tokenizer, df, task, form)

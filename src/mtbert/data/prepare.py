@@ -11,8 +11,9 @@ import pandas as pd
 
 from mtbert.config import SECTION, Rate, Seed
 from mtbert.data import joins, readers, splits
+from mtbert.data.phrases import phrase_table
 from mtbert.data.download import available
-from mtbert.data.prepared import SPLITS, TASKS, TEXT_COLUMNS
+from mtbert.data.prepared import PHRASES, SPLITS, TASKS, TEXT_COLUMNS
 from mtbert.io import atomic_dir, write_json
 
 CS224N = "cs224n"
@@ -116,6 +117,9 @@ def prepare_all(raw: Path, out_dir: Path, cfg: PrepareConfig) -> dict:
     tables = {task: prepare_joined(raw, task, logs, joined) for task in ("sst", "sts", "cfimdb")}
     tables["quora"], quora_provenance = prepare_quora(raw, cfg, logs)
     split_source = {"sst": CS224N, "sts": CS224N, "cfimdb": CS224N, "quora": quora_provenance["split_source"]}
+    # SST's inner tree phrases from the training trees: extra training rows (train.sst_phrases), never evaluated on
+    phrases, phrase_summary = phrase_table(raw / "sst" / "trees" / "train.txt",
+                                           {s for df in tables["sst"].values() for s in df["sentence"]})
     with atomic_dir(out_dir) as staging:
         for task in TASKS:
             for split, df in tables[task].items():
@@ -123,8 +127,10 @@ def prepare_all(raw: Path, out_dir: Path, cfg: PrepareConfig) -> dict:
                 path = staging / task / f"{split}.csv"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 df.to_csv(path, index=False)
+        phrases.assign(split="train", split_source="sst-train-tree-phrases").to_csv(staging / "sst" / PHRASES, index=False)
         summary = {
             "split_source": split_source,
+            "sst_phrases": phrase_summary,
             "quora": quora_provenance,
             "reads": [dataclasses.asdict(log) | {"quirks": dict(log.quirks)} for log in logs],
             "joins": joined,

@@ -12,6 +12,7 @@ TASKS = ("sst", "quora", "sts", "cfimdb")
 SINGLE = ("sentence",)
 PAIR = ("sentence1", "sentence2")
 TEXT_COLUMNS = {"sst": SINGLE, "cfimdb": SINGLE, "quora": PAIR, "sts": PAIR}
+PHRASES = "phrases.csv"  # SST's labelled inner phrases of the training trees, beside sst/train.csv
 
 
 def load_split(prepared: Path, task: str, split: str) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from mtbert.config import SECTION, Bool, Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import BatchStream, TaskData, collate
+from mtbert.train.phrases import PhrasesConfig
 from mtbert.device import peak_memory_mb
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
@@ -68,6 +69,7 @@ class TrainConfig:
     grad_diagnostics_every: NonNegativeInt = 25  # measure task-gradient cosines every k multi-task steps (0: never)
     seed: Seed = 0  # head initialisation, data order, dropout
     max_train_examples: Count | None = None  # per task; a smoke-test knob, null for all
+    sst_phrases: PhrasesConfig = field(default_factory=PhrasesConfig)  # SST's labelled tree phrases as extra rows
     eval_batch_size: Count = 64
     sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU

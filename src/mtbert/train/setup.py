@@ -8,6 +8,7 @@ from pathlib import Path
 from safetensors.torch import load_file
 
 from mtbert.data.batching import TaskData, load_task
+from mtbert.train.phrases import PhrasesConfig, training_phrases
 from mtbert.data.sources import checkpoint_dir
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
@@ -41,13 +42,17 @@ def train_table(task: str, augmented: Path = AUGMENTED) -> Path | None:
 
 
 def build(mcfg: ModelConfig, tasks: list[str], max_train_examples: int | None, seed: int,
-          raw: Path = RAW, prepared: Path = PREPARED, augmented: Path = AUGMENTED, pretrained: Path = PRETRAINED) -> Setup:
+          raw: Path = RAW, prepared: Path = PREPARED, augmented: Path = AUGMENTED, pretrained: Path = PRETRAINED,
+          phrases: PhrasesConfig | None = None) -> Setup:
     source = encoder_source(mcfg, raw, pretrained)
     tokenizer = Tokenizer.from_checkpoint(source, mcfg.max_length)
     encoder, _, _ = load_pretrained(source)
     model = MultitaskModel(encoder, mcfg, tasks, seed)  # fresh heads: the same seed gives the same initial weights
+    extra = {"sst": training_phrases(prepared, phrases, seed)} if phrases is not None and "sst" in tasks else {}
     train = {t: load_task(prepared, tokenizer, t, "train", model.input_form(t), max_train_examples, seed,
-                          table=train_table(t, augmented)) for t in tasks}
+                          table=train_table(t, augmented), extra=extra.get(t)) for t in tasks}
+    if extra.get("sst") is not None:
+        print(f"SST trains on {len(extra['sst'])} tree phrases beside its sentences")
     dev = {t: load_task(prepared, tokenizer, t, "dev", model.input_form(t)) for t in tasks}
     augmented_tasks = [t for t in tasks if train_table(t, augmented)]
     if augmented_tasks:
