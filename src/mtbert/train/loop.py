@@ -72,6 +72,7 @@ class TrainConfig:
     sst_phrases: PhrasesConfig = field(default_factory=PhrasesConfig)  # SST's labelled tree phrases as extra rows
     eval_batch_size: Count = 64
     sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
+    sst_loss: Literal["cross_entropy", "ordinal"] = "cross_entropy"  # ordinal: plus squared EMD over the 5 classes
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
     compile: Bool = False  # torch.compile the encoder (dynamic shapes: batches are padded to their own longest)
     # a step whose loss is NaN or infinite: stop with an error naming step, task and learning rates | skip it (no
@@ -91,7 +92,7 @@ class TrainConfig:
                              "per epoch set train.epoch=one_pass")
 
     def loss_name(self, task: str) -> str:
-        return self.sts_loss if task == "sts" else TASK_SPECS[task].loss
+        return {"sts": self.sts_loss, "sst": self.sst_loss}.get(task, TASK_SPECS[task].loss)
 
     def regularizers(self, task: str) -> dict[str, object]:
         """The auxiliary losses switched on (weight > 0) for `task`, with their params sections."""

@@ -18,6 +18,17 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), labels.long())
 
 
+@LOSSES.register("ordinal")
+def ordinal(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross entropy plus the squared earth mover's distance between the predicted and the true class distributions
+    (Hou et al., 2016): with ordered classes (SST's five), a prediction two classes off costs more than one off."""
+    logits = logits.float()
+    cdf = torch.softmax(logits, dim=-1).cumsum(-1)
+    classes = torch.arange(logits.shape[-1], device=logits.device)
+    target = (classes >= labels.long().unsqueeze(-1)).float()  # the true class's CDF: 0 below it, 1 from it on
+    return F.cross_entropy(logits, labels.long()) + ((cdf - target) ** 2).sum(-1).mean()
+
+
 @LOSSES.register("bce")
 def bce_with_logits(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits.float().reshape(-1), labels.float())
