@@ -17,7 +17,7 @@ import torch
 from pydantic import Field
 from tqdm import tqdm
 
-from mtbert.config import SECTION, Bool, Count, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
+from mtbert.config import SECTION, Bool, Count, Float, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.train.phrases import PhrasesConfig
 from mtbert.device import peak_memory_mb
@@ -58,6 +58,7 @@ class TrainConfig:
     batch_size: Count = 16  # per task and step
     lr: PositiveFloat = 2e-5  # encoder
     weight_decay: NonNegativeFloat = 0.01  # encoder
+    layer_decay: Annotated[Float, Field(gt=0, le=1)] = 1.0  # encoder layer k below the top trains at lr * layer_decay ** k
     head_lr: PositiveFloat = 1e-3
     head_weight_decay: NonNegativeFloat = 0.01
     task_lr: dict[TaskName, PositiveFloat] = field(default_factory=dict)  # per-task head lr, overriding head_lr
@@ -175,7 +176,8 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     optim: OptimizerSet = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                            encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
                                            total_steps=sum(len(plan) for plan in plans), warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
-                                           lr_schedule=cfg.lr_schedule, fused=device.type == "cuda")
+                                           lr_schedule=cfg.lr_schedule, fused=device.type == "cuda",
+                                           layer_decay=cfg.layer_decay)
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
     forward = data_parallel(model, lambda m, batches, scales, key: task_losses(m, batches, device, cfg, scales, key, ranks),

@@ -47,9 +47,35 @@ class OptimizerSet:
 
 def decay_groups(module: nn.Module, lr: float, weight_decay: float) -> list[dict]:
     """No weight decay on biases and LayerNorm weights (1-d parameters)."""
-    params = [p for p in module.parameters() if p.requires_grad]
+    return _split_decay([p for p in module.parameters() if p.requires_grad], lr, weight_decay)
+
+
+def _split_decay(params: list[nn.Parameter], lr: float, weight_decay: float) -> list[dict]:
     return [g for g in ({"params": [p for p in params if p.ndim > 1], "lr": lr, "weight_decay": weight_decay},
                         {"params": [p for p in params if p.ndim <= 1], "lr": lr, "weight_decay": 0.0}) if g["params"]]
+
+
+def layer_depth(name: str, layers: int) -> int:
+    """How far up the encoder a parameter sits: embeddings 0, transformer layer i at i + 1, the pooler at layers + 1."""
+    if name.startswith("embeddings."):
+        return 0
+    if name.startswith("encoder.layer."):
+        return int(name.split(".")[2]) + 1
+    return layers + 1
+
+
+def encoder_groups(encoder: nn.Module, lr: float, weight_decay: float, layer_decay: float = 1.0) -> list[dict]:
+    """The encoder's parameter groups; with `layer_decay` < 1 each layer's rate is lr * layer_decay ** (its distance
+    from the top), so the lower layers, which hold the most general features, move least (Howard & Ruder; Clark et
+    al.'s ELECTRA)."""
+    if layer_decay == 1.0:
+        return decay_groups(encoder, lr, weight_decay)
+    layers = len(encoder.encoder.layer)
+    by_depth: dict[int, list[nn.Parameter]] = {}
+    for name, p in encoder.named_parameters():
+        if p.requires_grad:
+            by_depth.setdefault(layer_depth(name, layers), []).append(p)
+    return [g for d in sorted(by_depth) for g in _split_decay(by_depth[d], lr * layer_decay ** (layers + 1 - d), weight_decay)]
 
 
 def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float,
@@ -70,25 +96,25 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warm
 def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool, encoder_lr: float, encoder_wd: float,
                      head_lr: dict[str, float], head_wd: dict[str, float], total_steps: int, warmup_ratio: float,
                      task_steps: dict[str, int] | None = None, trunks: nn.Module | None = None,
-                     lr_schedule: str = "linear", fused: bool = False) -> OptimizerSet:
+                     lr_schedule: str = "linear", fused: bool = False, layer_decay: float = 1.0) -> OptimizerSet:
     """Frozen encoders (no trainable parameters) get no optimizer; heads without parameters neither.
 
     `task_steps` counts the steps each task takes part in, so a per-task schedule decays over that task's own steps.
     `trunks` (head layers several tasks share) train at the mean head lr with the encoder's optimizer, which steps
     every step; a step without their tasks leaves them untouched (their grads are None). `fused`: one kernel per step
-    for all parameters (on a GPU).
+    for all parameters (on a GPU). `layer_decay`: see `encoder_groups`.
     """
     adamw = (lambda groups: torch.optim.AdamW(groups, fused=True)) if fused else torch.optim.AdamW
-    encoder_groups = decay_groups(encoder, encoder_lr, encoder_wd)
+    shared = encoder_groups(encoder, encoder_lr, encoder_wd, layer_decay)
     if trunks is not None:
-        encoder_groups += decay_groups(trunks, sum(head_lr.values()) / len(head_lr), sum(head_wd.values()) / len(head_wd))
+        shared += decay_groups(trunks, sum(head_lr.values()) / len(head_lr), sum(head_wd.values()) / len(head_wd))
     head_groups = {t: decay_groups(h, head_lr[t], head_wd[t]) for t, h in heads.items()}
     if not per_task:
-        groups = encoder_groups + [g for gs in head_groups.values() for g in gs]
+        groups = shared + [g for gs in head_groups.values() for g in gs]
         named = {"all": adamw(groups)} if groups else {}
         steps = {"all": total_steps}
     else:
-        named = {"encoder": adamw(encoder_groups)} if encoder_groups else {}
+        named = {"encoder": adamw(shared)} if shared else {}
         named.update({t: adamw(gs) for t, gs in head_groups.items() if gs})
         steps = {name: (task_steps or {}).get(name, total_steps) for name in named}
     constant = {"linear": False, "constant": True}[lr_schedule]
