@@ -34,7 +34,7 @@ runpy.run_path(stage, run_name="__main__")
 """
 
 
-def workspace(path: Path, lr: float = 1e-3, batch_size: int = 3) -> Path:
+def workspace(path: Path, lr: float = 1e-3, batch_size: int = 3, **train) -> Path:
     """What the finetune stage reads: params, dvc.yaml, a tiny checkpoint, tiny prepared tables."""
     path.mkdir(parents=True)
     shutil.copy(ROOT / "dvc.yaml", path / "dvc.yaml")
@@ -42,7 +42,7 @@ def workspace(path: Path, lr: float = 1e-3, batch_size: int = 3) -> Path:
     params["model"].update(checkpoint="tiny/random-bert", max_length=32, pooling="mean",
                            heads={"sst": "linear", "quora": "siamese_concat", "sts": "cosine"})
     params["train"].update(epochs=2, steps_per_epoch=6, batch_size=batch_size, lr=lr, save_state_every=2,
-                           grad_diagnostics_every=2, eval_batch_size=8)
+                           grad_diagnostics_every=2, eval_batch_size=8, **train)
     (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_tiny_checkpoint(path / "data" / "raw" / "models" / "tiny" / "random-bert")
     (path / "models" / "pretrained").mkdir(parents=True)
@@ -150,4 +150,21 @@ def test_a_killed_two_rank_run_resumes_each_ranks_own_random_state_exactly(tmp_p
     weights, record = result(path)
     expected_weights, expected_record = result(whole)
     assert record == expected_record
+    assert all((weights[k] == expected_weights[k]).all() for k in expected_weights)
+
+
+def test_a_killed_run_with_weight_averaging_resumes_its_average_exactly(tmp_path):
+    swa = {"weight_averaging": {"kind": "swa", "start": 0.5, "decay": 0.99}}  # steps 7-12 of 12 averaged
+    whole = workspace(tmp_path / "whole", **swa)
+    assert run(whole).returncode == 0
+    path = workspace(tmp_path / "ws", **swa)
+    killer = tmp_path / "killer.py"
+    killer.write_text(KILLER)
+    assert run(path, killer, 4).returncode == -9  # the 4th state: step 2 of epoch 2, the average holding 2 steps
+    shutil.rmtree(path / "models" / "finetuned", ignore_errors=True)
+    shutil.rmtree(path / "dvclive", ignore_errors=True)
+    resumed = run(path)
+    assert resumed.returncode == 0 and "train state: resuming from .state/finetune" in resumed.stdout
+    (weights, record), (expected_weights, expected_record) = result(path), result(whole)
+    assert record == expected_record and record["curves"]
     assert all((weights[k] == expected_weights[k]).all() for k in expected_weights)

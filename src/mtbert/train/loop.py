@@ -23,6 +23,7 @@ from mtbert.train.phrases import PhrasesConfig
 from mtbert.device import peak_memory_mb
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
+from mtbert.train.averaging import AveragingConfig, WeightAverager
 from mtbert.train.cached import FeatureCache, predict_cached
 from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
@@ -82,6 +83,7 @@ class TrainConfig:
     save_state_every: NonNegativeInt = 50  # steps between resumable states (also at every epoch end; 0: only there)
     simcse: SimCSEConfig = field(default_factory=SimCSEConfig)  # SimCSE's contrastive loss (report 001)
     smart: SmartConfig = field(default_factory=SmartConfig)  # SMART's smoothness regularizer (report 004)
+    weight_averaging: AveragingConfig = field(default_factory=AveragingConfig)  # SWA / EMA over the last steps
     __pydantic_config__ = SECTION
 
     def __post_init__(self) -> None:
@@ -144,8 +146,6 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     device = ranks.device()
     live = live if ranks.is_main else NoLive()
     model.to(device)
-    if cfg.compile:
-        model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
     torch.manual_seed(cfg.seed)  # nothing should draw from it (every source has its own seed): a safety net
     rng = np.random.default_rng(derive(cfg.seed, "schedule"))
     if cfg.mode == "frozen":
@@ -178,6 +178,9 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                                            total_steps=sum(len(plan) for plan in plans), warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
                                            lr_schedule=cfg.lr_schedule, fused=device.type == "cuda",
                                            layer_decay=cfg.layer_decay)
+    averager = WeightAverager(model, cfg.weight_averaging, sum(len(plan) for plan in plans))  # copies before compiling
+    if cfg.compile:
+        model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
     method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
     forward = data_parallel(model, lambda m, batches, scales, key: task_losses(m, batches, device, cfg, scales, key, ranks),
@@ -187,7 +190,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     if said:
         print(f"train state: {said}")
     if saved is not None:
-        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank)
+        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank, averager)
     caches = dev_caches = None
     if cfg.mode == "frozen" and cfg.cache_frozen:
         caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)
@@ -203,7 +206,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         rng = ranks.gather_objects(rng_state())  # every rank's generators: each resumes its own
         if ranks.is_main:
             save_state(store, dataclasses.replace(progress, epoch=epoch, step=step), epoch_log, model, optim, method,
-                       streams, out_dir, rng)
+                       streams, out_dir, rng, averager)
 
     resume_epoch, skip = progress.epoch, progress.step
     first_step = np.cumsum([0] + [len(plan) for plan in plans])  # a step's key: its number in the whole run
@@ -250,6 +253,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
                 log.skipped += 1
                 continue
             optim.step(step_tasks)
+            averager.update(model, key)
             log.steps += 1
             for task, (_, output, parts) in results.items():
                 log.task_steps[task] += 1
@@ -275,11 +279,13 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         if bad:  # the study runner records such a run as diverged (NaN) and goes on; nothing is saved
             raise FloatingPointError(f"non-finite training loss in epoch {epoch}: mean loss per task {bad}; lower "
                                      f"train.lr or the regularizer weights")
-        dev_scores = {t: P.score(t, predict_cached(model, dev_caches[t], cfg.eval_batch_size) if dev_caches else
-                                 P.predict(model, d, cfg.eval_batch_size, pad_id, device), d.labels)
+        scored = averager.model_to_score(model)  # the average once it holds a step
+        dev_scores = {t: P.score(t, predict_cached(scored, dev_caches[t], cfg.eval_batch_size) if dev_caches else
+                                 P.predict(scored, d, cfg.eval_batch_size, pad_id, device), d.labels)
                       for t, d in dev_data.items()}
         dev_summary = P.summary(dev_scores)
-        epoch_logged = {**epoch_metrics, "time/peak_memory_mb": peak_memory_mb(device),
+        averaged = {"train/averaged_steps": averager.steps} if averager.averaged is not None else {}
+        epoch_logged = {**epoch_metrics, **averaged, "time/peak_memory_mb": peak_memory_mb(device),
                         **{f"dev/{name}": value for name, value in dev_summary.items()}}
         for name, value in epoch_logged.items():
             live.log_metric(name, value)
@@ -289,7 +295,7 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         if selection > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
             progress.best, progress.best_metrics = selection, dict(dev_summary, epoch=epoch)
             if ranks.is_main:
-                save_multitask(model, out_dir, dict(resolved, best=progress.best_metrics, notes=notes), tokenizer_files)
+                save_multitask(scored, out_dir, dict(resolved, best=progress.best_metrics, notes=notes), tokenizer_files)
         live.next_step()
         if epoch < len(plans):
             snapshot(epoch + 1, 0, EpochLog())

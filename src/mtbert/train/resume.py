@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mtbert.data.batching import BatchStream
 from mtbert.model.multitask import MultitaskModel
+from mtbert.train.averaging import WeightAverager
 from mtbert.train.epoch_log import EpochLog
 from mtbert.train.optim import OptimizerSet
 from mtbert.train.state import StateStore, rng_state, set_rng_state
@@ -33,22 +34,26 @@ class Progress:
 
 def save_state(store: StateStore, progress: Progress, log: EpochLog, model: MultitaskModel, optim: OptimizerSet,
                method: GradientMethod, streams: dict[str, BatchStream], out_dir: Path | None,
-               rng: list[dict] | None = None) -> None:
+               rng: list[dict] | None = None, averager: WeightAverager | None = None) -> None:
     """`rng`: every rank's generators in rank order (this process's alone when None)."""
     store.save({"progress": dataclasses.asdict(progress), "log": log.state(), "model": model.state_dict(),
                 "optim": optim.state_dict(), "method": method.state(), "streams": {t: s.state() for t, s in streams.items()},
-                "rng": rng if rng is not None else [rng_state()]},
+                "rng": rng if rng is not None else [rng_state()],
+                "averaged": averager.state() if averager is not None else {}},
                files={"best": out_dir} if out_dir is not None and out_dir.exists() else None)
 
 
 def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: OptimizerSet, method: GradientMethod,
-                  streams: dict[str, BatchStream], live, out_dir: Path | None, rank: int = 0) -> tuple[Progress, EpochLog]:
+                  streams: dict[str, BatchStream], live, out_dir: Path | None, rank: int = 0,
+                  averager: WeightAverager | None = None) -> tuple[Progress, EpochLog]:
     """Put a saved state back; DVC cleared the stage's outputs before the rerun, so the finished epochs' logs and the
     best checkpoint so far are written again. Each rank takes its own generators back; they come last: nothing after
     them may draw."""
     model.load_state_dict(saved["model"])
     optim.load_state_dict(saved["optim"])
     method.load_state(saved["method"])
+    if averager is not None:
+        averager.load_state(saved.get("averaged", {}))
     for t, s in streams.items():
         s.load_state(saved["streams"][t])
     progress = Progress(**saved["progress"])
