@@ -1,4 +1,5 @@
-"""DVC stage: dev and test metrics per task and overall (metrics.json), and prediction files per task and split."""
+"""DVC stage: dev and test metrics per task and overall (metrics.json: the headline numbers DVC shows), their 95%
+bootstrap intervals (intervals.json) and prediction files per task and split."""
 
 import json
 from pathlib import Path
@@ -44,7 +45,8 @@ def main() -> None:
                     out / f"{task}-{split}.csv", index=False)
             results[split] = P.summary(scores)
             ci[split] = bootstrap_ci(outputs, cfg.bootstrap.resamples, cfg.bootstrap.seed)
-    write_json("metrics.json", results | {"ci95": ci})
+    write_json("metrics.json", results)
+    write_json("intervals.json", {"ci95": ci, "bootstrap": {"resamples": cfg.bootstrap.resamples, "seed": cfg.bootstrap.seed}})
     print(json.dumps(results, indent=2))
 
 

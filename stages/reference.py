@@ -1,5 +1,5 @@
 """DVC stage: what no fine-tuning gives (frozen masked-mean embeddings of the checkpoint; the majority class), on dev
-and test, into reference.json, a DVC metrics file read beside every fine-tuned number."""
+and test, into reference.json, read beside every fine-tuned number (not a DVC metric: no run changes it)."""
 
 from pathlib import Path
 

@@ -12,7 +12,7 @@ from mtbert.report import errors, plots, results
 
 
 def main() -> None:
-    metrics = json.loads(Path("metrics.json").read_text())
+    metrics = json.loads(Path("metrics.json").read_text()) | json.loads(Path("intervals.json").read_text())
     run = json.loads(Path("models/finetuned/run.json").read_text())
     split_sources = json.loads(Path("data/prepared/summary.json").read_text())["split_source"]
     manifest = json.loads(manifest_path(Path("data/raw")).read_text())

@@ -36,7 +36,7 @@ def test_dvc_repro_runs_the_whole_chain(tmp_path, mirror):
         if (ROOT / f).is_file() and not f.startswith("tests/"):
             (repo / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, repo / f)
-    for stale in ("dvc.lock", "metrics.json"):
+    for stale in ("dvc.lock", "metrics.json", "intervals.json"):
         (repo / stale).unlink(missing_ok=True)
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["model"].update(checkpoint="tiny/random-bert", max_length=64)
@@ -57,13 +57,16 @@ def test_dvc_repro_runs_the_whole_chain(tmp_path, mirror):
     _run([dvc, "repro"], repo, env)
 
     metrics = json.loads((repo / "metrics.json").read_text())
-    assert set(metrics) == {"dev", "test", "ci95"}
+    assert set(metrics) == {"dev", "test"}  # the headline numbers; their intervals beside them
+    intervals = json.loads((repo / "intervals.json").read_text())["ci95"]
+    shown = _run([dvc, "metrics", "show", "--json"], repo, env)
+    assert "ci95" not in shown and "no_finetuning" not in shown and shown.count("sst_acc") == 2  # dev and test
     reference = json.loads((repo / "reference.json").read_text())
     for split in ("dev", "test"):
         assert set(metrics[split]) == {"sst_acc", "quora_acc", "sts_pearson", "overall"}
         assert 0 <= metrics[split]["sst_acc"] <= 1 and -1 <= metrics[split]["sts_pearson"] <= 1
         for name, value in metrics[split].items():
-            ci = metrics["ci95"][split][name]
+            ci = intervals[split][name]
             assert ci["low"] <= value <= ci["high"]
         assert set(reference["no_finetuning"][split]) == {"sst_acc", "quora_acc", "sts_pearson", "overall"}
         assert set(reference["majority"][split]) == {"sst_acc", "quora_acc"}
