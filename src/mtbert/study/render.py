@@ -58,6 +58,8 @@ def seeded_tables(study: dict, results: dict) -> str:
                        "not distinguishable at this budget and number of seeds.")
     test = ("\n\n## Over seeds (test): mean [95% t interval]\n\nThe same runs' checkpoints (chosen on dev) on the test "
             "splits; never used to choose anything.\n\n" + "\n".join(means_table("test")))
+    if study.get("dev_only"):  # a study that chooses something: its test numbers stay out of sight
+        test = "\n\nTest numbers are left off this page (`dev_only`): this study chooses, so it is read on dev alone."
     return "## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise + paired_part + test
 
 

@@ -1,6 +1,7 @@
 """A study file: `name`, `budget` (params overrides every variant shares), `variants` (name -> overrides); optional
-`seeds` (every variant runs once per seed), `notes` (rendered at the end) and `superseded` (what in the code has
-changed since the results were measured, rendered at the top)."""
+`seeds` (every variant runs once per seed), `dev_only` (a study that chooses: its page leaves test off), `notes`
+(rendered at the end) and `superseded` (what in the code has changed since the results were measured, rendered at
+the top)."""
 
 from __future__ import annotations
 
