@@ -90,7 +90,7 @@ def test_a_seeded_study_gives_means_with_t_intervals_and_paired_differences():
     assert "| *no fine-tuning* (frozen checkpoint) | *0.4300* | – | – | *0.7000* |" in text
     assert "| *majority class* | *0.2500* |" in text
     assert "Seed-to-seed standard deviation of dev overall (mean over variants): 0.0200." in text
-    assert "## Over seeds (test)" in text
+    assert "## Over seeds (test)" in text and "Paired differences to `sum` on the same seeds (test)" in text
     chooser = render(dict(study, dev_only=True), results, None)
     assert "## Over seeds (dev)" in chooser and "## Over seeds (test)" not in chooser and "(`dev_only`)" in chooser
 

@@ -41,23 +41,32 @@ def seeded_tables(study: dict, results: dict) -> str:
                 f"{m[k][0]:.4f} [{m[k][1]:.4f}, {m[k][2]:.4f}]" if k in m else "–" for k in stats.METRICS) + " |")
         return lines
 
-    lines = means_table("dev")
     first = next(iter(study["variants"]))
-    diffs = [f"| variant − {first} | seeds | " + " | ".join(f"Δ {x}" for x in labels) + " |", "|" + "---|" * (2 + len(labels))]
-    for variant, d in stats.paired(study, results).items():
-        n = next(iter(d.values()))[3] if d else 0
-        diffs.append(f"| {variant} | {n} | " + " | ".join(
-            (f"{d[k][0]:+.4f} [{d[k][1]:+.4f}, {d[k][2]:+.4f}]" + (" *" if d[k][1] > 0 or d[k][2] < 0 else ""))
-            if k in d else "–" for k in stats.METRICS) + " |")
+
+    def paired_table(split: str) -> list[str]:
+        diffs = [f"| variant − {first} | seeds | " + " | ".join(f"Δ {x}" for x in labels) + " |",
+                 "|" + "---|" * (2 + len(labels))]
+        for variant, d in stats.paired(study, results, split).items():
+            n = next(iter(d.values()))[3] if d else 0
+            diffs.append(f"| {variant} | {n} | " + " | ".join(
+                (f"{d[k][0]:+.4f} [{d[k][1]:+.4f}, {d[k][2]:+.4f}]" + (" *" if d[k][1] > 0 or d[k][2] < 0 else ""))
+                if k in d else "–" for k in stats.METRICS) + " |")
+        return diffs
+
+    lines = means_table("dev")
     spread = stats.seed_spread(study, results)
     noise = f"\n\nSeed-to-seed standard deviation of dev overall (mean over variants): {spread:.4f}." if spread else ""
+    several = len(study["variants"]) > 1
     paired_part = ""
-    if len(study["variants"]) > 1:
-        paired_part = (f"\n\n## Paired differences to `{first}` on the same seeds (dev)\n\n" + "\n".join(diffs)
+    if several:
+        paired_part = (f"\n\n## Paired differences to `{first}` on the same seeds (dev)\n\n" + "\n".join(paired_table("dev"))
                        + "\n\n`*`: the 95% interval of the paired difference excludes zero; without `*` the variants are "
                        "not distinguishable at this budget and number of seeds.")
     test = ("\n\n## Over seeds (test): mean [95% t interval]\n\nThe same runs' checkpoints (chosen on dev) on the test "
             "splits; never used to choose anything.\n\n" + "\n".join(means_table("test")))
+    if several:
+        test += (f"\n\nPaired differences to `{first}` on the same seeds (test), free of the dev set's part in choosing "
+                 "each run's epoch:\n\n" + "\n".join(paired_table("test")))
     if study.get("dev_only"):  # a study that chooses something: its test numbers stay out of sight
         test = "\n\nTest numbers are left off this page (`dev_only`): this study chooses, so it is read on dev alone."
     return "## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise + paired_part + test
