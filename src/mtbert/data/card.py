@@ -37,6 +37,13 @@ def _length_summary(df: pd.DataFrame, task: str) -> str:
     return f"{lengths.mean():.1f} / {np.median(lengths):.0f} / {np.percentile(lengths, 95):.0f} / {lengths.max()}"
 
 
+def _phrases(p: dict) -> str:
+    return ("## SST tree phrases\n\n`sst/phrases.csv`: the distinct labelled inner phrases of the SST training trees, "
+            f"extra SST training rows when `train.sst_phrases.enabled` (never evaluated on): {p['phrases']} phrases; "
+            f"{p['left_out_as_sentences']} left out as written like a sentence of some split; "
+            f"{p['conflicting_labels']} labelled differently in different trees (the most frequent label kept).")
+
+
 def render(prepared: Path, summary: dict) -> str:
     size_rows, label_rows = [], []
     for task in TASKS:
@@ -60,6 +67,7 @@ def render(prepared: Path, summary: dict) -> str:
         "## Labels and sentence lengths\n\nLengths are whitespace tokens per sentence (pairs: both sentences): "
         "mean / median / 95th percentile / max.\n\n" + _table(["task", "split", "labels", "length"], label_rows),
         "## Quora split provenance\n\n" + "\n".join(quora),
+        *([_phrases(summary["sst_phrases"])] if "sst_phrases" in summary else []),
         "## Label joins\n\n" + _table(["table", "result"], join_rows),
         "## Dropped rows\n\n" + (_table(["file", "rows read", "line", "id", "reason"], drop_rows) if drop_rows else "None."),
         "## Quirks handled\n\n" + _table(["file", "quirk", "rows"], quirk_rows),
