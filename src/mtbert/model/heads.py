@@ -120,19 +120,28 @@ class CrossHead(LinearHead):
     tasks = PAIRS
 
 
-@HEADS.register("siamese_concat")
-class SiameseConcatHead(Head):
-    """[u, v, |u - v|, u * v] -> two-layer GELU MLP."""
+class PairMLPHead(Head):
+    """The two sentences' pooled embeddings joined (`join`, `parts` times the hidden width) -> a GELU MLP."""
 
     inputs = "siamese"
     tasks = PAIRS
+    parts, layers = 4, 2
 
     def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
         super().__init__(hidden, n_out, dropout)
-        self.net = mlp(4 * hidden, hidden, n_out, dropout, layers=2)
+        self.net = mlp(self.parts * hidden, hidden, n_out, dropout, layers=self.layers)
+
+    @staticmethod
+    def join(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return pair_features(u, v)
 
     def forward(self, a: Features, b: Features) -> torch.Tensor:
-        return self.net(self.dropout(pair_features(a.pooled, b.pooled)))
+        return self.net(self.dropout(self.join(a.pooled, b.pooled)))
+
+
+@HEADS.register("siamese_concat")
+class SiameseConcatHead(PairMLPHead):
+    """[u, v, |u - v|, u * v] -> two-layer GELU MLP."""
 
 
 @HEADS.register("concat")
@@ -216,18 +225,14 @@ class ReLU5CrossHead(LinearHead):
 
 
 @HEADS.register("concat_mlp")
-class ConcatMLPHead(Head):
+class ConcatMLPHead(PairMLPHead):
     """[u, v] -> three linear layers with GELU between them (report 004's pair heads)."""
 
-    inputs = "siamese"
-    tasks = PAIRS
+    parts, layers = 2, 3
 
-    def __init__(self, hidden: int, n_out: int, dropout: float, trunk: nn.Module | None = None):
-        super().__init__(hidden, n_out, dropout)
-        self.net = mlp(2 * hidden, hidden, n_out, dropout, layers=3)
-
-    def forward(self, a: Features, b: Features) -> torch.Tensor:
-        return self.net(self.dropout(torch.cat([a.pooled, b.pooled], dim=-1)))
+    @staticmethod
+    def join(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.cat([u, v], dim=-1)
 
 
 class SharedTrunkHead(Head):
