@@ -19,7 +19,6 @@ from tqdm import tqdm
 
 from mtbert.config import SECTION, Bool, Count, Float, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import BatchStream, TaskData, collate
-from mtbert.train.phrases import PhrasesConfig
 from mtbert.device import peak_memory_mb
 from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
@@ -34,6 +33,7 @@ from mtbert.train.optim import OptimizerSet, build_optimizers
 from mtbert.seeds import derive
 from mtbert.train import passes as seeded
 from mtbert.train.passes import PassSeeds
+from mtbert.train.phrases import PhrasesConfig
 from mtbert.train.regularizers import REGULARIZERS, CleanPass, SimCSEConfig, SmartConfig
 from mtbert.train.resume import Progress, restore_state, save_state
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
