@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import os
+import shutil
+import tarfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,3 +76,45 @@ def write_tiny_checkpoint(directory: Path, seed: int = 0) -> Path:
 @pytest.fixture
 def tiny_checkpoint_dir(tmp_path) -> Path:
     return write_tiny_checkpoint(tmp_path / "tiny-bert")
+
+
+WORDS = "good bad great awful film plot actor fun dull the very not question how why learn python best way".split()
+
+
+def _sentence(rng) -> str:
+    return " ".join(rng.choice(WORDS, size=rng.integers(2, 8)))
+
+
+def tiny_workspace(path, mirror):
+    """params, profiles, studies, stages and dvc.yaml of this repository; a tiny random BERT in MiniLM's place; ten
+    rows per split of every task; a tiny IMDB archive; WordNet from the mirror."""
+    for part in ("params.yaml", "dvc.yaml", "reference.json"):
+        shutil.copy(ROOT / part, path / part)
+    for part in ("profiles", "studies", "stages", "reports"):
+        shutil.copytree(ROOT / part, path / part, ignore=shutil.ignore_patterns("*.png"))
+    write_tiny_checkpoint(path / "data/raw/models/sentence-transformers/all-MiniLM-L6-v2")
+    rng = np.random.default_rng(0)
+    n = 12
+    for split in ("train", "dev", "test"):
+        ids = [f"{split}{i}" for i in range(n)]
+        single = lambda labels: pd.DataFrame({"id": ids, "sentence": [_sentence(rng) for _ in ids], "label": labels})  # noqa: E731
+        pair = lambda labels: pd.DataFrame({"id": ids, "sentence1": [_sentence(rng) for _ in ids],  # noqa: E731
+                                            "sentence2": [_sentence(rng) for _ in ids], "label": labels})
+        tables = {"sst": single(rng.integers(0, 5, n)), "cfimdb": single(rng.integers(0, 2, n)),
+                  "quora": pair(rng.integers(0, 2, n)), "sts": pair(rng.uniform(0, 5, n).round(2))}
+        for task, df in tables.items():
+            (path / "data/prepared" / task).mkdir(parents=True, exist_ok=True)
+            df.to_csv(path / "data/prepared" / task / f"{split}.csv", index=False)
+    archive = path / "data/raw/imdb/aclImdb_v1.tar.gz"
+    archive.parent.mkdir(parents=True)
+    with tarfile.open(archive, "w:gz") as tf:
+        for i in range(60):
+            folder = ("train/unsup", "train/pos", "train/neg")[i % 3]
+            text = ". ".join(_sentence(rng).capitalize() for _ in range(6)).encode()
+            info = tarfile.TarInfo(f"aclImdb/{folder}/{i}_0.txt")
+            info.size = len(text)
+            tf.addfile(info, io.BytesIO(text))
+    wordnet = path / "data/raw/nltk_data/corpora/wordnet.zip"
+    wordnet.parent.mkdir(parents=True)
+    shutil.copy(mirror / "nltk_data" / "corpora" / "wordnet.zip", wordnet)
+    return path

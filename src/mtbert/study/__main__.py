@@ -1,9 +1,11 @@
-"""python -m mtbert.study run|report <study.yaml>"""
+"""python -m mtbert.study run|report <study.yaml> [--jobs N | --direct --workers N]"""
 
 import argparse
 import sys
 from pathlib import Path
 
+from mtbert.report.results import git_commit
+from mtbert.study.direct import run_direct
 from mtbert.study.render import report_study
 from mtbert.study.runner import queue_study, run_study
 
@@ -16,8 +18,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rerun", action="store_true", help="run again the (variant, seed) pairs already collected")
     parser.add_argument("--jobs", type=int, default=None,
                         help="run through DVC's queue, this many experiments at once (dvc queue start --jobs N)")
+    parser.add_argument("--direct", action="store_true",
+                        help="run the stage scripts in scratch workspaces, without DVC or git (e.g. on a lent GPU)")
+    parser.add_argument("--workers", type=int, default=1, help="--direct: runs at once")
+    parser.add_argument("--threads", type=int, default=None, help="--direct: intra-op threads per run (default: the "
+                                                                   "cores shared out)")
+    parser.add_argument("--store", type=Path, default=None, help="--direct: where the records go (default "
+                                                                  "reports/studies/<name>.json); no page is rendered")
+    parser.add_argument("--commit", default=None, help="--direct: the commit the records name (default: HEAD's)")
     args = parser.parse_args(argv)
-    if args.action == "run" and args.jobs:
+    if args.action == "run" and args.direct:
+        failed = run_direct(args.study, args.workers, args.commit or git_commit(), args.store, only=args.only,
+                            rerun=args.rerun, threads=args.threads)
+        if failed:
+            raise SystemExit(f"{len(failed)} runs failed: {failed}; rerun to retry them")
+        if args.store:
+            return
+    elif args.action == "run" and args.jobs:
         queue_study(args.study, args.jobs, args.only, args.rerun)
     elif args.action == "run":
         run_study(args.study, args.only, args.rerun)

@@ -9,11 +9,8 @@ training time (steps x seconds per step, plus the dry run's own fixed cost), als
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import resource
-import runpy
 import shutil
 import sys
 import time
@@ -28,13 +25,9 @@ import yaml
 
 from mtbert.model.bert import BertConfig
 from mtbert.study.runner import NON_FINITE
+from mtbert.study.workspace import STAGES, merge, run_stage, scratch, tree
 from mtbert.tables.spec import TableStudy, profile_base
 
-STAGES = ("augment", "pretrain_mlm", "pretrain_heads", "finetune", "evaluate")
-# Stages whose outputs depend on their own params section alone (and the data): run once per distinct section, as
-# DVC's run cache would, and copied into every later variant that has the same section.
-MEMO = {"augment": ("augment", ["data/augmented"]),
-        "pretrain_mlm": ("pretrain_mlm", ["models/pretrained", "dvclive/pretrain_mlm"])}
 ONE_TASK_STEPS = ("round_robin", "annealed", "sequential")  # schedules with one task's batch per step
 # Encoder shapes a projection can scale to: (layers, hidden, intermediate); FLOPs per token ~ L (4 d^2 + 2 d ff)
 SHAPES = {"minilm": (6, 384, 1536), "bert-base": (12, 768, 3072), "bert-large": (24, 1024, 4096)}
@@ -97,26 +90,6 @@ class DryResult:
     projected_hours: float | None = None
 
 
-def _tree(flat: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = out
-        *path, last = key.split(".")
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return out
-
-
-def _merge(tree: dict, overlay: dict) -> dict:
-    for k, v in overlay.items():
-        if isinstance(v, dict) and isinstance(tree.get(k), dict):
-            _merge(tree[k], v)
-        else:
-            tree[k] = v
-    return tree
-
-
 def _last(path: Path) -> float | None:
     if not path.exists():
         return None
@@ -124,68 +97,12 @@ def _last(path: Path) -> float | None:
     return float(df[df.columns[-1]].iloc[-1]) if len(df) else None
 
 
-def scratch(root: Path, workspace: Path, eval_rows: int = 0) -> Path:
-    """A workspace whose data/raw and data/prepared are this one's (read only), with the stages and dvc.yaml; with
-    `eval_rows`, each dev and test split cut to its first that many rows (scoring whole splits is most of a dry run's
-    cost, and not what it checks)."""
-    if workspace.exists():
-        shutil.rmtree(workspace)
-    (workspace / "data").mkdir(parents=True)
-    (workspace / "data" / "raw").symlink_to((root / "data" / "raw").resolve())
-    prepared = (root / "data" / "prepared").resolve()
-    if not eval_rows:
-        (workspace / "data" / "prepared").symlink_to(prepared)
-    else:
-        for path in prepared.rglob("*"):
-            target = workspace / "data" / "prepared" / path.relative_to(prepared)
-            if path.is_dir():
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if path.suffix == ".csv" and path.stem in ("dev", "test"):
-                pd.read_csv(path).head(eval_rows).to_csv(target, index=False)
-            else:
-                target.symlink_to(path)
-    shutil.copytree(root / "stages", workspace / "stages")
-    shutil.copy(root / "dvc.yaml", workspace / "dvc.yaml")
-    return workspace
-
-
-def _memo_key(stage: str, params: dict[str, Any]) -> str:
-    import hashlib
-    import json
-
-    section, _ = MEMO[stage]
-    wanted = {"section": params.get(section), "checkpoint": params.get("model", {}).get("checkpoint")}
-    return hashlib.sha256(json.dumps(wanted, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _run_stage(stage: str, workspace: Path, params: dict[str, Any], memo: Path) -> None:
-    """One stage script in this process (its output silenced), or its outputs from the memo."""
-    if stage in MEMO:
-        kept = memo / f"{stage}-{_memo_key(stage, params)}"
-        if kept.exists():
-            for out in MEMO[stage][1]:
-                if (kept / out).exists():
-                    shutil.copytree(kept / out, workspace / out, dirs_exist_ok=True)
-            return
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        try:
-            runpy.run_path(str(workspace / "stages" / f"{stage}.py"), run_name="__main__")
-        except SystemExit as exit_:
-            if exit_.code not in (0, None):
-                raise RuntimeError(f"stage {stage} exited with {exit_.code}") from None
-    if stage in MEMO:
-        for out in MEMO[stage][1]:
-            if (workspace / out).exists():
-                shutil.copytree(workspace / out, kept / out, dirs_exist_ok=True)
-
-
 def run_variant(study: TableStudy, variant: str, profile: str, steps: int, root: Path, workspace: Path,
                 params_file: Path, memo: Path, eval_rows: int = 0) -> DryResult:
     """Every enabled stage of one variant, in this process, from a fresh scratch workspace."""
     flat = study.overrides(profile, variant, study.seeds_of(variant)[0], profile_base(profile, root / "profiles" / "tables"))
     limited = flat | dry_limits(flat, steps)
-    params = _merge(yaml.safe_load(params_file.read_text()), _tree(limited))
+    params = merge(yaml.safe_load(params_file.read_text()), tree(limited))
     scratch(root, workspace, eval_rows)
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     result = DryResult(study.name, variant, ok=True)
@@ -197,7 +114,7 @@ def run_variant(study: TableStudy, variant: str, profile: str, steps: int, root:
             torch.cuda.reset_peak_memory_stats()
         os.chdir(workspace)
         for stage in STAGES:
-            _run_stage(stage, workspace, params, memo)
+            run_stage(stage, workspace, params, memo)
         result.seconds = time.perf_counter() - start
         result.seconds_per_step = _last(workspace / "dvclive/finetune/plots/metrics/time/seconds_per_step.tsv")
         gpu = _last(workspace / "dvclive/finetune/plots/metrics/time/peak_memory_mb.tsv")
