@@ -93,6 +93,9 @@ def test_a_seeded_study_gives_means_with_t_intervals_and_paired_differences():
     assert "## Over seeds (test)" in text and "Paired differences to `sum` on the same seeds (test)" in text
     chooser = render(dict(study, dev_only=True), results, None)
     assert "## Over seeds (dev)" in chooser and "## Over seeds (test)" not in chooser and "(`dev_only`)" in chooser
+    assert "each row is one `dvc exp run`" in text
+    on_gpu = {k: r | {"direct": True, "device": "NVIDIA H200"} for k, r in results.items()}
+    assert "each row is one run of the stage scripts without DVC (`--direct`) on NVIDIA H200." in render(study, on_gpu)
 
 
 def test_a_study_run_resumes_where_it_stopped(tmp_path, monkeypatch):
