@@ -1,12 +1,11 @@
 """The direct executor (no DVC, no git): every (variant, seed) of a study runs the stage scripts in a scratch workspace,
-N at once, with the same numbers whatever the number of workers, and a cut-off study resumes with what is missing."""
+N at once, with the same numbers whatever the number of workers; a broken run is named and the others kept; a
+cut-off study resumes with what is missing."""
 
 from __future__ import annotations
 
 import json
-import os
 
-import pytest
 import yaml
 from conftest import tiny_workspace
 
@@ -14,20 +13,18 @@ from mtbert.study.direct import run_direct
 
 STUDY = {"name": "tiny", "description": "direct executor test", "budget": {"train.epochs": 2,
                                                                          "train.steps_per_epoch": 3},
-         "seeds": [0, 1], "variants": {"recipe": {}, "one_epoch": {"train": {"epochs": 1}}}}
+         "seeds": [0, 1], "variants": {"recipe": {}, "one_epoch": {"train": {"epochs": 1}},
+                                       "bad": {"train": {"method": "no_such_method"}}}}
 
 
-@pytest.fixture(scope="module")
-def workspace(tmp_path_factory, mirror):
-    path = tiny_workspace(tmp_path_factory.mktemp("direct"), mirror)
-    (path / "studies/tiny.yaml").write_text(yaml.safe_dump(STUDY))
-    return path
-
-
-def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_resumes(workspace, monkeypatch):
+def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_resumes(tmp_path, mirror, monkeypatch):
+    workspace = tiny_workspace(tmp_path, mirror)
+    (workspace / "studies/tiny.yaml").write_text(yaml.safe_dump(STUDY))
     monkeypatch.chdir(workspace)
     two, one = workspace / "two.json", workspace / "one.json"
-    assert run_direct(workspace / "studies/tiny.yaml", 2, "abc", two, threads=1) == []
+    failed = run_direct(workspace / "studies/tiny.yaml", 2, "abc", two, threads=1, only=["recipe", "bad"])
+    assert sorted(failed) == ["bad@seed0", "bad@seed1"]  # named; the other runs are kept
+    run_direct(workspace / "studies/tiny.yaml", 2, "abc", two, threads=1, only=["one_epoch"])
     runs = json.loads(two.read_text())
     assert sorted(runs) == ["one_epoch@seed0", "one_epoch@seed1", "recipe@seed0", "recipe@seed1"]
     assert all(r["commit"] == "abc" and r["direct"] and r["threads"] == 1 for r in runs.values())
@@ -37,20 +34,9 @@ def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_res
 
     kept = {k: v for k, v in runs.items() if k != "recipe@seed1"}
     one.write_text(json.dumps(kept))
-    assert run_direct(workspace / "studies/tiny.yaml", 1, "abc", one, threads=1) == []
+    assert run_direct(workspace / "studies/tiny.yaml", 1, "abc", one, threads=1, only=["recipe", "one_epoch"]) == []
     resumed = json.loads(one.read_text())
     assert {k: v["wall_seconds"] for k, v in resumed.items() if k != "recipe@seed1"} == \
         {k: v["wall_seconds"] for k, v in kept.items()}  # only the missing run ran again
     assert resumed["recipe@seed1"]["metrics"] == runs["recipe@seed1"]["metrics"]
     assert resumed["recipe@seed1"]["curves"] == runs["recipe@seed1"]["curves"]
-
-
-def test_a_broken_run_is_named_and_the_others_are_kept(workspace, monkeypatch):
-    monkeypatch.chdir(workspace)
-    broken = dict(STUDY, name="broken", variants={"recipe": {}, "bad": {"train": {"method": "no_such_method"}}},
-                  seeds=[0])
-    (workspace / "studies/broken.yaml").write_text(yaml.safe_dump(broken))
-    store = workspace / "broken.json"
-    assert run_direct(workspace / "studies/broken.yaml", 2, "abc", store, threads=1) == ["bad@seed0"]
-    assert sorted(json.loads(store.read_text())) == ["recipe@seed0"]
-    assert os.path.exists(workspace / ".direct")
