@@ -78,11 +78,12 @@ def tiny_checkpoint_dir(tmp_path) -> Path:
     return write_tiny_checkpoint(tmp_path / "tiny-bert")
 
 
-WORDS = "good bad great awful film plot actor fun dull the very not question how why learn python best way".split()
+# the tiny workspace's sentences (words of the tiny vocabulary above, so that they tokenize to known pieces)
+SENTENCE_WORDS = "good bad great awful film plot actor fun dull the very not question how why learn python best way".split()
 
 
 def _sentence(rng) -> str:
-    return " ".join(rng.choice(WORDS, size=rng.integers(2, 8)))
+    return " ".join(rng.choice(SENTENCE_WORDS, size=rng.integers(2, 8)))
 
 
 def tiny_workspace(path, mirror):
