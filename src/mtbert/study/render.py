@@ -9,7 +9,7 @@ from pathlib import Path
 from mtbert.io import write_text
 from mtbert.profiles import flatten
 from mtbert.report import plots
-from mtbert.study import stats
+from mtbert.study import questions, stats
 from mtbert.study.runner import RESULTS
 from mtbert.study.spec import SEED_KEYS, load_study, result_key
 
@@ -159,6 +159,7 @@ def render(study: dict, results: dict, reference: dict | None = None) -> str:
         f"**Comparison budget** (the same for every variant): {budget or '`params.yaml` as committed, no overrides'}."
         + (f" Seeds: {seeds} (each drives {', '.join(f'`{k}`' for k in SEED_KEYS)})." if seeds else ""),
         seeded_tables(study, all_runs) if seeds else "",
+        questions.section(study, all_runs, reference, ("dev",) if study.get("dev_only") else ("dev", "test")),
         (f"## Runs on seed {seeds[0]}\n\n" if seeds else "") + "\n".join(rows),
         "s/step: mean wall time of a training step; vs first: ratio to the first variant's. conflicts: share of measured "
         "steps whose task gradients on the shared encoder had negative cosine (mean over task pairs).",

@@ -1,13 +1,16 @@
 """A study file: `name`, `budget` (params overrides every variant shares), `variants` (name -> overrides); optional
 `seeds` (every variant runs once per seed), `dev_only` (a study that chooses: its page leaves test off), `notes`
-(rendered at the end) and `superseded` (what in the code has changed since the results were measured, rendered at
-the top)."""
+(rendered at the end), `questions` (comparisons read as verdicts: a list of {label, a, b, metric}; `question_margin`
+sets their equivalence margin) and `superseded` (what in the code has changed since the results were measured,
+rendered at the top)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
+
+METRICS = ("sst_acc", "quora_acc", "sts_pearson", "overall")
 
 # The params a run's seed drives: head initialisation, data order and dropout (train), augmentation, pretraining.
 SEED_KEYS = ("train.seed", "augment.seed", "pretrain_mlm.seed")
@@ -21,6 +24,11 @@ def load_study(path: Path) -> dict:
     seeds = study.get("seeds")
     if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds)):
         raise ValueError(f"{path}: seeds must be a non-empty list of integers, got {seeds!r}")
+    for i, q in enumerate(study.get("questions") or []):
+        if not isinstance(q, dict) or q.get("a") not in study["variants"] or q.get("b") not in study["variants"] \
+                or q.get("metric") not in METRICS:
+            raise ValueError(f"{path}: questions[{i}] must name two of the variants {list(study['variants'])} as a and "
+                             f"b and a metric of {list(METRICS)}, got {q!r}")
     return study
 
 

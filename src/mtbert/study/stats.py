@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from mtbert.eval.confidence import paired_difference, t_interval
-from mtbert.study.spec import result_key
-
-METRICS = ("sst_acc", "quora_acc", "sts_pearson", "overall")
+from mtbert.study.spec import METRICS, result_key
 
 
 def per_seed(study: dict, results: dict, variant: str, split: str = "dev") -> dict[int | None, dict[str, float]]:
@@ -47,6 +45,7 @@ def paired(study: dict, results: dict, split: str = "dev") -> dict[str, dict[str
 
 def seed_spread(study: dict, results: dict, metric: str = "overall", split: str = "dev") -> float | None:
     """The mean over variants of the seed-to-seed standard deviation of `metric`: the noise a difference must beat."""
-    stds = [np.std([r[metric] for r in per_seed(study, results, v, split).values()], ddof=1)
-            for v in study["variants"] if len(per_seed(study, results, v, split)) > 1]
+    values = [[r.get(metric) for r in per_seed(study, results, v, split).values()] for v in study["variants"]]
+    # a variant without the metric (a single-task run has no overall score) does not count
+    stds = [np.std(xs, ddof=1) for xs in values if len(xs) > 1 and None not in xs]
     return float(np.mean(stds)) if stds else None
