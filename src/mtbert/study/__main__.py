@@ -1,4 +1,4 @@
-"""python -m mtbert.study run|report <study.yaml> [--jobs N | --direct --workers N]"""
+"""python -m mtbert.study run|report|headline <study.yaml> [--jobs N | --direct --workers N]"""
 
 import argparse
 import sys
@@ -6,13 +6,15 @@ from pathlib import Path
 
 from mtbert.report.results import git_commit
 from mtbert.study.direct import run_direct
+from mtbert.study.headline import headline_of
 from mtbert.study.render import report_study
 from mtbert.study.runner import queue_study, run_study
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mtbert.study", description="Run a study as DVC experiments and report it.")
-    parser.add_argument("action", choices=["run", "report"])
+    parser.add_argument("action", choices=["run", "report", "headline"],
+                        help="headline: print the README's table from the study's first variant")
     parser.add_argument("study", type=Path)
     parser.add_argument("--only", nargs="*", help="run just these variants")
     parser.add_argument("--rerun", action="store_true", help="run again the (variant, seed) pairs already collected")
@@ -27,6 +29,9 @@ def main(argv: list[str] | None = None) -> None:
                                                                   "reports/studies/<name>.json); no page is rendered")
     parser.add_argument("--commit", default=None, help="--direct: the commit the records name (default: HEAD's)")
     args = parser.parse_args(argv)
+    if args.action == "headline":
+        print(headline_of(args.study))
+        return
     if args.action == "run" and args.direct:
         failed = run_direct(args.study, args.workers, args.commit or git_commit(), args.store, only=args.only,
                             rerun=args.rerun, threads=args.threads)
