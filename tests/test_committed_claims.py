@@ -138,3 +138,14 @@ def test_no_interval_of_a_correlation_on_any_page_leaves_minus_one_to_one():
                             seen += 1
                             assert -1 <= float(low) <= float(high) <= 1, (path.name, name, value)
     assert seen > 0
+
+
+def test_the_stale_legend_shows_only_with_a_stale_mark(committed):
+    """At the code the results were made with nothing is stale: no mark, no legend; at any other code, both."""
+    made_with = {r["code"] for res in committed["results"].values() for r in res.values()}
+    assert len(made_with) == 1
+    args = (committed["claims"], load_published(), committed["studies"], committed["results"], "cpu")
+    current = render_claims(*args, made_with.pop(), committed["majority"])
+    assert "†" not in current
+    older = render_claims(*args, "0" * 16, committed["majority"])
+    assert "†: some of the runs compared came from older pipeline code" in older and "| reproduced † |" in older
