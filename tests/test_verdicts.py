@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mtbert.eval.verdicts import (FLOOR_MARGIN, MIN_R, Part, clears, fisher_interval, floor, holm, joint_verdict,
+from mtbert.study.verdicts import (FLOOR_MARGIN, MIN_R, Part, clears, fisher_interval, floor, holm, joint_verdict,
                                     part_verdict, adjust_parts, tost_pvalue)
 
 MAJORITY = {"dev": {"sst_acc": 0.25, "quora_acc": 0.61}}

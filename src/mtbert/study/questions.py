@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from mtbert.eval import verdicts as V
+from mtbert.study import verdicts as V
 from mtbert.eval.confidence import paired_difference
 from mtbert.study import stats
 

@@ -1,6 +1,6 @@
 """reports/tables/claims.md: each claim of studies/claims.yaml, in parts (one comparison each), every part tested
 paired over seeds with Holm's correction within its claim, arms below their floor made uninformative, "without
-hurting" tested as equivalence, and one verdict for the claim that follows from its parts (eval/verdicts.py)."""
+hurting" tested as equivalence, and one verdict for the claim that follows from its parts (study/verdicts.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from mtbert.eval.confidence import t_interval
-from mtbert.eval import verdicts as V
+from mtbert.study import verdicts as V
 from mtbert.tables.ours import STALE_MARK, cell, paired_values
 from mtbert.tables.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.tables.cost import cost_line

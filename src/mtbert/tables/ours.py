@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from mtbert.eval.confidence import paired_difference, t_interval
-from mtbert.eval.verdicts import fisher_interval
+from mtbert.study.verdicts import fisher_interval
 from mtbert.tables.published import METRIC_COLUMNS, Table
 from mtbert.tables.spec import TableStudy, Variant
 
