@@ -72,3 +72,12 @@ def test_the_page_carries_the_questions_and_a_bad_question_is_refused(tmp_path):
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(bad))
     with pytest.raises(ValueError, match=r"questions\[0\] must name two of the variants"):
         load_study(tmp_path / "s.yaml")
+
+
+def test_the_readme_line_says_each_question_verdict_with_its_interval():
+    from mtbert.study.questions import line
+
+    text = line(STUDY, _results(SST_ONLY, QUORA_ONLY, STS_ONLY, MULTI), {"majority": MAJORITY}, "dev")
+    sst, quora, sts = text.removeprefix("dev: ").rstrip(".").split("; ")
+    assert sst == "SST: `multitask` better (+0.025 [+0.019, +0.031], 5 seeds)"
+    assert quora.startswith("Quora: equivalent within ±0.01 (") and sts.startswith("STS: cannot be told apart (")

@@ -7,7 +7,7 @@ import json
 import math
 from pathlib import Path
 
-from mtbert.study import stats
+from mtbert.study import questions, stats
 from mtbert.study.render import REFERENCE
 from mtbert.study.runner import RESULTS
 from mtbert.study.spec import load_study
@@ -44,8 +44,12 @@ def headline(study: dict, results: dict, reference: dict | None) -> str:
 
 
 def headline_of(path: Path) -> str:
-    """The headline of the study file at `path`, from its committed store and reference.json."""
+    """The headline of the study file at `path`, from its committed store and reference.json; with its questions'
+    verdicts on dev and test when it asks any."""
     study = load_study(path)
     results = json.loads((RESULTS / f"{study['name']}.json").read_text())
     reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else None
-    return headline(study, results, reference)
+    text = headline(study, results, reference)
+    if study.get("questions"):
+        text += "\n\n" + "\n".join(questions.line(study, results, reference, split) for split in ("dev", "test"))
+    return text

@@ -46,6 +46,15 @@ def answer(study: dict, results: dict, split: str, majority: dict | None = None)
     return [(q, p, verdict(p, q["a"], q["b"])) for q, p in zip(questions, parts)]
 
 
+def line(study: dict, results: dict, reference: dict | None, split: str) -> str:
+    """The questions' verdicts on `split` in one sentence (each with b − a and its 95% interval), for the README."""
+    said = []
+    for q, p, verdict_ in answer(study, results, split, (reference or {}).get("majority", {})):
+        diff = f" ({p.mean:+.3f} [{p.low:+.3f}, {p.high:+.3f}], {p.n} seeds)" if p.n > 1 else ""
+        said.append(f"{q.get('label', q['metric'])}: {verdict_.split(';')[0]}{diff}")
+    return f"{split}: " + "; ".join(said) + "."
+
+
 def _p(x: float) -> str:
     return "–" if math.isnan(x) else f"{x:.3f}"
 
