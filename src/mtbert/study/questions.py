@@ -69,7 +69,7 @@ def section(study: dict, results: dict, reference: dict | None, splits: tuple[st
              "|---|---|---|---|---|---|---|"]
     for split in splits:
         for q, p, said in answer(study, results, split, majority):
-            diff = f"{p.mean:+.4f} [{p.low:+.4f}, {p.high:+.4f}]" if p.n > 1 else "–"
+            diff = "–" if p.n == 0 else f"{p.mean:+.4f}" + (f" [{p.low:+.4f}, {p.high:+.4f}]" if p.n > 1 else "")
             lines.append(f"| {q.get('label', q['metric'])}: `{q['b']}` − `{q['a']}` | {split} | {p.n} | {diff} | "
                          f"{_p(p.p)} | {_p(p.p_tost)} | {said} |")
     return ("## Questions\n\n" + "\n".join(lines) + "\n\n"

@@ -4,6 +4,7 @@ seeds, with paired differences to the first variant), the no-fine-tuning referen
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from mtbert.io import write_text
@@ -29,6 +30,11 @@ def reference_rows(reference: dict | None) -> list[str]:
     return rows
 
 
+def _interval(mean: float, low: float, high: float, sign: str) -> str:
+    """mean [low, high]; the mean alone where one seed leaves the interval undefined."""
+    return f"{mean:{sign}.4f}" + ("" if math.isnan(low) else f" [{low:{sign}.4f}, {high:{sign}.4f}]")
+
+
 def seeded_tables(study: dict, results: dict) -> str:
     """Mean ± 95% t interval over seeds, and paired differences to the first variant (* where the interval excludes 0)."""
     labels = ("SST acc", "Quora acc", "STS r", "overall")
@@ -38,7 +44,7 @@ def seeded_tables(study: dict, results: dict) -> str:
         for variant, m in stats.summary(study, results, split).items():
             n = next(iter(m.values()))[3] if m else 0
             lines.append(f"| {variant} | {n} | " + " | ".join(
-                f"{m[k][0]:.4f} [{m[k][1]:.4f}, {m[k][2]:.4f}]" if k in m else "–" for k in stats.METRICS) + " |")
+                _interval(*m[k][:3], "") if k in m else "–" for k in stats.METRICS) + " |")
         return lines
 
     first = next(iter(study["variants"]))
@@ -49,7 +55,7 @@ def seeded_tables(study: dict, results: dict) -> str:
         for variant, d in stats.paired(study, results, split).items():
             n = next(iter(d.values()))[3] if d else 0
             diffs.append(f"| {variant} | {n} | " + " | ".join(
-                (f"{d[k][0]:+.4f} [{d[k][1]:+.4f}, {d[k][2]:+.4f}]" + (" *" if d[k][1] > 0 or d[k][2] < 0 else ""))
+                (_interval(*d[k][:3], "+") + (" *" if d[k][1] > 0 or d[k][2] < 0 else ""))
                 if k in d else "–" for k in stats.METRICS) + " |")
         return diffs
 
