@@ -81,3 +81,9 @@ def test_the_readme_line_says_each_question_verdict_with_its_interval():
     sst, quora, sts = text.removeprefix("dev: ").rstrip(".").split("; ")
     assert sst == "SST: `multitask` better (+0.025 [+0.019, +0.031], 5 seeds)"
     assert quora.startswith("Quora: equivalent within ±0.01 (") and sts.startswith("STS: cannot be told apart (")
+
+
+def test_a_difference_both_significant_and_inside_the_margin_says_both():
+    small = [(a + d, q - e, s) for (a, q, s), d, e in zip(MULTI, [0] * 5, [0.004, 0.0045, 0.005, 0.0035, 0.004])]
+    (_, _, _), (_, part, said), _ = answer(STUDY, _results(SST_ONLY, QUORA_ONLY, STS_ONLY, small), "dev", MAJORITY)
+    assert part.p < 0.05 and part.p_tost < 0.05 and said == "`multitask` worse, by less than 0.01"

@@ -16,8 +16,9 @@ DEFAULT_MARGIN = 0.01
 def verdict(part: V.Part, a: str, b: str) -> str:
     """The equivalence reading of one comparison, with "differ" said as which arm is better."""
     said = V.part_verdict(part)
-    if said == "differ":
-        return f"`{b}` better" if part.mean > 0 else f"`{b}` worse"
+    if said == "differ":  # significant; and where TOST also holds, smaller than the margin
+        small = f", by less than {part.margin:g}" if part.p_tost < V.ALPHA else ""
+        return (f"`{b}` better" if part.mean > 0 else f"`{b}` worse") + small
     if said == "equivalent":
         return f"equivalent within ±{part.margin:g}"
     return said.replace("not distinguishable", "cannot be told apart", 1)
