@@ -150,7 +150,7 @@ def test_make_tables_runs_only_what_is_missing_and_rerenders_byte_identically(ti
     from mtbert.tables.__main__ import main
 
     ran = _fake_runs(monkeypatch, diverge={"9-t1-fancy-seed1"})
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     assert ran == ["9-t1-plain-seed0", "9-t1-fancy-seed0", "9-t1-plain-seed1", "9-t1-fancy-seed1"]  # seed by seed
     store = tiny_repo / "reports" / "tables" / "results" / "9-t1.tiny.json"
     results = json.loads(store.read_text())
@@ -163,13 +163,13 @@ def test_make_tables_runs_only_what_is_missing_and_rerenders_byte_identically(ti
     pages = {p.name: p.read_bytes() for p in (tiny_repo / "reports" / "tables").glob("*.md")}
 
     ran.clear()
-    main(["run", "--profile", "tiny"])  # everything current: nothing runs, the same bytes
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])  # everything current: nothing runs, the same bytes
     assert ran == []
     assert {p.name: p.read_bytes() for p in (tiny_repo / "reports" / "tables").glob("*.md")} == pages
 
     del results["plain@seed1"]
     store.write_text(json.dumps(results))
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     assert ran == ["9-t1-plain-seed1"]  # only the missing run
 
 
@@ -177,12 +177,12 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
     from mtbert.tables.__main__ import main
 
     ran = _fake_runs(monkeypatch)
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "change"]
     (tiny_repo / "src" / "render.py").write_text("# v2\n")  # only the report stage reads it
     subprocess.run(commit, cwd=tiny_repo, check=True)
     ran.clear()
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     assert ran == []
     (tiny_repo / "src" / "m.py").write_text("# v2\n")  # the training code changed: every result is stale
     with pytest.raises(RuntimeError, match="commit or stash"):
@@ -191,7 +191,7 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
     main(["render", "--profile", "tiny"])  # before the rerun: the old numbers stay, marked as stale
     page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
     assert "0.405 [0.341, 0.469]†" in page and "any of the 4 runs made by older pipeline code" in page
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     assert len(ran) == 4
     page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
     assert "0.405 [0.341, 0.469] " in page.replace("**", " ") and "†" not in page
@@ -201,7 +201,7 @@ def test_a_record_of_a_variant_dropped_from_the_study_leaves_its_page_unchanged(
     from mtbert.tables.__main__ import main
 
     _fake_runs(monkeypatch)
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
     assert "4 runs" in page
     store = tiny_repo / "reports" / "tables" / "results" / "9-t1.tiny.json"
@@ -212,10 +212,10 @@ def test_a_record_of_a_variant_dropped_from_the_study_leaves_its_page_unchanged(
     assert (tiny_repo / "reports" / "tables" / "9.md").read_text() == page
 
 
-def test_an_undecided_wide_comparison_gets_more_seeds_up_to_ten_within_the_budget(tiny_repo, monkeypatch):
+def test_the_seed_plan_brings_a_comparison_to_five_seeds_then_ten_if_undecided_within_the_budget(tiny_repo, monkeypatch):
     from mtbert.tables.__main__ import main
 
-    ran = _fake_runs(monkeypatch, alternate=True)  # b − a = +0.03, -0.03, ...: never decided, always wider than 0.01
+    ran = _fake_runs(monkeypatch, alternate=True)  # b − a = +0.03, -0.03, ...: undecided at five seeds
     main(["run", "--profile", "tiny", "--budget-hours", "0"])
     assert len(ran) == 4  # the study's two seeds only: no budget left for more
     ran.clear()
@@ -231,17 +231,35 @@ def test_a_change_of_the_default_recipe_in_params_yaml_leaves_table_results_curr
     from mtbert.tables.__main__ import main
 
     ran = _fake_runs(monkeypatch)
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "change"]
     (tiny_repo / "params.yaml").write_text("# v2: the default recipe retuned\n")
     subprocess.run(commit, cwd=tiny_repo, check=True)
     ran.clear()
-    main(["run", "--profile", "tiny"])
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
     assert ran == [] and "†" not in (tiny_repo / "reports" / "tables" / "9.md").read_text()
     (tiny_repo / "profiles" / "tables" / "tiny.yaml").write_text(yaml.safe_dump({"evaluate": {"splits": ["dev", "test"]}}))
     subprocess.run(commit, cwd=tiny_repo, check=True)
-    main(["run", "--profile", "tiny"])  # the profile changed: every run's budget did
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])  # the profile changed: every run's budget did
     assert len(ran) == 4
+
+
+def test_a_result_made_with_params_its_variant_no_longer_sets_is_shown_stale_and_rerun(tiny_repo, monkeypatch):
+    from mtbert.tables.__main__ import main
+
+    ran = _fake_runs(monkeypatch)
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
+    study = dict(TINY_STUDY, variants={**TINY_STUDY["variants"], "fancy": {"row": "fancy", "params": {
+        "train": {"method": "mtrec"}}}})  # a param the runs set, set otherwise
+    (tiny_repo / "studies" / "tables" / "9-t1.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
+    subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "cls"], cwd=tiny_repo, check=True)
+    main(["render", "--profile", "tiny"])
+    page = (tiny_repo / "reports" / "tables" / "9.md").read_text()
+    assert "0.405 [0.341, 0.469] " in page.replace("**", " ")  # plain: its params are unchanged
+    assert "0.435 [0.371, 0.499]†" in page and "or with params the study has changed since" in page
+    ran.clear()
+    main(["run", "--profile", "tiny", "--budget-hours", "0"])
+    assert ran == ["9-t1-fancy-seed0", "9-t1-fancy-seed1"]
 
 
 def test_a_variant_may_run_on_a_subset_of_the_study_seeds_and_no_others():

@@ -108,12 +108,17 @@ def test_a_did_not_improve_part_is_the_mirror_of_no_harm():
     assert joint_verdict(["no gain shown"]) == "reproduced" and joint_verdict(["gain"]) == "contradicted"
 
 
-def test_a_claim_part_without_a_direction_is_refused(tmp_path, monkeypatch):
+def test_a_claim_part_without_a_direction_is_refused():
     from mtbert.tables import claims as C
-    from mtbert.tables.spec import table_studies
     from mtbert.tables.published import load_published
+    from mtbert.tables.spec import table_studies
 
-    claim = next(c for c in C.load_claims() if c.id == "cosine-did-best")
-    claim.parts[0].test = "published"  # the report prints no overall number: no sign to take
-    with pytest.raises(ValueError, match="cosine-did-best, part cls_single_task → mean_finetune_cosine on overall"):
-        C.assess(claim, table_studies()[claim.study], {}, load_published(), {})
+    study = table_studies()["004-t3"]
+    a, b = list(study.all_variants())[:2]
+    claim = C.Claim(id="no-direction", report="004", where="nowhere", claim="b beats a overall", study="004-t3",
+                    a=a, b=b, parts=[{"metric": "overall", "test": "published"}])
+    claim.parts[0].test = "published"
+    study.variants[b].row = None  # no published row: no effect to take the claimed direction from
+    study.variants[b].about = "a run of ours"
+    with pytest.raises(ValueError, match=f"no-direction, part {a} → {b} on overall: the report prints no effect"):
+        C.assess(claim, study, {}, load_published(), {})

@@ -1,6 +1,6 @@
-"""From paired differences over seeds to verdicts a reader can cite: floors an arm must clear for a comparison to mean
-anything, two-sided paired t-tests with Holm's correction within a claim, equivalence (two one-sided tests) for
-"without hurting", a claim-level verdict from its parts, and Fisher-z intervals for correlations."""
+"""Floors an arm must clear for a comparison to mean anything, Fisher-z intervals for correlations, and the tests a
+study's own questions use (two-sided paired t with Holm, equivalence by two one-sided tests). The reports' claims are
+decided by rules.py after the gates of gates.py."""
 
 from __future__ import annotations
 
@@ -54,23 +54,21 @@ def fisher_interval(rs, level: float = 0.95) -> tuple[float, float, float]:
 
 
 def t_pvalue(diffs) -> float:
-    """Two-sided paired t-test of mean(b - a) = 0 (NaN below 2 seeds; 0 when every difference is the same non-zero)."""
+    """Two-sided paired t-test of mean(b - a) = 0 (NaN below 2 seeds, and where the differences have no spread: a t
+    statistic is then undefined, not a p-value of 0)."""
     d = np.asarray(diffs, dtype=float)
-    if len(d) < 2:
+    if len(d) < 2 or np.all(d == d[0]):
         return math.nan
-    if np.all(d == d[0]):
-        return 0.0 if d[0] != 0 else 1.0
     return float(stats.ttest_1samp(d, 0.0).pvalue)
 
 
 def tost_pvalue(a, b, margin: float) -> float:
-    """Two one-sided tests that b - a lies within (-margin, +margin): small p shows equivalence (NaN below 2 seeds)."""
+    """Two one-sided tests that b - a lies within (-margin, +margin): small p shows equivalence (NaN below 2 seeds or
+    without spread)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if len(a) < 2:
-        return math.nan
     d = b - a
-    if np.all(d == d[0]):
-        return 0.0 if abs(d[0]) < margin else 1.0
+    if len(a) < 2 or np.all(d == d[0]):
+        return math.nan
     return float(ttost_paired(b, a, -margin, margin)[0])
 
 
@@ -108,8 +106,10 @@ def part_verdict(part: Part) -> str:
         return "not run yet"
     if part.below_floor:
         return "uninformative: " + ", ".join(part.below_floor) + " below its floor"
-    if part.n < 2 or math.isnan(part.p):
+    if part.n < 2:
         return "not distinguishable (too few seeds)"
+    if math.isnan(part.p):
+        return "not distinguishable (no spread over the seeds: no test)"
     significant = part.p < ALPHA
     if part.no_harm and part.both_ways:
         if significant:

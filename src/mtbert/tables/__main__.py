@@ -17,7 +17,7 @@ import pandas as pd
 
 from mtbert.io import write_text
 from mtbert.tables import run as R
-from mtbert.tables.claims import REFERENCE, load_claims, render_claims
+from mtbert.tables.claims import load_claims, load_reference, render_claims
 from mtbert.tables.dry import SHAPES, dry_run, shape_of
 from mtbert.tables.dry import render as render_dry
 from mtbert.tables.extend import extend
@@ -57,11 +57,11 @@ def render(profile: str) -> list[Path]:
             a, b, _, _ = c.arms(part)
             compared.setdefault(c.study, [])
             compared[c.study] += [arm for arm in (a, b) if arm not in compared[c.study]]
-    reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
+    reference = load_reference()
     written = render_all(published, studies, results, profile, data_sizes() if has_data_table else {}, code=code,
                          reference=reference, compared=compared, base=profile_base(profile))
     target = OUT / "claims.md"
-    write_text(target, render_claims(claims, published, studies, results, profile, code, reference.get("majority", {})))
+    write_text(target, render_claims(claims, published, studies, results, profile, code, reference))
     return written + [target]
 
 
@@ -146,8 +146,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--account", default=os.environ.get("SLURM_ACCOUNT"))
     ap.add_argument("--only", nargs="*", help="just these studies (file stems, e.g. 004-t1)")
     ap.add_argument("--budget-hours", type=float, default=12.0,
-                    help="after the studies' own seeds, undecided comparisons get more seeds (up to 10) while the "
-                         "profile's runs so far took less wall time than this (0: none)")
+                    help="after the studies' own seeds, comparisons undecided at the seed plan's first look get the "
+                         "seeds of its second (study/plan.py) while the profile's runs so far took less wall time "
+                         "than this (0: none)")
     args = ap.parse_args(argv)
     if args.action == "dry-run":
         raise SystemExit(dry(args))
@@ -167,8 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         elif todo:
             R.run_pending(todo, args.profile, code)
         if not args.only and not args.jobs:
-            reference = json.loads(REFERENCE.read_text()) if REFERENCE.exists() else {}
-            extend(load_claims(), studies, load_published(), args.profile, code, reference.get("majority", {}),
+            extend(load_claims(), studies, load_published(), args.profile, code, load_reference(),
                    args.budget_hours, run=(lambda more: _jobs(more, args, code)) if args.executor else None)
     for path in render(args.profile):
         print("wrote", path)

@@ -12,9 +12,15 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from mtbert.eval.confidence import t_interval
+import numpy as np
+
+from mtbert.study import gates as G
+from mtbert.study import plan
+from mtbert.study import rules as R
 from mtbert.study import verdicts as V
-from mtbert.tables.ours import STALE_MARK, cell, paired_values
+from mtbert.tables.curves import METRICS as CURVE_METRICS
+from mtbert.tables.curves import mean_curve
+from mtbert.tables.ours import STALE_MARK, is_stale
 from mtbert.tables.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.tables.cost import cost_line
 from mtbert.tables.spec import TableStudy
@@ -34,6 +40,19 @@ class ClaimPart(BaseModel):
     b: str | None = None
     split_b: str | None = None
     test: Test = "published"
+    than: str | None = None  # compare the arms' gain on `metric` against their gain on this metric ("STS most")
+
+
+class FixedBudget(BaseModel):
+    """The claim is about a budget the report states ("after one epoch"): the plateau gate is lifted for these arms
+    (all, if none are named), but only at the profiles where our runs have that budget."""
+
+    model_config = ConfigDict(extra="forbid")
+    profiles: list[str]
+    arms: list[str] | None = None
+
+    def covers(self, arm: str, profile: str | None) -> bool:
+        return profile in self.profiles and (self.arms is None or arm in self.arms)
 
 
 class Claim(BaseModel):
@@ -49,6 +68,8 @@ class Claim(BaseModel):
     margin: float = 0.01  # the smallest effect that matters; the equivalence margin of no_harm / equivalent parts
     parts: list[ClaimPart] = []
     untestable: str | None = None  # why this claim cannot be tested here (then no parts)
+    fixed_budget: FixedBudget | None = None
+    caveat: str | None = None  # what a verdict here cannot speak to (shown beside it)
 
     @model_validator(mode="after")
     def _parts(self) -> "Claim":
@@ -73,11 +94,6 @@ def load_claims(path: Path = CLAIMS) -> list[Claim]:
         raise ValueError(f"{path}: {err}") from None
 
 
-def load_majority(path: Path = REFERENCE) -> dict[str, dict[str, float]]:
-    """The majority-class accuracies per split (the reference stage's), for the floors."""
-    return json.loads(path.read_text()).get("majority", {}) if path.exists() else {}
-
-
 def published_value(published: Published, study: TableStudy, variant: str, metric: str) -> float | None:
     v = study.all_variants()[variant]
     if v.row is None:
@@ -99,110 +115,284 @@ def direction_of(test: str, effect: float | None) -> float:
     return 0.0
 
 
+def split_effect(published: Published, study: TableStudy, arm: str, metric: str, split_a: str,
+                 split_b: str) -> float | None:
+    """The report's split_b − split_a for one row, from its tables of the two splits (e.g. Table 3 less Table 2)."""
+    row = study.all_variants()[arm].row
+    values = []
+    for split in (split_a, split_b):
+        tables = [t for t in published.reports[study.report].tables if t.kind == "results" and t.split == split
+                  and t.has_row(row or "")]
+        column = next((c for t in tables[:1] for c, m in METRIC_COLUMNS.items()
+                       if m == metric and c in t.row(row).values), None)
+        value = tables[0].row(row).values.get(column) if column else None
+        if value is None or isinstance(value, str) or is_nan(value):
+            return None
+        values.append(float(value))
+    return values[1] - values[0]
+
+
+def published_effect(published: Published, study: TableStudy, claim: Claim, part: ClaimPart) -> float | None:
+    """The report's b − a on the part's metric (less its b − a on `than`), where it prints both arms; for one arm's
+    two splits, its split_b − split_a."""
+    a, b, split_a, split_b = claim.arms(part)
+    if a == b and split_a != split_b and not part.than:
+        return split_effect(published, study, a, part.metric, split_a, split_b)
+    if a == b or split_a != split_b:
+        return None
+    effects = []
+    for metric in (part.metric, part.than) if part.than else (part.metric,):
+        pa, pb = (published_value(published, study, arm, metric) for arm in (a, b))
+        if pa is None or pb is None:
+            return None
+        effects.append(pb - pa)
+    return effects[0] - (effects[1] if part.than else 0.0)
+
+
+def _records(results: dict[str, dict], variant: str) -> dict[int, dict]:
+    return {int(k.rsplit("@seed", 1)[1]): r for k, r in results.items() if k.rsplit("@seed", 1)[0] == variant}
+
+
+def arm_view(results: dict[str, dict], variant: str, split: str, seeds: list[int]) -> tuple[G.Arm, list[dict]]:
+    """An arm on a split over the seeds read: its means, dev curves, what it ran and its per-seed metrics."""
+    records = _records(results, variant)
+    per_seed = [records[s]["metrics"][split] for s in seeds]
+    metrics = {m for r in per_seed for m, v in r.items() if v is not None}
+    means = {m: float(np.mean([r[m] for r in per_seed])) for m in metrics if all(r.get(m) is not None for r in per_seed)}
+    curves = {m: c for m in CURVE_METRICS if (c := mean_curve(results, variant, m)) is not None}
+    first = records[seeds[0]] if seeds else {}
+    params = first.get("overrides", {})
+    diag = [records[s].get("diagnostics") or {} for s in seeds]
+    keys = {k for d in diag for k, v in d.items() if isinstance(v, (int, float))}
+    diagnostics = {k: float(np.mean([d[k] for d in diag if k in d])) for k in keys}
+    return G.Arm(variant, split, means, curves, params.get("train.mode") == "full", params.get("model.checkpoint"),
+                 params, diagnostics), per_seed
+
+
+def paired_seeds(results: dict[str, dict], claim: Claim, part: ClaimPart) -> tuple[list[int], dict[str, int]]:
+    """Seeds on which both arms ran without diverging and measured the part's metrics; diverged runs per arm."""
+    a, b, split_a, split_b = claim.arms(part)
+    ok, diverged = {}, {}
+    for arm, split in ((a, split_a), (b, split_b)):
+        recs = _records(results, arm)
+        diverged[arm] = sum(r.get("status") == "diverged" for r in recs.values())
+        ok[(arm, split)] = {s for s, r in recs.items() if r.get("status") != "diverged" and all(
+            (r.get("metrics", {}).get(split) or {}).get(m) is not None for m in (part.metric, part.than) if m)}
+    return sorted(set.intersection(*ok.values())), diverged
+
+
 def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published: Published,
-           majority: dict[str, dict[str, float]], code: str | None = None) -> list[dict]:
-    """Every part of a claim with its numbers, floors, Holm-adjusted p-values and verdict."""
-    rows, parts = [], []
+           majority: dict[str, dict[str, float]], code: str | None = None, reference: dict | None = None) -> list[dict]:
+    """Every part of a claim: its seeds (by the seed plan), gates, Bonferroni-adjusted decision and verdict text."""
+    reference = reference or {}
+    probe, probe_checkpoint = reference.get("no_finetuning", {}), reference.get("checkpoint")
+    rows = []
     for part in claim.parts:
         a, b, split_a, split_b = claim.arms(part)
-        pa, pb = (published_value(published, study, arm, part.metric) for arm in (a, b))
-        effect = pb - pa if pa is not None and pb is not None and a != b and split_a == split_b else None
-        xa, xb, stale = paired_values(study, results, a, b, part.metric, split_a, split_b, code)
-        d = [y - x for x, y in zip(xa, xb)]
-        mean, low, high = t_interval(d) if d else (math.nan, math.nan, math.nan)
-        equivalence = part.test in ("no_harm", "no_gain", "equivalent")
+        effect = published_effect(published, study, claim, part)
+        kind = {"no_harm": "no_harm", "no_gain": "no_gain", "equivalent": "equivalent"}.get(part.test, "difference")
         direction = direction_of(part.test, effect)
-        if not equivalence and direction == 0:  # its verdict could only ever be "not distinguishable"
+        if kind == "difference" and direction == 0:  # its verdict could only ever be "not distinguishable"
             raise ValueError(f"{CLAIMS}: claim {claim.id}, part {a} → {b} on {part.metric}: the report prints no effect "
                              "to take the claimed direction from; give the part test: increase, decrease or no_gain")
-        below = tuple(f"{arm} ({split})" for arm, split in ((a, split_a), (b, split_b)) if d and not V.clears(
-            cell(study, results, arm, part.metric, split, code).mean, part.metric, split, majority))
-        p = V.Part(mean, low, high, len(d), direction, no_harm=equivalence,
-                   p=V.t_pvalue(d) if d else math.nan,
-                   p_tost=V.tost_pvalue(xa, xb, claim.margin) if equivalence and d else math.nan,
-                   below_floor=tuple(dict.fromkeys(below)), margin=claim.margin, both_ways=part.test == "equivalent",
-                   no_gain=part.test == "no_gain")
-        parts.append(p)
-        rows.append({"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric,
-                     "test": part.test, "published": effect, "stale": stale, "part": p})
-    V.adjust_parts(parts)
-    for row in rows:
-        row["verdict"] = V.part_verdict(row["part"])
+        common, diverged = paired_seeds(results, claim, part)
+        seeds = plan.analysed(common)
+        stale = any(is_stale(r, code) for arm in (a, b) for r in _records(results, arm).values())
+        row = {"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric, "than": part.than,
+               "test": part.test, "published": effect, "stale": stale, "ran": len(common), "common": common,
+               "diverged": diverged, "seeds": seeds, "gates": [], "gated": False}
+        if not seeds:
+            row.update(decision=None, verdict="not run yet" if not common else
+                       f"awaiting seeds ({len(common)} of the plan's first {plan.LOOKS[0]} paired)", text=None)
+            rows.append(row)
+            continue
+        arm_a, per_a = arm_view(results, a, split_a, seeds)
+        arm_b, per_b = arm_view(results, b, split_b, seeds)
+        metrics = G.metrics_of(part.metric, part.than)
+        gates = []
+        for arm in (arm_a, arm_b) if a != b or split_a != split_b else (arm_a,):
+            records = [_records(results, arm.name)[s] for s in seeds]
+            changed = sorted({c for r in records for c in r.get("params_changed") or []})
+            if changed:
+                gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
+            stated = claim.fixed_budget is not None and claim.fixed_budget.covers(arm.name, records[0].get("profile"))
+            gates += G.below_floor(arm, metrics, majority)
+            gates += G.undertrained(arm, metrics, majority, stated)
+            gates += G.encoder_confound(arm, metrics, probe, probe_checkpoint)
+        gates += G.inert(arm_a, arm_b, per_a, per_b)
+        gates = list(dict.fromkeys(gates))  # a dev → test part's one arm can fail the same gate twice
+        value = lambda r: r[part.metric] - (r[part.than] if part.than else 0.0)  # noqa: E731
+        diffs = [value(y) - value(x) for x, y in zip(per_a, per_b)]
+        decision = R.decide(diffs, kind, direction, claim.margin, len(claim.parts), plan.NOMINAL_ALPHA, effect)
+        degenerate = decision.verdict.startswith("degenerate")
+        # undecided at a look before the last: the plan's next look decides, not this one
+        pending = not gates and decision.verdict == R.UNDECIDED and plan.next_look(len(seeds)) is not None
+        verdict = "gated" if gates else (R.PENDING if pending else decision.verdict)
+        row.update(decision=decision, gates=gates, gated=bool(gates) or degenerate, verdict=verdict,
+                   text=decision.text() + (f"; {R.PENDING} ({plan.next_look(len(seeds))} seeds)" if pending else ""))
+        rows.append(row)
     return rows
 
 
-def _arm_text(study: TableStudy, results: dict, arm: str, metric: str, split: str, code: str | None) -> str:
-    c = cell(study, results, arm, metric, split, code)
-    return "–" if c.n == 0 else f"{c.mean:.3f}"
+def claim_verdict(rows: list[dict]) -> str:
+    return R.joint([r["verdict"] for r in rows], [r["gated"] for r in rows],
+                   [bool(r["decision"] and r["decision"].published_ruled_out) for r in rows])
+
+
+def load_reference(path: Path = REFERENCE) -> dict:
+    """reference.json: the majority class (the floors) and the frozen checkpoint's probe (the encoder-confound gate)."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _arm_text(study: TableStudy, results: dict, arm: str, metric: str, split: str, seeds: list[int]) -> str:
+    values = [r["metrics"][split][metric] for s, r in _records(results, arm).items() if s in seeds]
+    return "–" if not values else f"{np.mean(values):.3f}"
+
+
+def _seeds_text(row: dict) -> str:
+    """Paired seeds read (of those run); before the plan's first look, those run and what the look needs."""
+    n = len(row["seeds"])
+    if n == 0:
+        text = "0" if row["ran"] == 0 else f"{row['ran']} (first look: {plan.LOOKS[0]})"
+    else:
+        text = str(n) if n == row["ran"] else f"{n} of {row['ran']}"
+    lost = sum(row["diverged"].values())
+    return text + (f" ({lost} diverged, dropped)" if lost else "")
+
+
+def _part_line(row: dict, study: TableStudy, results: dict) -> str:
+    d: R.Decision | None = row["decision"]
+    splits = row["split_a"] if row["split_a"] == row["split_b"] else f"{row['split_a']} → {row['split_b']}"
+    arms = f"{row['a']} → {row['b']}" if row["a"] != row["b"] else row["a"]
+    metric = row["metric"] + (f" − {row['than']}" if row["than"] else "")
+    shown_seeds = row["seeds"] or row["common"]
+    if row["than"]:
+        values = "–"
+    else:
+        values = (f"{_arm_text(study, results, row['a'], row['metric'], row['split_a'], shown_seeds)} · "
+                  f"{_arm_text(study, results, row['b'], row['metric'], row['split_b'], shown_seeds)}")
+    shown = "not printed" if row["published"] is None else f"{row['published']:+.3f}"
+    if d is not None and d.published_ruled_out:
+        shown += " (ruled out)"
+    if d is None or d.n == 0:
+        ours, ptext = "–", "–"
+    elif math.isnan(d.low):
+        ours, ptext = f"{d.mean:+.3f}", "–"
+    else:
+        ours = f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({100 * d.level:.1f}%)"
+        ptext = "–" if row["gates"] else f"{d.p:.3f} ({d.test})"  # a gated part is not tested
+    if row["gates"]:
+        verdict = "**gated**: " + "; ".join(row["gates"])
+    else:
+        verdict = row["text"] if d is not None else row["verdict"]
+    mark = f" {STALE_MARK}" if row["stale"] else ""
+    return f"| {arms} | {metric} ({splits}) | {values} | {shown} | {ours} | {_seeds_text(row)} | {ptext} | {verdict}{mark} |"
+
+
+METHOD = [
+    "- **Gates first.** A part gets a verdict only if the experiment can answer it. Each compared arm is checked, over "
+    "the seeds the part reads, on the compared metric (for an overall score also its three components, for a `than` "
+    "part both metrics), and each failing gate is named in place of a verdict: **below floor** (a mean below its "
+    "floor: accuracy {margin} above the split's majority class, CFIMDB {margin} above chance, STS r ≥ {min_r}); "
+    "**undertrained** (the arm's mean dev curve rose by more than {rising} over its last evaluation, or it has only "
+    "one dev evaluation, or it is flat below the floor; for a claim about a budget the report states, \"after one "
+    "epoch\", only the last applies, and only to the named arms at the profiles whose runs have that budget); "
+    "**encoder confound** (a fine-tuned arm below the frozen probe of its own checkpoint on a task the checkpoint was "
+    "trained for: {trained}; probe from `reference.json`); **inert** (the arms agree to {same:g} on every metric of "
+    "every seed, or the manipulation's recorded size is below {inert:g} of the loss it joins); **set-up changed** "
+    "(the run was made with params the study has changed since: it answers another question until it is rerun). "
+    "A paired difference with no spread over the seeds gets no p-value (**degenerate**). A gated part shows its "
+    "interval but is not tested (no p) and gets no extra seeds.",
+    "- **The seed plan, fixed in advance.** A part is read on its first {look1} paired seeds; only if it is undecided "
+    "there (**second look pending**) does it get seeds up to {look2}, read once more. Each look tests at the same "
+    "nominal {alpha} (Pocock's design, calibrated for t tests on so few seeds) so that both looks together keep a "
+    "false verdict under 5% (`tests/test_seed_plan.py` simulates it). Seeds run beyond the look reached are not read "
+    "(the seeds column says \"5 of 7\"); diverged runs are counted and dropped from the pair.",
+    "- **Bonferroni within the claim, p and interval alike.** A claim of m parts tests each at {alpha}/m. A claimed "
+    "difference: a two-sided t interval at 1 − {alpha}/m, **reproduced** (or **reversed**) when it excludes 0 on the "
+    "claimed (the other) side. \"Without hurting\": one-sided non-inferiority, **no harm shown** when the lower end "
+    "of the 1 − 2·{alpha}/m interval is above −margin, **harm** when its upper end is below 0. \"Did not improve\": "
+    "the mirror (**no gain shown** / **gain**). \"Agree\": equivalence first, **equivalent** when the interval lies "
+    "inside ±margin (two one-sided tests), **differ** when it lies wholly beyond ±margin (a difference larger than the "
+    "claim allows), else not distinguishable. Every verdict reads off the printed interval; the printed p is that "
+    "test's, times m.",
+    "- **The published size as a test.** Where the report prints both numbers, a part whose interval excludes the "
+    "published b − a says **published size ruled out**, and whether ours is smaller (the \"small telescopes\" "
+    "reading: any effect here is smaller than the report's), larger, or of the other sign. An undecided part states "
+    "what its interval rules out.",
+    "- **The claim's verdict** follows from its parts, in this order: **contradicted** if any part that passed its "
+    "gates goes against it (one such part refutes a claim over all of them); else **not testable at this profile** "
+    "if any part is gated; else **awaiting runs** while any part waits for seeds; else **reproduced** if every part "
+    "supports it; else **published size ruled out** if an undecided part excludes the report's effect; else **not "
+    "distinguishable**. A claim the project cannot test at all says why: **not testable here**.",
+]
 
 
 def render_claims(claims: list[Claim], published: Published, studies: dict[str, TableStudy],
                   results: dict[str, dict[str, dict]], profile: str, code: str | None = None,
-                  majority: dict[str, dict[str, float]] | None = None) -> str:
-    majority = load_majority() if majority is None else majority
+                  reference: dict | None = None) -> str:
+    reference = load_reference() if reference is None else reference
+    majority = reference.get("majority", {})
+    probe = reference.get("no_finetuning", {})
+    trained = "; ".join(f"{ckpt.split('/')[-1]} on " + " and ".join(f"{m} ({why})" for m, why in tasks.items())
+                        for ckpt, tasks in G.TRAINED_FOR.items())
+    method = [line.format(trained=trained, margin=V.FLOOR_MARGIN, min_r=V.MIN_R, rising=G.STILL_RISING, same=G.SAME_RUN,
+                          inert=G.INERT_FRACTION, look1=plan.LOOKS[0], look2=plan.LOOKS[-1], alpha=plan.NOMINAL_ALPHA)
+              for line in METHOD]
+    probe_text = ", ".join(f"{split}: SST {v['sst_acc']:.3f}, Quora {v['quora_acc']:.3f}, STS r {v['sts_pearson']:.3f}"
+                           for split, v in probe.items() if {"sst_acc", "quora_acc", "sts_pearson"} <= set(v))
     lines = ["# The reports' claims, checked", "",
              f"Each claim in our words (keeping the report's quantifiers), where the report makes it, and its parts: "
-             f"one comparison each, b − a on a metric, over the seeds both arms ran at profile `{profile}` (paired; "
-             "mean with its 95% t interval). How a verdict is reached:", "",
-             "- **Holm within the claim**: a claim's parts are one family; each part's two-sided paired t-test p-value "
-             f"is Holm-adjusted within it, and a part is **reproduced** (or **reversed**) only when the adjusted p is "
-             f"below {V.ALPHA} and the mean goes the claimed (the other) way. The claimed way is the published effect's "
-             "sign, or the direction the report states where it prints no number.",
-             f"- **Floors**: an arm whose mean does not clear its floor on the compared metric learned nothing a "
-             f"comparison can rest on, and makes the part **uninformative**. Floors: accuracy {V.FLOOR_MARGIN} above the "
-             f"majority class of the split (`reference.json`), CFIMDB {V.FLOOR_MARGIN} above chance (0.5), STS r ≥ "
-             f"{V.MIN_R}, overall the overall of those floors.",
-             "- **Without hurting** (and \"dev and test agree\") parts are equivalence tests: two one-sided paired t-tests "
-             "that b − a lies within ± the claim's margin, Holm-adjusted among those parts: **no harm shown** "
-             "(**equivalent**), **harm** (the two-sided test finds b below a; for \"agree\" parts **differ**: a "
-             "difference either way), or not distinguishable. \"Did not improve\" parts are the mirror test (b − a below "
-             "+ the margin): **no gain shown**, **gain** (b significantly above a), or not distinguishable.",
-             "- Every **not distinguishable** part states what it rules out: effects outside its 95% interval.",
-             "- **The claim's verdict** follows from its parts: reproduced only if every part supports it, "
-             "contradicted if any part goes against it, else uninformative if any part is, else not distinguishable.",
-             "",
+             f"one comparison each, b − a on a metric, paired over the seeds both arms ran at profile `{profile}`. "
+             "How a verdict is reached:", "", *method, "",
              "{setup}", "",
+             (f"The frozen probe of `{reference.get('checkpoint')}` (untouched encoder; `reference` stage): {probe_text}."
+              if probe_text else ""), "",
              "Every table study at this profile, all reports: " + (cost_line([r for res in results.values()
                                                                             for r in res.values()]) or "nothing run yet."),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]
-    body = []
+    body, counts = [], {}
     any_stale = False
     for c in claims:
-        head = [f"## {c.report} · `{c.id}`", "", f"*{c.claim}* ({c.where}; study `{c.study}`, margin {c.margin})", ""]
+        budget = (f"; about a budget the report states, ours at profile {', '.join(c.fixed_budget.profiles)}"
+                  + (f" for {', '.join(c.fixed_budget.arms)}" if c.fixed_budget.arms else "")) if c.fixed_budget else ""
+        head = [f"## {c.report} · `{c.id}`", "", f"*{c.claim}* ({c.where}; study `{c.study}`, margin {c.margin}"
+                + budget + ")", ""]
         if c.untestable:
+            counts["not testable here"] = counts.get("not testable here", 0) + 1
             summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | not testable here |")
             body += head + [f"**Not testable here:** {c.untestable.strip()}", ""]
             continue
         study = studies[c.study]
         res = results.get(study.name, {})
-        rows = assess(c, study, res, published, majority, code)
-        joint = V.joint_verdict([r["verdict"] for r in rows])
+        rows = assess(c, study, res, published, majority, code, reference)
+        joint = claim_verdict(rows)
+        counts[joint] = counts.get(joint, 0) + 1
         stale = any(r["stale"] for r in rows)
         any_stale |= stale
-        summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}{f' {STALE_MARK}' if stale else ''} |")
-        body += head + [f"**Verdict: {joint}**{f' {STALE_MARK}' if stale else ''}", "",
-                        "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [95% CI] | seeds | "
-                        "p (Holm) | verdict |", "|---|---|---:|---:|---:|---:|---:|---|"]
-        for r in rows:
-            p: V.Part = r["part"]
-            splits = r["split_a"] if r["split_a"] == r["split_b"] else f"{r['split_a']} → {r['split_b']}"
-            arms = f"{r['a']} → {r['b']}" if r["a"] != r["b"] else r["a"]
-            shown = "not printed" if r["published"] is None else f"{r['published']:+.3f}"
-            ours = "–" if p.n == 0 else (f"{p.mean:+.3f}" + ("" if math.isnan(p.low) else f" [{p.low:+.3f}, {p.high:+.3f}]"))
-            values = (f"{_arm_text(study, res, r['a'], r['metric'], r['split_a'], code)} · "
-                      f"{_arm_text(study, res, r['b'], r['metric'], r['split_b'], code)}")
-            tost = p.no_harm and r["verdict"] in ("no harm shown", "equivalent", "no gain shown") and not (
-                p.p < V.ALPHA and r["verdict"] != "equivalent")  # a significant difference decided it: its own p
-            pv = p.p_tost if tost else p.p
-            ptext = "–" if math.isnan(pv) else f"{pv:.3f}" + (" (TOST)" if tost else "")
-            body.append(f"| {arms} | {r['metric']} ({splits}) | {values} | {shown} | {ours} | {p.n} | {ptext} | "
-                        f"{r['verdict']}{f' {STALE_MARK}' if r['stale'] else ''} |")
+        mark = f" {STALE_MARK}" if stale else ""
+        gates = sorted({g.split(":")[0] for r in rows for g in r["gates"]})
+        summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}"
+                       + (f" (gated parts: {', '.join(gates)})" if gates else "") + f"{mark} |")
+        caveat = [f"*Caveat:* {c.caveat.strip()}", ""] if c.caveat else []
+        body += head + [f"**Verdict: {joint}**{mark}", "", *caveat,
+                        "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [interval] (level) | "
+                        "seeds | p (test, × m) | verdict |", "|---|---|---:|---:|---:|---:|---:|---|"]
+        body += [_part_line(r, study, res) for r in rows]
         body.append("")
     setup = ("Our setup (MiniLM, offline Quora re-split, short budgets) differs from every report's: see "
-             "`reports/tables/<report>.md`, which lists each study's remaining setup differences.")
+             "`reports/tables/<report>.md`, which lists each study's setup differences.")
     if any_stale:  # the legend only where a mark is shown
-        setup += (f" {STALE_MARK}: some of the runs compared came from older pipeline code than this commit's "
-                  "(`make tables` reruns them).")
+        setup += (f" {STALE_MARK}: some of the runs compared came from older pipeline code than this commit's, or "
+                  "from params the study has changed since (`make tables` reruns them).")
     lines[lines.index("{setup}")] = setup
-    return "\n".join(lines + ["## Summary", ""] + summary + [""] + body).rstrip() + "\n"
+    order = ["reproduced", "contradicted", "published size ruled out", "not distinguishable",
+             "not testable at this profile", "not testable here", R.AWAITING]
+    tally = "; ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
+    testable = sum(v for k, v in counts.items() if k not in ("not testable at this profile", "not testable here",
+                                                              R.AWAITING))
+    total = sum(counts.values())
+    lines += ["## Summary", "", f"{total} claims; {testable} with an experiment that can answer at this profile. "
+              f"Verdicts: {tally}.", ""]
+    return "\n".join(lines + summary + [""] + body).rstrip() + "\n"

@@ -9,8 +9,7 @@ import numpy as np
 
 from mtbert.tables.spec import TableStudy
 
-# An arm is still learning when its mean dev curve rose by more than this over its last epoch, on the metric compared.
-STILL_RISING = 0.01
+from mtbert.study.gates import STILL_RISING  # the verdicts' plateau gate: the pages mark by the same rule
 METRICS = ("sst_acc", "quora_acc", "sts_pearson", "cfimdb_acc", "overall")
 
 

@@ -1,19 +1,20 @@
-"""More seeds where a claim's comparison is still undecided: a part that is not distinguishable and whose 95% interval
-is wider than the claim's margin (half-width above it) gets both arms' next seed, up to MAX_SEEDS, while the profile's
-runs so far stay within the wall-clock budget."""
+"""More seeds by the seed plan fixed in advance (study/plan.py), never one at a time: a part short of the plan's first
+look gets the seeds that look needs; a part undecided at a look (and not stopped by a gate, which more seeds cannot
+lift) gets the next look's; decided parts get none. Rounds go on while the profile's runs so far stay within the
+wall-clock budget."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from mtbert.study import plan
+from mtbert.study.rules import UNDECIDED
 from mtbert.tables import run as R
 from mtbert.tables.cost import elapsed_hours
 from mtbert.tables.claims import Claim, assess
 from mtbert.tables.published import Published
 from mtbert.tables.spec import TableStudy, profile_base
 from mtbert.study.spec import result_key
-
-MAX_SEEDS = 10
 
 
 def current(study: TableStudy, results: dict[str, dict], profile: str, code: str) -> dict[str, dict]:
@@ -27,9 +28,20 @@ def current(study: TableStudy, results: dict[str, dict], profile: str, code: str
     return out
 
 
+def target(row: dict) -> int | None:
+    """The paired seeds this part's next look needs, or None when the plan asks for no more."""
+    if row["ran"] == 0:
+        return None  # the study's own runs come first (`make tables` runs them)
+    if not row["seeds"]:
+        return plan.LOOKS[0]
+    if row["gated"] or row["decision"] is None or row["decision"].verdict != UNDECIDED:
+        return None
+    return plan.next_look(len(row["seeds"]))
+
+
 def undecided(claims: list[Claim], studies: dict[str, TableStudy], published: Published, profile: str, code: str,
-              majority: dict[str, dict[str, float]]) -> list[R.Pending]:
-    """The next seed of both arms of every undecided part wider than its margin (one seed more per round)."""
+              reference: dict) -> list[R.Pending]:
+    """Both arms' runs that bring every part short of its next look up to it (the lowest seeds, skipping diverged)."""
     base = profile_base(profile)
     todo: dict[tuple[str, str, int], R.Pending] = {}
     for claim in claims:
@@ -37,18 +49,19 @@ def undecided(claims: list[Claim], studies: dict[str, TableStudy], published: Pu
             continue
         study = studies[claim.study]
         results = current(study, R.load_results(study, profile), profile, code)
-        for row in assess(claim, study, results, published, majority, code):
-            part = row["part"]
-            if not row["verdict"].startswith("not distinguishable") or part.n < 2:
+        for row in assess(claim, study, results, published, reference.get("majority", {}), code, reference):
+            wanted = target(row)
+            if wanted is None:
                 continue
-            if (part.high - part.low) / 2 <= claim.margin or part.n >= MAX_SEEDS:
-                continue
-            for arm in {row["a"], row["b"]}:
-                ran = sorted(int(k.rsplit("@seed", 1)[1]) for k in results if k.rsplit("@seed", 1)[0] == arm)
-                seed = next(s for s in range(MAX_SEEDS + max(ran, default=0) + 1) if s not in ran)
-                if seed < MAX_SEEDS:
-                    todo[(study.name, arm, seed)] = R.Pending(study, result_key(arm, seed), arm, seed,
-                                                              study.overrides(profile, arm, seed, base))
+            runs = {arm: {int(k.rsplit("@seed", 1)[1]): r for k, r in results.items() if k.rsplit("@seed", 1)[0] == arm}
+                    for arm in (row["a"], row["b"])}
+            lost = {s for recs in runs.values() for s, r in recs.items() if r.get("status") == "diverged"}
+            seeds = [s for s in range(wanted + len(lost)) if s not in lost][:wanted]
+            for arm, recs in runs.items():
+                for seed in seeds:
+                    if seed not in recs:
+                        todo[(study.name, arm, seed)] = R.Pending(study, result_key(arm, seed), arm, seed,
+                                                                  study.overrides(profile, arm, seed, base))
     return list(todo.values())
 
 
@@ -58,17 +71,17 @@ def spent_hours(studies: dict[str, TableStudy], profile: str) -> float:
 
 
 def extend(claims: list[Claim], studies: dict[str, TableStudy], published: Published, profile: str, code: str,
-           majority: dict[str, dict[str, float]], budget_hours: float,
+           reference: dict, budget_hours: float,
            run: Callable[[list[R.Pending]], None] | None = None) -> int:
-    """Round after round, the undecided parts' next seeds, until none is left or the budget is spent; runs made.
+    """Round after round, the runs the seed plan asks for, until none is left or the budget is spent; runs made.
     `run` runs a round (default: one after another in this workspace)."""
     run = run or (lambda todo: R.run_pending(todo, profile, code))
     made = 0
     while spent_hours(studies, profile) < budget_hours:
-        todo = undecided(claims, studies, published, profile, code, majority)
+        todo = undecided(claims, studies, published, profile, code, reference)
         if not todo:
             break
-        print(f"{len(todo)} more seeds for undecided comparisons ({spent_hours(studies, profile):.1f} h of "
+        print(f"{len(todo)} more runs for comparisons the seed plan has not finished ({spent_hours(studies, profile):.1f} h of "
               f"{budget_hours} spent)", flush=True)
         run(todo)
         made += len(todo)

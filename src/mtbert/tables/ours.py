@@ -12,11 +12,12 @@ from mtbert.tables.spec import TableStudy, Variant
 
 
 CORRELATIONS = ("sts_pearson",)  # their intervals over seeds go through Fisher's z: never outside [-1, 1]
-STALE_MARK = "†"  # a result from older pipeline code than this commit's: kept and shown until `make tables` reruns it
+STALE_MARK = "†"  # a result from older pipeline code than this commit's, or from params its variant has since changed:
+# kept and shown until `make tables` reruns it
 
 
 def is_stale(record: dict, code: str | None) -> bool:
-    return code is not None and record.get("code") != code
+    return bool(record.get("params_changed")) or (code is not None and record.get("code") != code)
 
 
 @dataclass

@@ -149,7 +149,8 @@ def profile_line(studies: list[TableStudy], results: dict[str, dict[str, dict]],
             f"computed at commit(s) {', '.join(f'`{c}`' for c in commits) or '— (nothing run yet)'}. "
             + cost_line(records)
             + (f" {STALE_MARK} marks a number with any of the {stale} runs made by older pipeline code than this "
-               "commit's (`make tables` reruns them)." if stale else "")).rstrip()
+               "commit's or with params the study has changed since (`make tables` reruns them)." if stale else "")
+            ).rstrip()
 
 
 def render_report(rid: str, report: Report, studies: dict[str, TableStudy], results: dict[str, dict[str, dict]],
@@ -181,7 +182,7 @@ def render_report(rid: str, report: Report, studies: dict[str, TableStudy], resu
         else:
             lines += [*setup_table(table), ""]
             if study:
-                lines += ["Our runs of this set-up (dev):", "", *run_summary(study, res, code), ""]
+                lines += ["Our runs of this set-up (dev):", "", *run_summary(study, res, code, reference), ""]
         if study and study.grid is not None:
             figure = sweep_figure(table, study, res, out / "figures" / f"{study.name}.{profile}.png")
             lines += [f"![{table.table} heat map](figures/{figure.name})", ""]
@@ -205,12 +206,19 @@ def render_report(rid: str, report: Report, studies: dict[str, TableStudy], resu
     return "\n".join(lines)
 
 
-def run_summary(study: TableStudy, results: dict[str, dict], code: str | None = None) -> list[str]:
+def run_summary(study: TableStudy, results: dict[str, dict], code: str | None = None,
+                reference: dict | None = None) -> list[str]:
+    """Our runs of a set-up table's rows on dev, then the same floors as a results table (majority class, frozen probe)."""
     metrics = ("sst_acc", "quora_acc", "sts_pearson", "overall")
     lines = ["| variant | what | " + " | ".join(metrics) + " |", "|---|---|" + "---:|" * len(metrics)]
     for name, v in study.all_variants().items():
         what = v.about or v.row
         lines.append(f"| {name} | {what} | " + " | ".join(cell(study, results, name, m, "dev", code).text() for m in metrics) + " |")
+    for label, source in (("majority class", "majority"), ("frozen probe (`reference` stage)", "no_finetuning")):
+        values = (reference or {}).get(source, {}).get("dev", {})
+        if values:
+            lines.append(f"| *{label}* | | " + " | ".join(f"*{values[m]:.3f}*" if m in values else "–" for m in metrics)
+                         + " |")
     return lines
 
 

@@ -20,7 +20,7 @@ from mtbert.io import write_json
 from mtbert.report.results import git_commit
 from mtbert.study import runner
 from mtbert.study.spec import result_key
-from mtbert.tables.spec import TableStudy, profile_base
+from mtbert.tables.spec import PROFILES, TableStudy, profile_base
 
 RESULTS = Path("reports/tables/results")
 NOT_PIPELINE = ("report",)  # stages that only render: their code does not change a result
@@ -50,12 +50,32 @@ def load_results(study: TableStudy, profile: str) -> dict[str, dict]:
 
 def page_results(studies: dict[str, TableStudy], profile: str) -> dict[str, dict[str, dict]]:
     """Each study's records as its pages show them: a study with `same_runs_as` shows its source's; a record of a
-    variant the source no longer has (one dropped from it) is not the study's and is left out."""
+    variant the source no longer has (one dropped from it) is not the study's and is left out; a record made with
+    other params than its variant sets now is kept, its `params_changed` naming them (stale until it is rerun)."""
     out = {}
+    base = profile_base(profile) if (PROFILES / f"{profile}.yaml").exists() else {}
     for name, s in studies.items():
         src = studies[s.same_runs_as] if s.same_runs_as else s
-        out[name] = {k: r for k, r in load_results(src, profile).items() if r["variant"] in src.all_variants()}
+        shown = {}
+        for k, r in load_results(src, profile).items():
+            if r["variant"] not in src.all_variants():
+                continue
+            seed = int(k.rsplit("@seed", 1)[1])
+            now = src.overrides(profile, r["variant"], seed, base) if profile in src.profiles else None
+            changed = now is not None and r.get("budget") is not None and r["budget"] != budget_id(now)
+            params = changed_params(r.get("overrides", {}), now) if changed else []
+            shown[k] = dict(r, params_changed=params) if params else r
+        out[name] = shown
     return out
+
+
+def changed_params(ran: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """The params a run set otherwise than its variant sets now, as `key: then → now`. A param the run did not have
+    came with later code (whose change the code id already marks), so it does not count; a record without overrides
+    cannot be compared and says so."""
+    if not ran:
+        return ["params (the run recorded none to compare)"]
+    return [f"{k}: {ran[k]} → {now.get(k)}" for k in sorted(ran) if ran[k] != now.get(k)]
 
 
 def pipeline_code(dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:

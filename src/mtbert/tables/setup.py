@@ -14,7 +14,11 @@ FIELDS = {
     "lr": "train.lr", "batch_size": "train.batch_size", "epochs": "train.epochs", "dropout": "model.head_dropout",
     "mode": "train.mode", "method": "train.method", "pooling": "model.pooling", "schedule": "train.schedule",
     "smart_weight": "train.smart.weight", "task_order": "train.task_order", "model": "model.checkpoint",
+    "epoch": "train.epoch", "weight_decay": "train.weight_decay", "max_length": "model.max_length",
+    "head_lr": "train.head_lr", "smart_perturbation": "train.smart.sigma",
 }
+# Fields whose report text we never match word for word: ours is always listed beside it (where it applies).
+ALWAYS_DIFFERENT = {"smart_perturbation"}
 
 
 def _same(published: Any, ours: Any) -> bool:
@@ -33,6 +37,18 @@ def _same(published: Any, ours: Any) -> bool:
 
 
 def _shown(key: str, params: dict[str, Any]) -> str:
+    if key == "train.epoch":
+        kind, rows = params.get("train.epoch"), params.get("train.max_train_examples")
+        sample = f" of a {rows}-row sample (`train.max_train_examples`)" if rows else ""
+        return {"steps": f"{params.get('train.steps_per_epoch')} steps of every task (`train.epoch: steps`)",
+                "one_pass": f"one pass over each task's training set{sample}"}.get(
+            kind, f"as many steps as the {kind} task has batches{sample}")
+    if key == "train.smart.sigma":
+        steps = params.get("train.smart.ascent_steps")
+        ascent = (f"{steps} ascent step{'s' if steps != 1 else ''} of {params.get('train.smart.step_size'):g} projected "
+                  f"onto the ∞-ball of {params.get('train.smart.epsilon')}") if steps else "no ascent step"
+        return (f"N(0, σ²) with σ = {params.get('train.smart.sigma'):g} (read as a standard deviation), {ascent}, "
+                "dropout masks replayed from the clean pass")
     if key == "train.epochs":
         kind = params.get("train.epoch")
         if kind == "steps":
@@ -58,7 +74,14 @@ def differences(published: Published, study: TableStudy, profile: str, base: dic
         params = runs.overrides(profile, name, runs.seeds_of(name)[0], base)
         for field, value in {**shared, **row}.items():
             key = FIELDS.get(field)
-            if key is None or key not in params or _same(value, params[key]):
+            if key is None or key not in params:
+                continue
+            if key.startswith("train.smart.") and key != "train.smart.weight" and not params.get("train.smart.weight"):
+                continue  # SMART's settings matter only where it is on
+            if field not in ALWAYS_DIFFERENT and _same(value, params[key]):
+                continue
+            if key == "train.epoch" and params[key] == "one_pass" and "pass" in str(value).lower() \
+                    and not params.get("train.max_train_examples"):
                 continue
             found.setdefault((field, str(value)), {}).setdefault(_shown(key, params), []).append(name)
     lines = []

@@ -1,0 +1,155 @@
+"""The rules that turn a claim part's paired differences into a verdict, and the gates before them, on hand-made
+numbers: Bonferroni intervals that agree with their p-values, equivalence before difference, one-sided
+non-inferiority, no p-value for a difference without spread, the published size as a test, and each gate."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from mtbert.study import gates as G
+from mtbert.study.rules import PENDING, UNDECIDED, decide, joint
+
+MAJORITY = {"dev": {"sst_acc": 0.25, "quora_acc": 0.61}}
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+PROBE = {"dev": {"sst_acc": 0.417, "quora_acc": 0.780, "sts_pearson": 0.838}}
+
+
+def test_bonferroni_intervals_on_a_textbook_example():
+    """Three paired comparisons on five seeds at family alpha 0.05: each interval at 1 − 0.05/3, each p times 3."""
+    d = np.array([0.012, 0.020, 0.008, 0.016, 0.014])  # mean 0.014, s = 0.004472
+    got = decide(d, "difference", +1.0, 0.01, m=3, alpha=0.05)
+    half = stats.t.ppf(1 - 0.05 / 6, 4) * d.std(ddof=1) / math.sqrt(5)  # Dunn's table: t(1 − 0.05/6, 4) = 3.961
+    assert half == pytest.approx(3.961 * 0.0044721 / math.sqrt(5), rel=1e-3)
+    assert (got.mean, got.low, got.high) == pytest.approx((0.014, 0.014 - half, 0.014 + half))
+    assert got.level == pytest.approx(1 - 0.05 / 3)
+    assert got.p == pytest.approx(3 * stats.ttest_1samp(d, 0).pvalue)
+    assert got.verdict == "reproduced"
+    assert decide(d, "difference", -1.0, 0.01, 3, 0.05).verdict == "reversed"
+
+
+def test_every_difference_verdict_reads_off_its_interval_and_its_p():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        d = rng.normal(rng.uniform(-0.02, 0.02), 0.01, size=5)
+        m = int(rng.integers(1, 5))
+        got = decide(d, "difference", +1.0, 0.01, m, 0.05)
+        excludes = got.low > 0 or got.high < 0
+        assert excludes == (got.verdict != UNDECIDED) == (got.p < 0.05), (d, m, got)
+
+
+def test_agreeing_numbers_are_tested_for_equivalence_first():
+    """Dev and test 0.02 apart on every seed, inside ±0.03: equivalent, though significantly different from 0."""
+    d = np.array([0.018, 0.024, 0.016, 0.022, 0.020])
+    got = decide(d, "equivalent", 0.0, 0.03, m=1, alpha=0.05)
+    assert got.low > 0  # a difference test alone would say "differ"
+    assert got.verdict == "equivalent" and got.level == pytest.approx(0.90)
+    se = d.std(ddof=1) / math.sqrt(5)
+    tost = max(stats.t.sf((d.mean() + 0.03) / se, 4), stats.t.cdf((d.mean() - 0.03) / se, 4))
+    assert got.p == pytest.approx(tost)
+    assert decide(d + 0.012, "equivalent", 0.0, 0.03, 1, 0.05).verdict == UNDECIDED  # off 0, astride the band
+    beyond = decide(d + 0.05, "equivalent", 0.0, 0.03, 1, 0.05)  # 0.07 apart: more than "agree" allows
+    assert beyond.verdict == "differ" and beyond.low > 0.03
+    assert beyond.p == pytest.approx(stats.t.sf((d.mean() + 0.05 - 0.03) / se, 4))
+    assert decide(np.array([0.05, -0.05, 0.04, -0.04, 0.0]), "equivalent", 0.0, 0.03, 1, 0.05).verdict == UNDECIDED
+
+
+def test_without_hurting_is_one_sided_non_inferiority():
+    """A 0.004 gain with spread: TOST (two-sided) cannot show equivalence within ±0.01, non-inferiority can."""
+    d = np.array([0.004, 0.012, -0.002, 0.009, -0.003])
+    se = d.std(ddof=1) / math.sqrt(5)
+    one_sided = stats.t.sf((d.mean() + 0.01) / se, 4)  # H0: b − a <= −0.01
+    tost = max(one_sided, stats.t.cdf((d.mean() - 0.01) / se, 4))
+    got = decide(d, "no_harm", 0.0, 0.01, m=1, alpha=0.05)
+    assert got.verdict == "no harm shown" and got.p == pytest.approx(one_sided)
+    assert one_sided < 0.05 < tost
+    assert got.low > -0.01 and got.level == pytest.approx(0.90)
+    assert decide(d - 0.03, "no_harm", 0.0, 0.01, 1, 0.05).verdict == "harm"
+    mirror = decide(-d, "no_gain", 0.0, 0.01, 1, 0.05)  # "did not improve": the mirror image
+    assert mirror.verdict == "no gain shown" and mirror.p == pytest.approx(one_sided)
+    assert decide(-d + 0.03, "no_gain", 0.0, 0.01, 1, 0.05).verdict == "gain"
+
+
+def test_a_difference_without_spread_gets_no_p_value():
+    got = decide([0.004, 0.004], "difference", +1.0, 0.01, 1, 0.05)
+    assert got.verdict.startswith("degenerate") and math.isnan(got.p) and math.isnan(got.low)
+    assert decide([0.0, 0.0, 0.0], "difference", +1.0, 0.01, 1, 0.05).verdict == "degenerate: identical on every seed"
+
+
+def test_the_published_size_is_a_test_whatever_the_sign():
+    d = np.array([0.001, -0.004, 0.006, 0.002, -0.001])
+    got = decide(d, "difference", +1.0, 0.01, 1, 0.05, published=0.069)
+    assert got.verdict == UNDECIDED and got.published_ruled_out
+    assert "published size ruled out** (+0.069: ours is smaller)" in got.text()
+    assert not decide(d, "difference", +1.0, 0.01, 1, 0.05, published=0.005).published_ruled_out
+    smaller = decide(d + 0.02, "difference", +1.0, 0.01, 1, 0.05, published=0.069)
+    assert smaller.verdict == "reproduced" and smaller.published_ruled_out  # there, but smaller than published
+    assert smaller.size_against_published() == "ours is smaller"
+    larger = decide(d + 0.02, "difference", +1.0, 0.01, 1, 0.05, published=0.001)
+    assert larger.verdict == "reproduced" and larger.size_against_published() == "ours is larger"
+    assert decide(d + 0.02, "difference", -1.0, 0.01, 1, 0.05, published=-0.05).size_against_published() == \
+        "the other sign"
+
+
+def test_the_claim_verdict_from_its_parts_and_their_gates():
+    assert joint(["reproduced", "no harm shown"], [False, False], [False, False]) == "reproduced"
+    assert joint(["reproduced", "reversed"], [False, False], [False, False]) == "contradicted"
+    assert joint(["reproduced", "reversed"], [False, True], [False, False]) == "not testable at this profile"
+    assert joint(["reversed", "reproduced"], [False, True], [False, False]) == "contradicted"
+    assert joint(["reversed", "not run yet"], [False, False], [False, False]) == "contradicted"  # one refutes "all"
+    assert joint(["reproduced", "not run yet"], [False, False], [False, False]) == "awaiting runs"
+    assert joint(["reproduced", PENDING], [False, False], [False, False]) == "awaiting runs"
+    assert joint([UNDECIDED, "reproduced"], [False, False], [True, False]) == "published size ruled out"
+    assert joint([UNDECIDED, "reproduced"], [False, False], [False, False]) == UNDECIDED
+    assert joint(["awaiting seeds (2 of 5 paired)"], [False], [False]) == "awaiting runs"
+
+
+def _arm(name="b", means=None, curves=None, fine_tuned=True, checkpoint=MINILM, **kw):
+    means = {"sst_acc": 0.45, "quora_acc": 0.80, "sts_pearson": 0.85, "overall": 0.72} if means is None else means
+    return G.Arm(name, "dev", means, {k: np.array(v) for k, v in (curves or {}).items()}, fine_tuned, checkpoint, **kw)
+
+
+def test_an_arm_still_rising_at_its_end_is_undertrained_and_a_levelled_one_is_not():
+    rising = _arm(curves={"sst_acc": [0.40, 0.43, 0.45]})
+    assert G.undertrained(rising, ("sst_acc",), MAJORITY) == [
+        "undertrained: b still rising over its last dev evaluation on sst_acc (+0.0200)"]
+    assert G.undertrained(_arm(curves={"sst_acc": [0.40, 0.45, 0.455]}), ("sst_acc",), MAJORITY) == []
+    assert G.undertrained(rising, ("sst_acc",), MAJORITY, fixed_budget=True) == []  # "after one epoch"
+    one = _arm(curves={"sst_acc": [0.45]})
+    assert "one dev evaluation" in G.undertrained(one, ("sst_acc",), MAJORITY)[0]
+    flat = _arm(curves={"quora_acc": [0.610, 0.610, 0.610]})  # at the majority class all along: flat is not levelled
+    assert "flat at the floor on quora_acc" in G.undertrained(flat, ("quora_acc",), MAJORITY, fixed_budget=True)[0]
+
+
+def test_a_fine_tuned_arm_under_the_frozen_probe_of_a_task_its_checkpoint_knows_is_confounded():
+    under = _arm(means={"sst_acc": 0.40, "quora_acc": 0.68, "sts_pearson": 0.71, "overall": 0.65})
+    said = G.encoder_confound(under, G.metrics_of("overall"), PROBE, MINILM)
+    assert said == ["encoder confound: b (fine-tuned, dev) below the frozen probe on quora_acc 0.6800 < 0.7800, "
+                    "sts_pearson 0.7100 < 0.8380"]  # SST is below too, but MiniLM was never trained for it
+    assert G.encoder_confound(under, ("sst_acc",), PROBE, MINILM) == []
+    assert G.encoder_confound(_arm(means=under.means, fine_tuned=False), ("sts_pearson",), PROBE, MINILM) == []
+    bert = _arm(means=under.means, checkpoint="bert-base-uncased")
+    assert G.encoder_confound(bert, ("sts_pearson",), PROBE, "bert-base-uncased") == []
+    assert G.encoder_confound(_arm(), ("sts_pearson",), PROBE, MINILM) == []  # above the probe
+
+
+def test_an_overall_arm_is_below_its_floor_when_any_component_is():
+    quora_at_majority = _arm(means={"sst_acc": 0.50, "quora_acc": 0.612, "sts_pearson": 0.86, "overall": 0.70})
+    assert G.below_floor(quora_at_majority, ("overall",), MAJORITY) == []  # the overall alone passes
+    assert G.below_floor(quora_at_majority, G.metrics_of("overall"), MAJORITY) == [
+        "below floor: b (dev) quora_acc 0.6120 < 0.6200"]
+
+
+def test_an_inert_manipulation_is_caught_by_identical_metrics_or_its_recorded_size():
+    a, b = _arm("a", params={"train.smart.weight": 0.0}), _arm("b", params={"train.smart.weight": 5.0})
+    same = [{"sst_acc": 0.41, "overall": 0.7}, {"sst_acc": 0.43, "overall": 0.71}]
+    nudged = [{"sst_acc": 0.41 + 1e-9, "overall": 0.7}, {"sst_acc": 0.43, "overall": 0.71 - 1e-8}]
+    assert G.inert(a, b, same, nudged) == ["inert: a and b agree to 1e-06 on every metric of every seed"]
+    moved = [{"sst_acc": 0.42, "overall": 0.7}, {"sst_acc": 0.43, "overall": 0.71}]
+    assert G.inert(a, b, same, moved) == []
+    b.diagnostics = {"smart/relative_size": 3e-9}
+    assert G.inert(a, b, same, moved) == ["inert: in b the `train.smart.weight` term is 3.0e-09 of the loss it joins "
+                                          "(< 0.001)"]
+    b.diagnostics = {"smart/relative_size": 0.09}
+    assert G.inert(a, b, same, moved) == []
