@@ -201,17 +201,17 @@ def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published:
         row = {"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric, "than": part.than,
                "test": part.test, "published": effect, "stale": stale, "ran": len(common), "common": common,
                "diverged": diverged, "seeds": seeds, "gates": [], "gated": False}
-        if not seeds:
-            row.update(decision=None, verdict="not run yet" if not common else
-                       f"awaiting seeds ({len(common)} of the plan's first {plan.LOOKS[0]} paired)", text=None)
+        if not common:
+            row.update(decision=None, verdict="not run yet", text=None)
             rows.append(row)
             continue
-        arm_a, per_a = arm_view(results, a, split_a, seeds)
-        arm_b, per_b = arm_view(results, b, split_b, seeds)
+        read = seeds or common  # before the first look the gates read what there is: more seeds cannot lift them
+        arm_a, per_a = arm_view(results, a, split_a, read)
+        arm_b, per_b = arm_view(results, b, split_b, read)
         metrics = G.metrics_of(part.metric, part.than)
         gates = []
         for arm in (arm_a, arm_b) if a != b or split_a != split_b else (arm_a,):
-            records = [_records(results, arm.name)[s] for s in seeds]
+            records = [_records(results, arm.name)[s] for s in read]
             changed = sorted({c for r in records for c in r.get("params_changed") or []})
             if changed:
                 gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
@@ -221,6 +221,12 @@ def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published:
             gates += G.encoder_confound(arm, metrics, probe, probe_checkpoint)
         gates += G.inert(arm_a, arm_b, per_a, per_b)
         gates = list(dict.fromkeys(gates))  # a dev → test part's one arm can fail the same gate twice
+        if not seeds:
+            row.update(decision=None, gates=gates, gated=bool(gates), text=None,
+                       verdict="gated" if gates else f"awaiting seeds ({len(common)} of the plan's first "
+                                                     f"{plan.LOOKS[0]} paired)")
+            rows.append(row)
+            continue
         value = lambda r: r[part.metric] - (r[part.than] if part.than else 0.0)  # noqa: E731
         diffs = [value(y) - value(x) for x, y in zip(per_a, per_b)]
         decision = R.decide(diffs, kind, direction, claim.margin, len(claim.parts), plan.NOMINAL_ALPHA, effect)
@@ -280,7 +286,8 @@ def _part_line(row: dict, study: TableStudy, results: dict) -> str:
         ours, ptext = f"{d.mean:+.3f}", "–"
     else:
         ours = f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({100 * d.level:.1f}%)"
-        ptext = "–" if row["gates"] else f"{d.p:.3f} ({d.test})"  # a gated part is not tested
+        p = "< 0.001" if d.p < 0.001 else f"{d.p:.3f}"
+        ptext = "–" if row["gates"] else f"{p} ({d.test})"  # a gated part is not tested
     if row["gates"]:
         verdict = "**gated**: " + "; ".join(row["gates"])
     else:
@@ -343,8 +350,10 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
                            for split, v in probe.items() if {"sst_acc", "quora_acc", "sts_pearson"} <= set(v))
     lines = ["# The reports' claims, checked", "",
              f"Each claim in our words (keeping the report's quantifiers), where the report makes it, and its parts: "
-             f"one comparison each, b − a on a metric, paired over the seeds both arms ran at profile `{profile}`. "
-             "How a verdict is reached:", "", *method, "",
+             f"one comparison each, b − a on a metric, paired over the seeds both arms ran at profile `{profile}`; a "
+             "part on one arm's two splits pairs its dev and test numbers seed by seed (against the report's own test "
+             "− dev), and a `than` part takes, seed by seed, b − a on its metric less b − a on the other (\"especially "
+             "on STS\"). How a verdict is reached:", "", *method, "",
              "{setup}", "",
              (f"The frozen probe of `{reference.get('checkpoint')}` (untouched encoder; `reference` stage): {probe_text}."
               if probe_text else ""), "",
@@ -373,8 +382,10 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         any_stale |= stale
         mark = f" {STALE_MARK}" if stale else ""
         gates = sorted({g.split(":")[0] for r in rows for g in r["gates"]})
+        said = [f"gated parts: {', '.join(gates)}"] if gates else []
+        said += ["caveat"] if c.caveat else []
         summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}"
-                       + (f" (gated parts: {', '.join(gates)})" if gates else "") + f"{mark} |")
+                       + (f" ({'; '.join(said)})" if said else "") + f"{mark} |")
         caveat = [f"*Caveat:* {c.caveat.strip()}", ""] if c.caveat else []
         body += head + [f"**Verdict: {joint}**{mark}", "", *caveat,
                         "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [interval] (level) | "

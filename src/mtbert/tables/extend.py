@@ -30,11 +30,11 @@ def current(study: TableStudy, results: dict[str, dict], profile: str, code: str
 
 def target(row: dict) -> int | None:
     """The paired seeds this part's next look needs, or None when the plan asks for no more."""
-    if row["ran"] == 0:
-        return None  # the study's own runs come first (`make tables` runs them)
+    if row["ran"] == 0 or row["gated"]:
+        return None  # the study's own runs come first (`make tables` runs them); more seeds cannot lift a gate
     if not row["seeds"]:
         return plan.LOOKS[0]
-    if row["gated"] or row["decision"] is None or row["decision"].verdict != UNDECIDED:
+    if row["decision"] is None or row["decision"].verdict != UNDECIDED:
         return None
     return plan.next_look(len(row["seeds"]))
 
