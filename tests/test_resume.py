@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 from conftest import ROOT, write_tiny_checkpoint
 from safetensors.torch import load_file
@@ -168,3 +169,25 @@ def test_a_killed_run_with_weight_averaging_resumes_its_average_exactly(tmp_path
     (weights, record), (expected_weights, expected_record) = result(path), result(whole)
     assert record == expected_record and record["curves"]
     assert all((weights[k] == expected_weights[k]).all() for k in expected_weights)
+
+
+def test_a_state_saved_on_one_device_resumes_its_epoch_log_on_the_runs_device():
+    """A GPU run resumed mid-epoch appends device tensors to the restored log; the state was read onto the CPU. The meta
+    device stands in for a GPU: before the fix, the epoch's end stacked CPU and device tensors and raised."""
+    from collections import defaultdict
+
+    from mtbert.train.epoch_log import EpochLog
+
+    log = EpochLog()
+    log.losses["sst"].append(torch.tensor(0.5))
+    log.outputs["sst"].append(torch.zeros(2, 5))
+    log.cosines["sst_sts"].append(torch.tensor(0.1))
+    log.aux["sst_smart"].append(torch.tensor(1e-3))
+    stale = EpochLog.from_state(log.state())  # as it was: left on the CPU
+    with pytest.raises(RuntimeError):
+        torch.stack(stale.losses["sst"] + [torch.tensor(0.4, device="meta")])
+    moved = EpochLog.from_state(log.state(), "meta")
+    moved.losses["sst"].append(torch.tensor(0.4, device="meta"))
+    assert torch.stack(moved.losses["sst"]).shape == (2,)
+    assert all(t.device.type == "meta" for t in moved.outputs["sst"] + moved.cosines["sst_sts"] + moved.aux["sst_smart"])
+    assert isinstance(moved.losses, defaultdict) and moved.losses["quora"] == []  # still a defaultdict after the move

@@ -12,6 +12,18 @@ from mtbert.eval import predict as P
 from mtbert.model.multitask import TASK_SPECS
 
 
+def to_device(obj, device: torch.device | str):
+    """`obj` with every tensor in its dicts, lists and tuples moved to `device`."""
+    if isinstance(obj, torch.Tensor):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        return type(obj)({k: to_device(v, device) for k, v in obj.items()}) if not isinstance(obj, defaultdict) \
+            else defaultdict(obj.default_factory, {k: to_device(v, device) for k, v in obj.items()})
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_device(v, device) for v in obj)
+    return obj
+
+
 class EpochLog:
     """Per-epoch accumulators: losses, train predictions, task step counts, gradient cosines."""
 
@@ -31,8 +43,12 @@ class EpochLog:
         return {k: dict(v) if isinstance(v, dict) else v for k, v in vars(self).items()}
 
     @classmethod
-    def from_state(cls, state: dict) -> "EpochLog":
+    def from_state(cls, state: dict, device: torch.device | str | None = None) -> "EpochLog":
+        """The log a state holds, its tensors moved to `device` (a state saved on one device resumes on another, and
+        the steps after a resume append tensors of the run's own device)."""
         log = cls()
+        if device is not None:
+            state = to_device(state, device)
         for key, value in state.items():
             current = getattr(log, key)
             if isinstance(current, Counter):

@@ -190,7 +190,8 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     if said:
         print(f"train state: {said}")
     if saved is not None:
-        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank, averager)
+        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank, averager,
+                                      device)
     caches = dev_caches = None
     if cfg.mode == "frozen" and cfg.cache_frozen:
         caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)

@@ -8,10 +8,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 from mtbert.data.batching import BatchStream
 from mtbert.model.multitask import MultitaskModel
 from mtbert.train.averaging import WeightAverager
-from mtbert.train.epoch_log import EpochLog
+from mtbert.train.epoch_log import EpochLog, to_device
 from mtbert.train.optim import OptimizerSet
 from mtbert.train.state import StateStore, rng_state, set_rng_state
 from mtbert.train.surgery import GradientMethod
@@ -45,15 +47,17 @@ def save_state(store: StateStore, progress: Progress, log: EpochLog, model: Mult
 
 def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: OptimizerSet, method: GradientMethod,
                   streams: dict[str, BatchStream], live, out_dir: Path | None, rank: int = 0,
-                  averager: WeightAverager | None = None) -> tuple[Progress, EpochLog]:
-    """Put a saved state back; DVC cleared the stage's outputs before the rerun, so the finished epochs' logs and the
-    best checkpoint so far are written again. Each rank takes its own generators back; they come last: nothing after
-    them may draw."""
-    model.load_state_dict(saved["model"])
-    optim.load_state_dict(saved["optim"])
-    method.load_state(saved["method"])
+                  averager: WeightAverager | None = None, device: torch.device | None = None
+                  ) -> tuple[Progress, EpochLog]:
+    """Put a saved state back, every tensor on the run's `device` (the state may come from another: it is read onto the
+    CPU); DVC cleared the stage's outputs before the rerun, so the finished epochs' logs and the best checkpoint so far
+    are written again. Each rank takes its own generators back; they come last: nothing after them may draw."""
+    device = device or next(model.parameters()).device
+    model.load_state_dict(saved["model"])  # copies into the model's own tensors, on its device
+    optim.load_state_dict(saved["optim"])  # torch casts the optimizer state to each parameter's device
+    method.load_state(to_device(saved["method"], device))
     if averager is not None:
-        averager.load_state(saved.get("averaged", {}))
+        averager.load_state(to_device(saved.get("averaged", {}), device))
     for t, s in streams.items():
         s.load_state(saved["streams"][t])
     progress = Progress(**saved["progress"])
@@ -64,4 +68,4 @@ def restore_state(saved: dict, store: StateStore, model: MultitaskModel, optim: 
     if out_dir is not None and (store.directory / "best").is_dir():
         shutil.copytree(store.directory / "best", out_dir, dirs_exist_ok=True)
     set_rng_state(saved["rng"][rank % len(saved["rng"])])
-    return progress, EpochLog.from_state(saved["log"])
+    return progress, EpochLog.from_state(saved["log"], device)
