@@ -43,8 +43,11 @@ pairs = pd.DataFrame({"id": range(n), "sentence1": [sentence() for _ in range(n)
 data = {"sst": tokenize(tok, sst, "sst", "single"), "quora": tokenize(tok, pairs, "quora", "siamese"),
         "sts": tokenize(tok, pairs.assign(label=rng.uniform(0, 5, n)), "sts", "siamese")}
 data = {t: data[t] for t in tasks}
-from mtbert.train.regularizers import SimCSEConfig
-extra = {"simcse": SimCSEConfig(weight=1.0, negatives="both_views")} if regularizer == "simcse" else {}
+from mtbert.train.regularizers import SimCSEConfig, SmartConfig
+extra = {"simcse": {"simcse": SimCSEConfig(weight=1.0, negatives="both_views")},
+         # per-row noise and a per-row ascent direction: the same on one process as on two ranks
+         "smart": {"smart": SmartConfig(weight=1.0, sigma=1e-2, ascent_steps=1, step_size=1e-2, epsilon=None)},
+         "smart_mtdnn": {"smart": SmartConfig(weight=1.0, sigma=1e-2, ascent_steps=1, step="mtdnn")}}.get(regularizer, {})
 cfg = TrainConfig(tasks=tasks, epochs=1, steps_per_epoch=4, batch_size=6, method=method, grad_diagnostics_every=0,
                   lr=1e-4, head_lr=1e-3, warmup_ratio=0.0, **extra)
 mine = out / f"rank{ranks.rank}"  # every rank is handed somewhere to write: only rank 0 may use it
@@ -54,9 +57,10 @@ distributed.teardown(ranks)
 """
 
 
-# SimCSE's negatives are gathered from every rank, with their gradient: two ranks give one process's loss
+# SimCSE's negatives are gathered from every rank, with their gradient: two ranks give one process's loss; SMART's
+# noise is drawn per row of the whole batch, and its ascent direction per row
 @pytest.mark.parametrize("method,regularizer", [("sum", "none"), ("pcgrad", "none"), ("sum", "simcse"),
-                                                ("pcgrad", "simcse")])
+                                                ("pcgrad", "simcse"), ("sum", "smart"), ("sum", "smart_mtdnn")])
 def test_two_gloo_ranks_reach_the_parameters_of_one_process_on_the_whole_batches(tiny_checkpoint_dir, tmp_path, method,
                                                                                  regularizer):
     script = tmp_path / "worker.py"

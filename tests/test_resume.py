@@ -42,8 +42,8 @@ def workspace(path: Path, lr: float = 1e-3, batch_size: int = 3, **train) -> Pat
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["model"].update(checkpoint="tiny/random-bert", max_length=32, pooling="mean",
                            heads={"sst": "linear", "quora": "siamese_concat", "sts": "cosine"})
-    params["train"].update(epochs=2, steps_per_epoch=6, batch_size=batch_size, lr=lr, save_state_every=2,
-                           grad_diagnostics_every=2, eval_batch_size=8, **train)
+    params["train"].update(dict(epochs=2, steps_per_epoch=6, batch_size=batch_size, lr=lr, save_state_every=2,
+                                grad_diagnostics_every=2, eval_batch_size=8) | train)
     (path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     write_tiny_checkpoint(path / "data" / "raw" / "models" / "tiny" / "random-bert")
     (path / "models" / "pretrained").mkdir(parents=True)

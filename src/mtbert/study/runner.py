@@ -32,7 +32,7 @@ def collect(variant: str, overrides: dict, seconds: float | None) -> dict:
     diagnostics = {}
     for path in sorted((live / "plots" / "metrics").rglob("*.tsv")):
         name = path.relative_to(live / "plots" / "metrics").with_suffix("").as_posix()
-        if name.split("/")[0] in ("grad", "steps", "time"):
+        if name.split("/")[0] in ("grad", "steps", "time") or name.endswith("/relative_size"):
             diagnostics[name] = _mean_metric(live, name)
     curves = {}  # dev metrics after each epoch: was the run still learning when it stopped?
     for path in sorted((live / "plots" / "metrics" / "dev").glob("*.tsv")):
@@ -41,7 +41,7 @@ def collect(variant: str, overrides: dict, seconds: float | None) -> dict:
     pretrained = Path("models/pretrained/pretrain.json")
     extra = {"pretrain_mlm": json.loads(pretrained.read_text())["history"]} if pretrained.exists() else {}
     return {"variant": variant, "overrides": overrides, "metrics": metrics, "best_epoch": run.get("best", {}).get("epoch"),
-            "notes": run.get("notes", []), "diagnostics": diagnostics, "curves": curves, "wall_seconds": None if seconds is None else round(seconds, 1)} | extra
+            "notes": run.get("notes", []), "stopped": run.get("stopped"), "diagnostics": diagnostics, "curves": curves, "wall_seconds": None if seconds is None else round(seconds, 1)} | extra
 
 
 def pending(study: dict, results: dict, only: list[str] | None, rerun: bool) -> list[tuple[str, str, int | None, dict, str]]:

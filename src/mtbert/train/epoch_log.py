@@ -64,6 +64,11 @@ class EpochLog:
 
         out = {f"train/{t}_loss": float(np.mean(values(self.losses[t]))) for t in tasks if self.losses[t]}
         out.update({f"train/{name}": float(np.mean(values(v))) for name, v in self.aux.items()})
+        relative: dict[str, list[torch.Tensor]] = defaultdict(list)  # "<task>_<regularizer>_relative" per step
+        for name, v in self.aux.items():
+            if name.endswith("_relative"):
+                relative[name.split("_")[1]] += v
+        out.update({f"{reg}/relative_size": float(np.mean(values(v))) for reg, v in relative.items()})
         scores = {t: P.score(t, TASK_SPECS[t].predict(torch.cat(self.outputs[t]).float().cpu().numpy()),
                              np.concatenate(self.golds[t])) for t in tasks if self.outputs[t]}
         out.update({f"train/{k}": v for k, v in P.summary(scores).items()})

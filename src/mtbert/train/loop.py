@@ -5,6 +5,7 @@ checkpoint is kept."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 import warnings
 from collections import Counter
@@ -21,6 +22,7 @@ from mtbert.config import SECTION, Bool, Count, Float, NonNegativeFloat, NonNega
 from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.device import peak_memory_mb
 from mtbert.eval import predict as P
+from mtbert.io import write_json
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
 from mtbert.train.averaging import AveragingConfig, WeightAverager
 from mtbert.train.cached import FeatureCache, predict_cached
@@ -39,6 +41,32 @@ from mtbert.train.resume import Progress, restore_state, save_state
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
 from mtbert.train.state import StateStore, rng_state
 from mtbert.train.surgery import METHODS, GradientMethod, MethodContext
+
+
+@dataclass
+class PlateauConfig:
+    """Train until dev levels off: `epochs` is then the cap."""
+
+    patience: NonNegativeInt = 0  # dev evaluations in a row without a gain above min_delta that stop training; 0: off
+    min_delta: NonNegativeFloat = 0.0  # the smallest gain of the selection metric (dev overall) that counts
+    __pydantic_config__ = SECTION
+
+
+def selection(summary: dict[str, float]) -> float:
+    """The dev number a run selects its checkpoint (and stops) by: the overall score, else the mean of what there is."""
+    return summary.get("overall", float(np.mean(list(summary.values()))))
+
+
+def evaluations_without_gain(history: list[dict[str, float]], min_delta: float) -> int:
+    """How many dev evaluations in a row, up to the last, did not beat the best before them by more than min_delta."""
+    best, waited = -float("inf"), 0
+    for summary in history:
+        value = selection(summary)
+        if value > best + min_delta:  # never true for NaN
+            best, waited = value, 0
+        else:
+            waited += 1
+    return waited
 
 
 @dataclass
@@ -84,7 +112,12 @@ class TrainConfig:
     simcse: SimCSEConfig = field(default_factory=SimCSEConfig)  # SimCSE's contrastive loss (report 001)
     smart: SmartConfig = field(default_factory=SmartConfig)  # SMART's smoothness regularizer (report 004)
     weight_averaging: AveragingConfig = field(default_factory=AveragingConfig)  # SWA / EMA over the last steps
+    plateau: PlateauConfig = field(default_factory=PlateauConfig)  # stop once dev levels off (epochs: the cap)
     __pydantic_config__ = SECTION
+
+    def plateaued(self, history: list[dict[str, float]]) -> bool:
+        return self.plateau.patience > 0 and evaluations_without_gain(history, self.plateau.min_delta) >= \
+            self.plateau.patience
 
     def __post_init__(self) -> None:
         if self.mode == "frozen" and any(getattr(self, name).weight > 0 for name in REGULARIZERS.names()):
@@ -122,9 +155,12 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
             output = seeded.head(model, task, features, seeds)
             loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
             parts = {"task": loss.detach()}
+            clean = CleanPass(features, output, seeds, ranks.gather_rows, model.input_form(task) == "siamese")
             for name, rcfg in cfg.regularizers(task).items():
-                term = REGULARIZERS[name](model, task, batch, CleanPass(features, output, seeds, ranks.gather_rows), rcfg)
+                term = REGULARIZERS[name](model, task, batch, clean, rcfg)
                 parts[name] = term.detach()
+                # the manipulation's size against the loss it joins: a page can tell an inert one from a null effect
+                parts[f"{name}_relative"] = (rcfg.weight * term.detach() / parts["task"].abs().clamp_min(1e-12)).float()
                 loss = loss + rcfg.weight * term
         if scales is not None:
             loss = loss * scales[task]
@@ -214,6 +250,8 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     for epoch, plan in enumerate(plans, start=1):
         if epoch < resume_epoch:
             continue
+        if cfg.plateaued(progress.history):  # a resumed run whose dev had levelled off before it was cut
+            break
         if epoch > resume_epoch:
             log, skip = EpochLog(), 0
         start = time.perf_counter()
@@ -291,21 +329,36 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
         for name, value in epoch_logged.items():
             live.log_metric(name, value)
         progress.logged.append(epoch_logged)
-        selection = dev_summary.get("overall", float(np.mean(list(dev_summary.values()))))
         progress.history.append(dev_summary)
-        if selection > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
-            progress.best, progress.best_metrics = selection, dict(dev_summary, epoch=epoch)
+        if selection(dev_summary) > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
+            progress.best, progress.best_metrics = selection(dev_summary), dict(dev_summary, epoch=epoch)
             if ranks.is_main:
                 save_multitask(scored, out_dir, dict(resolved, best=progress.best_metrics, notes=notes), tokenizer_files)
         live.next_step()
+        if cfg.plateaued(progress.history):
+            break
         if epoch < len(plans):
             snapshot(epoch + 1, 0, EpochLog())
     if not progress.best_metrics:
         raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, e.g. a "
                            f"dead STS head, have no Pearson r); dev metrics per epoch: {progress.history}")
+    stopped = stop_record(cfg, progress.history, len(plans))
+    print(f"stopped after epoch {stopped['epoch']} of at most {len(plans)}: {stopped['by']}"
+          + (" while dev was still rising" if stopped["still_rising"] else ""))
+    if ranks.is_main and out_dir is not None:
+        write_json(out_dir / "run.json", dict(json.loads((out_dir / "run.json").read_text()), stopped=stopped))
     if store is not None and ranks.is_main:
         store.clear()  # finished: a rerun starts fresh
     return progress.best_metrics
+
+
+def stop_record(cfg: TrainConfig, history: list[dict[str, float]], cap: int) -> dict:
+    """Where and why training stopped: the plateau rule, or the cap (`epochs`), and whether dev still rose then (its
+    last evaluation beat the best before it by more than min_delta)."""
+    waited = evaluations_without_gain(history, cfg.plateau.min_delta)
+    by = "plateau" if cfg.plateaued(history) else "cap"
+    return {"epoch": len(history), "cap": cap, "by": by, "still_rising": by == "cap" and waited == 0 and len(history) > 1,
+            "patience": cfg.plateau.patience, "min_delta": cfg.plateau.min_delta}
 
 
 def resolved_config(**sections) -> dict:

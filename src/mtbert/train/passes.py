@@ -47,7 +47,7 @@ def encode(model, batch: dict, seeds: PassSeeds, inputs_embeds: torch.Tensor | N
         return model.encode(batch, inputs_embeds)
 
 
-def head(model, task: str, features: Features, seeds: PassSeeds) -> torch.Tensor:
-    """The task head on `features` with its dropout from `seeds`."""
-    with seeds.global_stream("dropout/head", features.pooled.device):
+def head(model, task: str, features: Features, seeds: PassSeeds, purpose: str = "head") -> torch.Tensor:
+    """The task head on `features` with its dropout from `seeds` (another `purpose`: masks of its own)."""
+    with seeds.global_stream(f"dropout/{purpose}", features.pooled.device):
         return model.head(task, features)

@@ -18,6 +18,7 @@ from mtbert.model.heads import Features
 from mtbert.config import SECTION, NonNegativeFloat, NonNegativeInt, PositiveFloat
 from mtbert.model.multitask import TASK_SPECS, TaskName
 from mtbert.registry import Registry
+from mtbert.seeds import generator
 from mtbert.train import passes
 from mtbert.train.passes import PassSeeds
 
@@ -38,6 +39,7 @@ class CleanPass:
     output: torch.Tensor
     seeds: PassSeeds
     gather: Callable[[torch.Tensor], tuple[torch.Tensor, int]] = _local
+    pair_rows: bool = False  # the batch stacks a pair's two sides (a's then b's)
 
 
 @dataclass
@@ -57,12 +59,23 @@ class SimCSEConfig:
 @dataclass
 class SmartConfig:
     weight: NonNegativeFloat = 0.0  # λ; 0: off
-    sigma: NonNegativeFloat = 1.0e-5  # std of the initial noise on the input embeddings
+    sigma: NonNegativeFloat = 1.0e-5  # the initial noise on the input embeddings: N(0, σ²), or N(0, σ) (`sigma_is`)
+    sigma_is: Literal["std", "variance"] = "std"  # how to read `sigma` (report 004's "N(0, 1e-5)" says neither)
     ascent_steps: NonNegativeInt = 1  # normalised gradient-ascent steps on the noise (0: one random perturbation)
     step_size: PositiveFloat = 1.0e-3  # η
+    # algorithm1: Jiang et al.'s Algorithm 1, δ + η g / ‖g‖_∞ (each sequence), projected onto the ∞-ball of `epsilon`
+    # | mtdnn: MT-DNN's perturbation code, δ ← (δ + η g) / ‖δ + η g‖_∞ per token (no ball, `epsilon` unused)
+    step: Literal["algorithm1", "mtdnn"] = "algorithm1"
     epsilon: PositiveFloat | None = 1.0e-5  # radius of the ∞-norm ball the ascent steps are projected onto; null: none
+    # replayed: the perturbed passes see the clean pass's dropout masks (the term measures the perturbation alone)
+    # | fresh: each perturbed pass draws its own masks, as MT-DNN reruns the model in training mode
+    masks: Literal["replayed", "fresh"] = "replayed"
     tasks: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # whose batches it regularizes
     __pydantic_config__ = SECTION
+
+    @property
+    def std(self) -> float:
+        return self.sigma ** 0.5 if self.sigma_is == "variance" else self.sigma
 
 
 def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float, exclude: torch.Tensor | None = None,
@@ -121,9 +134,10 @@ def simcse(model, task: str, batch: dict, clean: CleanPass, cfg: SimCSEConfig) -
     return nt_xent(z1, z2, cfg.temperature, exclude, all1, all2, offset)
 
 
-def divergence(kind: str, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """Symmetric KL between two outputs' predictive distributions (classification), or squared error (regression)."""
-    p, q = p.float(), q.float()
+def divergence(kind: str, p: torch.Tensor, q: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Symmetric KL between two outputs' predictive distributions (classification), or squared error (regression); the
+    mean over rows, or (`reduction="sum"`) their sum, whose gradient on a row does not depend on the batch's size."""
+    p, q = (t if t.dtype == torch.float64 else t.float() for t in (p, q))  # at least fp32
     if kind == "cross_entropy":
         lp, lq = F.log_softmax(p, -1), F.log_softmax(q, -1)
     elif kind == "bce":
@@ -131,8 +145,10 @@ def divergence(kind: str, p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         lp = F.logsigmoid(torch.stack([-p.reshape(-1), p.reshape(-1)], -1))
         lq = F.logsigmoid(torch.stack([-q.reshape(-1), q.reshape(-1)], -1))
     else:
-        return ((p - q) ** 2).mean()
-    return (F.kl_div(lq, lp, log_target=True, reduction="batchmean") + F.kl_div(lp, lq, log_target=True, reduction="batchmean"))
+        squared = ((p - q) ** 2)
+        return squared.sum() / (1 if reduction == "sum" else squared.numel())
+    kl = F.kl_div(lq, lp, log_target=True, reduction="sum") + F.kl_div(lp, lq, log_target=True, reduction="sum")
+    return kl / (1 if reduction == "sum" else len(lp))
 
 
 def ascent_step(delta: torch.Tensor, grad: torch.Tensor, step_size: float, epsilon: float | None) -> torch.Tensor:
@@ -143,26 +159,67 @@ def ascent_step(delta: torch.Tensor, grad: torch.Tensor, step_size: float, epsil
     return delta.clamp(-epsilon, epsilon) if epsilon is not None else delta
 
 
+def mtdnn_step(delta: torch.Tensor, grad: torch.Tensor, step_size: float) -> torch.Tensor:
+    """One step of MT-DNN's perturbation code: (δ + η g) divided by its own ∞-norm over each token's dimensions, so
+    every token's perturbation has ∞-norm 1 (a padding position, zero throughout, stays zero)."""
+    moved = delta + step_size * grad
+    return moved / (moved.abs().amax(dim=-1, keepdim=True) + 1e-6)
+
+
+def row_noise(batch: dict, clean: CleanPass, dim: int, std: float, dtype: torch.dtype) -> torch.Tensor:
+    """N(0, std²) on each row's real tokens (zero on padding), drawn from a generator of the row's own: (run seed, task,
+    step, which side of a pair, the row's place in the whole batch across ranks). Any number of ranks, any padding
+    length: one process on the whole batch draws the same noise for the same row."""
+    mask = batch["attention_mask"]
+    rows, length = mask.shape
+    shard = rows // 2 if clean.pair_rows else rows
+    _, offset = clean.gather(mask.new_zeros(shard, 1, dtype=torch.float32))  # where this rank's rows start
+    out = torch.zeros(rows, length, dim, dtype=dtype, device=mask.device)
+    for r, n in enumerate(mask.sum(1).tolist()):
+        side, place = divmod(r, shard)
+        noise = generator(clean.seeds.seed, "smart", clean.seeds.task, clean.seeds.step, side, offset + place)
+        out[r, : int(n)] = (torch.randn(int(n), dim, generator=noise) * std).to(device=mask.device, dtype=dtype)
+    return out
+
+
 @REGULARIZERS.register("smart")
 def smart(model, task: str, batch: dict, clean: CleanPass, cfg: SmartConfig) -> torch.Tensor:
-    """SMART's smoothness term (Jiang et al. 2020, Algorithm 1, without the Bregman proximal-point part): noise
-    δ ~ N(0, σ²) on the input embeddings, `ascent_steps` normalised ascent steps on ℓ_s, then ℓ_s(f(x), f(x + δ)).
+    """SMART's smoothness term (Jiang et al. 2020, without the Bregman proximal-point part): noise δ on the input
+    embeddings, `ascent_steps` normalised ascent steps on ℓ_s (Algorithm 1's, or MT-DNN's code's), then
+    ℓ_s(f(x), f(x + δ)).
 
-    Every perturbed pass replays the clean pass's dropout masks, so the term measures the perturbation alone.
+    Its passes and divergences run in fp32 even under autocast: the term is tiny at small σ, and in bf16 it would
+    measure rounding. With replayed masks (and under autocast) the clean side is recomputed in fp32 with the clean
+    pass's masks; with fresh masks it is the clean pass's own output, as MT-DNN compares against the training logits.
     """
     kind = TASK_SPECS[task].loss
-    embeds = model.bert.embeddings.word_embeddings(batch["input_ids"])
-    noise = clean.seeds.generator("smart", embeds.device)  # its own stream: the main passes' masks never shift
-    delta = torch.randn(embeds.shape, generator=noise, device=embeds.device, dtype=embeds.dtype) * cfg.sigma
-    target = clean.output.detach()
-    for _ in range(cfg.ascent_steps):
-        delta.requires_grad_(True)
-        div = divergence(kind, target, perturbed_pass(model, task, batch, clean, embeds.detach() + delta))
-        (grad,) = torch.autograd.grad(div, delta)
-        delta = ascent_step(delta.detach(), grad, cfg.step_size, cfg.epsilon)
-    return divergence(kind, clean.output, perturbed_pass(model, task, batch, clean, embeds + delta))
+    device = batch["input_ids"].device
+    mixed = torch.is_autocast_enabled(device.type)
+    with torch.autocast(device.type, enabled=False):
+        embeds = model.bert.embeddings.word_embeddings(batch["input_ids"])  # the weights' own precision: fp32 or more
+        delta = row_noise(batch, clean, embeds.shape[-1], cfg.std, embeds.dtype)
+        reference = clean.output.to(embeds.dtype)
+        if mixed and cfg.masks == "replayed":
+            reference = perturbed_pass(model, task, batch, clean, embeds, 0)
+        for k in range(cfg.ascent_steps):
+            delta.requires_grad_(True)
+            # summed over rows: a row's ascent direction does not depend on how many rows share its batch or rank
+            div = divergence(kind, reference.detach(),
+                             perturbed_pass(model, task, batch, clean, embeds.detach() + delta, k + 1, cfg.masks),
+                             reduction="sum")
+            (grad,) = torch.autograd.grad(div, delta)
+            delta = (mtdnn_step(delta.detach(), grad, cfg.step_size) if cfg.step == "mtdnn"
+                     else ascent_step(delta.detach(), grad, cfg.step_size, cfg.epsilon))
+        perturbed = perturbed_pass(model, task, batch, clean, embeds + delta, cfg.ascent_steps + 1, cfg.masks)
+        return divergence(kind, reference, perturbed)
 
 
-def perturbed_pass(model, task: str, batch: dict, clean: CleanPass, embeds: torch.Tensor) -> torch.Tensor:
-    """The clean pass again on perturbed input embeddings, with the clean pass's dropout masks."""
-    return passes.head(model, task, passes.encode(model, batch, clean.seeds, embeds), clean.seeds)
+def perturbed_pass(model, task: str, batch: dict, clean: CleanPass, embeds: torch.Tensor, view: int,
+                   masks: str = "replayed") -> torch.Tensor:
+    """The clean pass again on perturbed input embeddings: with the clean pass's dropout masks (replayed), or with
+    masks of its own (fresh: one stream per `view`, never the clean pass's)."""
+    if masks == "replayed":
+        return passes.head(model, task, passes.encode(model, batch, clean.seeds, embeds), clean.seeds)
+    purpose = f"smart_view{view}"
+    return passes.head(model, task, passes.encode(model, batch, clean.seeds, embeds, purpose=purpose), clean.seeds,
+                       purpose=purpose)
