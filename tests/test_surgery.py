@@ -2,6 +2,7 @@ import itertools
 
 import pytest
 import torch
+from conftest import ROOT
 
 from mtbert.train.surgery import METHODS, GradientMethod, MethodContext, TaskGradients, cosine_matrix
 
@@ -182,3 +183,17 @@ def test_the_direction_stays_on_js_device_whatever_device_the_weights_come_from(
     blocks = [torch.randn(3, 5, device="meta"), torch.randn(3, 2, device="meta")]
     direction = TaskGradients(blocks, ["sst", "quora", "sts"]).weighted(torch.ones(3))
     assert direction.device.type == "meta" and direction.shape == (7,)
+
+
+def test_only_the_plain_sum_lets_a_step_skip_the_task_gradients():
+    """What a method needs is its own property, not a string check on its name."""
+    from mtbert.train.surgery import METHODS
+
+    needs = {name: GradientMethod.build(name, CTX).needs_task_gradients for name in METHODS.names()}
+    assert needs.pop("sum") is False
+    assert all(needs.values()), needs
+
+
+def test_the_gradient_methods_use_torchjds_public_api_only():
+    source = (ROOT / "src" / "mtbert" / "train" / "surgery.py").read_text()
+    assert "torchjd._" not in source and "._init" not in source

@@ -24,7 +24,7 @@ __all__ = ["GradientBuffers", "backward", "forms_jacobian"]
 def forms_jacobian(model: MultitaskModel, tasks: list[str], method: GradientMethod, jacobian: bool) -> bool:
     """Whether a step's backward forms J: several tasks reach shared parameters and the method (or a measurement)
     needs their gradients apart."""
-    return len(tasks) > 1 and bool(model.shared_parameters(tasks)) and (method.name != "sum" or jacobian)
+    return len(tasks) > 1 and bool(model.shared_parameters(tasks)) and (method.needs_task_gradients or jacobian)
 
 
 def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: GradientMethod, jacobian: bool,

@@ -198,11 +198,12 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     resolved = dict(resolved, epoch_passes=epoch_passes, epoch_steps=[len(plan) for plan in plans])
     task_steps = Counter(t for plan in plans for step in plan for t in step)
     multi_task_steps = sum(len(step) > 1 for plan in plans for step in plan)
+    method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     notes = []
-    if cfg.method != "sum" and multi_task_steps == 0:
+    if method.needs_task_gradients and multi_task_steps == 0:
         notes.append(f"train.method={cfg.method} combines gradients of several tasks, but schedule {cfg.schedule} puts "
                      "one task in every step: every step is a plain step")
-    if cfg.method != "sum" and cfg.mode == "frozen" and not model.shared_parameters(tasks):
+    if method.needs_task_gradients and cfg.mode == "frozen" and not model.shared_parameters(tasks):
         notes.append(f"train.method={cfg.method} acts on parameters several tasks share; with the encoder frozen and no "
                      "shared head trunk there are none: heads train with plain steps")
     for note in notes:
@@ -217,7 +218,6 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     averager = WeightAverager(model, cfg.weight_averaging, sum(len(plan) for plan in plans))  # copies before compiling
     if cfg.compile:
         model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
-    method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
     buffers = GradientBuffers()
     forward = data_parallel(model, lambda m, batches, scales, key: task_losses(m, batches, device, cfg, scales, key, ranks),
                             ranks)

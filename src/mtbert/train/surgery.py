@@ -9,6 +9,7 @@ gradient when they conflict; written here) and torchjd's Gramian-weighted aggreg
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -72,51 +73,37 @@ class GradientMethod:
     def build(cls, name: str, ctx: MethodContext) -> "GradientMethod":
         return cls(name, METHODS[name](ctx))
 
+    @property
+    def needs_task_gradients(self) -> bool:
+        """Whether the method must see each task's gradient apart (J); one that does not (the plain sum) lets a step
+        run one summed backward."""
+        return getattr(self.combine, "needs_task_gradients", True)
+
     def __call__(self, J: torch.Tensor, tasks: list[str]) -> torch.Tensor:
         return self.combine(TaskGradients([J], tasks))
 
     def state(self) -> dict:
-        """What a stateful method carries from step to step (for a resumable training state); {} for the others."""
+        """What a stateful method carries from step to step, for a resumable training state: each of its torchjd
+        aggregators that declares a state (torchjd.Stateful) pickled whole, solver and all; {} for the others."""
+        from torchjd import Stateful
+
         aggregators = getattr(self.combine, "aggregators", {})
-        return {str(n): aggregator_state(a) for n, a in aggregators.items() if aggregator_state(a)}
+        return {str(n): np.frombuffer(pickle.dumps(a), dtype=np.uint8).copy() for n, a in aggregators.items()
+                if isinstance(a, Stateful)}
 
     def load_state(self, state: dict) -> None:
         aggregators = getattr(self.combine, "aggregators", None)
-        for n, values in state.items():
-            aggregators[int(n)] = self.combine.factory(int(n))
-            load_aggregator_state(aggregators[int(n)], values)
-
-
-def _stateful_parts(aggregator) -> list:
-    """The aggregator and its weighting, where a torchjd aggregator keeps its state (e.g. NashMTL's last weights)."""
-    from torchjd._mixins import Stateful
-
-    return [part for part in (aggregator, getattr(aggregator, "weighting", None)) if isinstance(part, Stateful)]
-
-
-_PLAIN = (int, float, bool, np.ndarray, torch.Tensor, type(None))
-
-
-def aggregator_state(aggregator) -> dict:
-    """A stateful torchjd aggregator's plain attributes (numbers, arrays, tensors; its solver objects are rebuilt)."""
-    return {f"{i}.{k}": v for i, part in enumerate(_stateful_parts(aggregator)) for k, v in vars(part).items()
-            if isinstance(v, _PLAIN)}
-
-
-def load_aggregator_state(aggregator, state: dict) -> None:
-    parts = _stateful_parts(aggregator)
-    for key, value in state.items():
-        i, name = key.split(".", 1)
-        setattr(parts[int(i)], name, value)
-    for part in parts:
-        # NashMTL builds its convex problem on its first step only; a restored one past that step needs it now.
-        if getattr(part, "step", 0) and hasattr(part, "_init_optim_problem"):
-            part._init_optim_problem()
+        for n, data in state.items():
+            aggregators[int(n)] = pickle.loads(np.asarray(data, dtype=np.uint8).tobytes())
 
 
 @METHODS.register("sum")
 def summed(ctx: MethodContext) -> Combine:
-    return lambda grads: grads.weighted(torch.ones(len(grads.tasks)))
+    def combine(grads: TaskGradients) -> torch.Tensor:
+        return grads.weighted(torch.ones(len(grads.tasks)))
+
+    combine.needs_task_gradients = False  # summed task gradients are the gradient of the summed loss
+    return combine
 
 
 @METHODS.register("mtrec")
