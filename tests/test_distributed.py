@@ -134,11 +134,11 @@ from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.backward import GradientBuffers, backward
+from mtbert.train.methods.backward import GradientBuffers, backward
 from mtbert.train.distributed import Ranks
 from mtbert.train.loop import TrainConfig, task_losses
 from mtbert.train.regularizers import SimCSEConfig
-from mtbert.train.surgery import GradientMethod, MethodContext
+from mtbert.train.methods.combine import GradientMethod, MethodContext
 
 # As under NCCL, the default group has no CPU backend ("cuda:gloo"): any collective on a CPU tensor that does not go
 # through the data group fails. The data group (gloo) stands in for NCCL on the GPU tensors a real run reduces.

@@ -8,10 +8,10 @@ import torch
 from test_training import CPU, _setup
 
 from mtbert.model.multitask import ModelConfig, MultitaskModel
-from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.loop import task_losses
 from mtbert.train.optim import build_optimizers
-from mtbert.train.surgery import GradientMethod, MethodContext
+from mtbert.train.methods.combine import GradientMethod, MethodContext
 
 LAYOUTS = {
     "both_shared": {"quora": "shared_pair", "sts": "shared_pair"},

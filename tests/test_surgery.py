@@ -4,7 +4,7 @@ import pytest
 import torch
 from conftest import ROOT
 
-from mtbert.train.surgery import METHODS, GradientMethod, MethodContext, TaskGradients, cosine_matrix
+from mtbert.train.methods.combine import METHODS, GradientMethod, MethodContext, TaskGradients, cosine_matrix
 
 CTX = MethodContext(tasks=["sst", "quora", "sts"])
 
@@ -102,7 +102,7 @@ def test_every_torchjd_aggregator_gives_a_finite_direction_that_does_not_oppose_
 
 
 def test_a_stateful_aggregator_is_built_once_per_run_and_keeps_its_state():
-    from mtbert.train.surgery import _torchjd
+    from mtbert.train.methods.combine import _torchjd
 
     class Counting:  # a stand-in for a stateful aggregator: the k-th call returns k times the sum
         def __init__(self):
@@ -133,7 +133,7 @@ def test_nash_mtl_resumed_from_a_stored_state_gives_the_uninterrupted_directions
     from torchjd.aggregation import NashMTL
 
     from mtbert.train.state import StateStore
-    from mtbert.train.surgery import _torchjd
+    from mtbert.train.methods.combine import _torchjd
 
     def build():
         return GradientMethod("nash_mtl", _torchjd(lambda n: NashMTL(n_tasks=n, update_weights_every=2))(CTX))
@@ -169,7 +169,7 @@ def test_a_torchjd_method_gives_what_its_aggregator_gives_on_J(name):
 
 
 def test_the_direction_goes_into_the_given_buffer():
-    from mtbert.train.surgery import TaskGradients
+    from mtbert.train.methods.combine import TaskGradients
 
     J, out = torch.tensor([[1.0, 0.0], [-1.0, 1.0]]), torch.empty(2)
     direction = GradientMethod.build("pcgrad", MethodContext(tasks=["a", "b"])).combine(TaskGradients([J], ["a", "b"], out))
@@ -187,7 +187,7 @@ def test_the_direction_stays_on_js_device_whatever_device_the_weights_come_from(
 
 def test_only_the_plain_sum_lets_a_step_skip_the_task_gradients():
     """What a method needs is its own property, not a string check on its name."""
-    from mtbert.train.surgery import METHODS
+    from mtbert.train.methods.combine import METHODS
 
     needs = {name: GradientMethod.build(name, CTX).needs_task_gradients for name in METHODS.names()}
     assert needs.pop("sum") is False
@@ -195,5 +195,5 @@ def test_only_the_plain_sum_lets_a_step_skip_the_task_gradients():
 
 
 def test_the_gradient_methods_use_torchjds_public_api_only():
-    source = (ROOT / "src" / "mtbert" / "train" / "surgery.py").read_text()
+    source = (ROOT / "src" / "mtbert" / "train" / "methods" / "combine.py").read_text()
     assert "torchjd._" not in source and "._init" not in source

@@ -8,10 +8,10 @@ from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.backward import backward
+from mtbert.train.methods.backward import backward
 from mtbert.train.loop import task_losses
 from mtbert.train.optim import build_optimizers
-from mtbert.train.surgery import GradientMethod, MethodContext
+from mtbert.train.methods.combine import GradientMethod, MethodContext
 
 SST = pd.DataFrame({"id": list("abcdefgh"), "sentence": ["good film", "bad film", "great fun", "awful plot",
                                                          "very good", "very bad", "great actor", "dull plot"],
@@ -307,7 +307,7 @@ def test_run_json_records_the_passes_per_task_per_epoch(tiny_checkpoint_dir, tmp
 
 
 def test_reused_gradient_buffers_give_what_fresh_ones_give(tiny_checkpoint_dir):
-    from mtbert.train.backward import GradientBuffers
+    from mtbert.train.methods.backward import GradientBuffers
 
     model, batches = _setup(tiny_checkpoint_dir)
     method = GradientMethod.build("upgrad", MethodContext(tasks=list(batches)))
@@ -325,7 +325,7 @@ def test_reused_gradient_buffers_give_what_fresh_ones_give(tiny_checkpoint_dir):
 
 
 def test_j_keeps_only_the_reached_embedding_rows_and_still_gives_the_summed_gradient(tiny_checkpoint_dir):
-    from mtbert.train.backward import GradientBuffers
+    from mtbert.train.methods.backward import GradientBuffers
 
     model, first = _setup(tiny_checkpoint_dir, rows=[0, 1])
     halves = [first, _setup(tiny_checkpoint_dir, rows=[2, 3])[1]]  # two steps on different rows: the second clears the first's

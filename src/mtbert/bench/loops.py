@@ -1,7 +1,7 @@
 """The two timed training steps on the same heads and losses.
 
 ours: minBERT, batches padded to their longest sequence, the configured optimizers, gradient methods combined from
-the Gramian into reused buffers (train/backward.py). standard: what a user would otherwise write: transformers'
+the Gramian into reused buffers (train/methods/backward.py). standard: what a user would otherwise write: transformers'
 BertModel, every batch padded to max_length, fp32, one AdamW, and a gradient method by per-task autograd.grad with
 retained graphs, torch.cat into J and the torchjd aggregator on J (how this project did it before issue 11).
 """
@@ -18,10 +18,10 @@ from mtbert.bench.workload import Step
 from mtbert.model.bert import BertConfig, BertModel, init_bert_weights
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
-from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.loop import TrainConfig, task_losses
 from mtbert.train.optim import build_optimizers
-from mtbert.train.surgery import GradientMethod, MethodContext
+from mtbert.train.methods.combine import GradientMethod, MethodContext
 
 SHAPES = ("minilm", "bert-base")  # the configured checkpoint; a bert-base-shaped encoder with random weights
 

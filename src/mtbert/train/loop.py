@@ -26,7 +26,7 @@ from mtbert.io import write_json
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
 from mtbert.train.averaging import AveragingConfig, WeightAverager
 from mtbert.train.cached import FeatureCache, predict_cached
-from mtbert.train.backward import GradientBuffers, backward, forms_jacobian
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.epoch_log import EpochLog
 from mtbert.train.losses import LOSSES
@@ -40,7 +40,7 @@ from mtbert.train.regularizers import REGULARIZERS, CleanPass, SimCSEConfig, Sma
 from mtbert.train.resume import Progress, restore_state, save_state
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
 from mtbert.train.state import StateStore, rng_state
-from mtbert.train.surgery import METHODS, GradientMethod, MethodContext
+from mtbert.train.methods.combine import METHODS, GradientMethod, MethodContext
 
 
 @dataclass
@@ -76,7 +76,7 @@ class TrainConfig:
     tasks: Annotated[list[TaskName], Field(min_length=1)] = field(default_factory=lambda: ["sst", "quora", "sts"])
     schedule: SCHEDULES.Name = "summed"  # which tasks' batches make up a step: see train/schedules.py
     task_order: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # for schedule=sequential
-    method: METHODS.Name = "sum"  # how the tasks' gradients on the encoder combine: see train/surgery.py
+    method: METHODS.Name = "sum"  # how the tasks' gradients on the encoder combine: see train/methods/combine.py
     main_task: TaskName = "sst"  # for method=mtrec
     mtrec_lambda: NonNegativeFloat = 0.3  # MTRec's weight on the auxiliary tasks' gradients
     epochs: Count = 3
@@ -176,180 +176,231 @@ def train(model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict
     `live` may be None elsewhere). With a `store`, a resumable state is written every `store.every` steps and at each
     epoch end, a run resumes from the stored state its code and params wrote, and the state is removed at the end.
     `feature_store`: where a frozen encoder's outputs are kept for later runs (train/cached.py)."""
-    if cfg.sts_loss == "cosine_embedding" and "sts" in train_data and model.cfg.heads["sts"] not in ("cosine", "cosine_corr"):
-        raise ValueError(f"train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr "
-                         f"(it reads the head's output as 2.5 (cos + 1)), not {model.cfg.heads['sts']!r}")
-    device = ranks.device()
-    live = live if ranks.is_main else NoLive()
-    model.to(device)
-    torch.manual_seed(cfg.seed)  # nothing should draw from it (every source has its own seed): a safety net
-    rng = np.random.default_rng(derive(cfg.seed, "schedule"))
-    if cfg.mode == "frozen":
-        model.bert.requires_grad_(False)
-    tasks = list(train_data)
-    sizes = {t: len(d) for t, d in train_data.items()}
-    streams = {t: BatchStream(d, cfg.batch_size, derive(cfg.seed, "batches", t)) for t, d in train_data.items()}
-    steps, budgets = epoch_size(cfg.epoch, sizes, cfg.batch_size, cfg.steps_per_epoch)
-    plans = [SCHEDULES[cfg.schedule](EpochPlan(tasks, sizes, steps, e, cfg.epochs, list(cfg.task_order), rng, budgets))
-             for e in range(1, cfg.epochs + 1)]
-    epoch_passes = {t: [passes(plan, sizes, cfg.batch_size)[t] for plan in plans] for t in tasks}
-    print(f"train.epoch={cfg.epoch}: {len(plans[0])} steps in epoch 1; passes over each task's training set per epoch:",
-          {t: p[0] if len(set(p)) == 1 else p for t, p in epoch_passes.items()})
-    resolved = dict(resolved, epoch_passes=epoch_passes, epoch_steps=[len(plan) for plan in plans])
-    task_steps = Counter(t for plan in plans for step in plan for t in step)
-    multi_task_steps = sum(len(step) > 1 for plan in plans for step in plan)
-    method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task, mtrec_lambda=cfg.mtrec_lambda))
-    notes = []
-    if method.needs_task_gradients and multi_task_steps == 0:
-        notes.append(f"train.method={cfg.method} combines gradients of several tasks, but schedule {cfg.schedule} puts "
-                     "one task in every step: every step is a plain step")
-    if method.needs_task_gradients and cfg.mode == "frozen" and not model.shared_parameters(tasks):
-        notes.append(f"train.method={cfg.method} acts on parameters several tasks share; with the encoder frozen and no "
-                     "shared head trunk there are none: heads train with plain steps")
-    for note in notes:
-        warnings.warn(note, stacklevel=1)
-    head_lr = {t: cfg.task_lr.get(t, cfg.head_lr) for t in tasks}
-    head_wd = {t: cfg.task_weight_decay.get(t, cfg.head_weight_decay) for t in tasks}
-    optim: OptimizerSet = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
-                                           encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd,
-                                           total_steps=sum(len(plan) for plan in plans), warmup_ratio=cfg.warmup_ratio, task_steps=task_steps,
-                                           lr_schedule=cfg.lr_schedule, fused=device.type == "cuda",
-                                           layer_decay=cfg.layer_decay)
-    averager = WeightAverager(model, cfg.weight_averaging, sum(len(plan) for plan in plans))  # copies before compiling
-    if cfg.compile:
-        model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
-    buffers = GradientBuffers()
-    forward = data_parallel(model, lambda m, batches, scales, key: task_losses(m, batches, device, cfg, scales, key, ranks),
-                            ranks)
-    progress, log = Progress(), EpochLog()
-    saved, said = store.load() if store is not None else (None, "")
-    if said:
-        print(f"train state: {said}")
-    if saved is not None:
-        progress, log = restore_state(saved, store, model, optim, method, streams, live, out_dir, ranks.rank, averager,
-                                      device)
-    caches = dev_caches = None
-    if cfg.mode == "frozen" and cfg.cache_frozen:
-        caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)
-                  for t, d in train_data.items()}
-        dev_caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)
-                      for t, d in dev_data.items()}
-    guard = NonFiniteGuard(cfg.nonfinite, optim, ranks)
-    guard.last_finite = progress.last_finite
+    trainer = Trainer(model, train_data, dev_data, cfg, out_dir, live, pad_id, resolved, tokenizer_files, ranks, store,
+                      feature_store)
+    return trainer.fit()
 
-    def snapshot(epoch: int, step: int, epoch_log: EpochLog) -> None:
-        if store is None:
-            return
-        rng = ranks.gather_objects(rng_state())  # every rank's generators: each resumes its own
-        if ranks.is_main:
-            save_state(store, dataclasses.replace(progress, epoch=epoch, step=step), epoch_log, model, optim, method,
-                       streams, out_dir, rng, averager)
 
-    resume_epoch, skip = progress.epoch, progress.step
-    first_step = np.cumsum([0] + [len(plan) for plan in plans])  # a step's key: its number in the whole run
-    for epoch, plan in enumerate(plans, start=1):
-        if epoch < resume_epoch:
-            continue
-        if cfg.plateaued(progress.history):  # a resumed run whose dev had levelled off before it was cut
-            break
-        if epoch > resume_epoch:
-            log, skip = EpochLog(), 0
-        start = time.perf_counter()
-        for step, step_tasks in enumerate(tqdm(plan[skip:], desc=f"epoch {epoch}/{cfg.epochs}", unit="step",
-                                               mininterval=5, disable=not ranks.is_main, initial=skip,
-                                               total=len(plan)), start=skip + 1):
-            model.train()
-            if cfg.mode == "frozen":
-                model.bert.eval()  # a fixed feature extractor: no dropout, as its cached outputs
-            key = int(first_step[epoch - 1]) + step
-            drawn = {t: next(streams[t]) for t in step_tasks}  # every rank draws the same batches
-            indices = {t: ranks.shard(i) for t, i in drawn.items()}
-            scales = {t: ranks.loss_scale(len(indices[t]), len(i)) for t, i in drawn.items()} if ranks.enabled else None
-            measure = (len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0
-                       and progress.multi_step % cfg.grad_diagnostics_every == 0)
-            progress.multi_step += len(step_tasks) > 1
-            if caches is not None:
-                batches = {t: {"features": caches[t].features(i),
-                               "labels": torch.tensor(train_data[t].labels[i], dtype=torch.float32)}
-                           for t, i in indices.items()}
-            else:
-                batches = {t: collate(train_data[t], i, pad_id) for t, i in indices.items()}
-            if forms_jacobian(model, step_tasks, method, measure):  # J is reduced by hand: DDP would join the task graphs
-                with model.sparse_row_gradients(not cfg.compile):
-                    results = task_losses(model, batches, device, cfg, scales, key, ranks)
-            else:
-                results = forward(batches, scales, key)
-            if not guard.keep({t: r[0] for t, r in results.items()}, epoch, step):
-                optim.skip(step_tasks)
-                log.skipped += 1
+class Trainer:
+    """One fine-tuning run. `fit` runs the epochs (stopping at the cap or the plateau), `step` is one training step
+    (each task's forward, the gradient method's combination, clipping, the optimizer and schedule, the log) and
+    `evaluate` closes an epoch on dev. Devices, data parallelism, seeds, autocast and resumable states live in their
+    own modules (distributed, passes, eval.predict, resume)."""
+
+    def __init__(self, model: MultitaskModel, train_data: dict[str, TaskData], dev_data: dict[str, TaskData],
+                 cfg: TrainConfig, out_dir: Path | None, live, pad_id: int, resolved: dict,
+                 tokenizer_files: list[Path], ranks: Ranks = Ranks(), store: StateStore | None = None,
+                 feature_store: Path | None = None) -> None:
+        if cfg.sts_loss == "cosine_embedding" and "sts" in train_data and model.cfg.heads["sts"] not in ("cosine", "cosine_corr"):
+            raise ValueError(f"train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr "
+                             f"(it reads the head's output as 2.5 (cos + 1)), not {model.cfg.heads['sts']!r}")
+        self.model, self.train_data, self.dev_data, self.cfg = model, train_data, dev_data, cfg
+        self.out_dir, self.pad_id, self.tokenizer_files, self.ranks, self.store = out_dir, pad_id, tokenizer_files, ranks, store
+        self.device = device = ranks.device()
+        self.live = live if ranks.is_main else NoLive()
+        model.to(device)
+        torch.manual_seed(cfg.seed)  # nothing should draw from it (every source has its own seed): a safety net
+        rng = np.random.default_rng(derive(cfg.seed, "schedule"))
+        if cfg.mode == "frozen":
+            model.bert.requires_grad_(False)
+        self.tasks = tasks = list(train_data)
+        sizes = {t: len(d) for t, d in train_data.items()}
+        self.streams = {t: BatchStream(d, cfg.batch_size, derive(cfg.seed, "batches", t)) for t, d in train_data.items()}
+        steps, budgets = epoch_size(cfg.epoch, sizes, cfg.batch_size, cfg.steps_per_epoch)
+        self.plans = plans = [SCHEDULES[cfg.schedule](EpochPlan(tasks, sizes, steps, e, cfg.epochs, list(cfg.task_order),
+                                                                rng, budgets))
+                              for e in range(1, cfg.epochs + 1)]
+        epoch_passes = {t: [passes(plan, sizes, cfg.batch_size)[t] for plan in plans] for t in tasks}
+        print(f"train.epoch={cfg.epoch}: {len(plans[0])} steps in epoch 1; passes over each task's training set per epoch:",
+              {t: p[0] if len(set(p)) == 1 else p for t, p in epoch_passes.items()})
+        self.resolved = dict(resolved, epoch_passes=epoch_passes, epoch_steps=[len(plan) for plan in plans])
+        task_steps = Counter(t for plan in plans for step in plan for t in step)
+        multi_task_steps = sum(len(step) > 1 for plan in plans for step in plan)
+        self.method = GradientMethod.build(cfg.method, MethodContext(tasks=tasks, main_task=cfg.main_task,
+                                                                     mtrec_lambda=cfg.mtrec_lambda))
+        self.notes = notes = []
+        if self.method.needs_task_gradients and multi_task_steps == 0:
+            notes.append(f"train.method={cfg.method} combines gradients of several tasks, but schedule {cfg.schedule} puts "
+                         "one task in every step: every step is a plain step")
+        if self.method.needs_task_gradients and cfg.mode == "frozen" and not model.shared_parameters(tasks):
+            notes.append(f"train.method={cfg.method} acts on parameters several tasks share; with the encoder frozen and no "
+                         "shared head trunk there are none: heads train with plain steps")
+        for note in notes:
+            warnings.warn(note, stacklevel=1)
+        head_lr = {t: cfg.task_lr.get(t, cfg.head_lr) for t in tasks}
+        head_wd = {t: cfg.task_weight_decay.get(t, cfg.head_weight_decay) for t in tasks}
+        total = sum(len(plan) for plan in plans)
+        self.optim: OptimizerSet = build_optimizers(
+            model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task", encoder_lr=cfg.lr,
+            encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd, total_steps=total,
+            warmup_ratio=cfg.warmup_ratio, task_steps=task_steps, lr_schedule=cfg.lr_schedule,
+            fused=device.type == "cuda", layer_decay=cfg.layer_decay)
+        self.averager = WeightAverager(model, cfg.weight_averaging, total)  # copies before compiling
+        if cfg.compile:
+            model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
+        self.buffers = GradientBuffers()
+        self.forward = data_parallel(model, lambda m, batches, scales, key: task_losses(m, batches, device, cfg, scales,
+                                                                                        key, ranks), ranks)
+        self.progress, self.log = Progress(), EpochLog()
+        saved, said = store.load() if store is not None else (None, "")
+        if said:
+            print(f"train state: {said}")
+        if saved is not None:
+            self.progress, self.log = restore_state(saved, store, model, self.optim, self.method, self.streams, self.live,
+                                                    out_dir, ranks.rank, self.averager, device)
+        self.caches = self.dev_caches = None
+        if cfg.mode == "frozen" and cfg.cache_frozen:
+            self.caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)
+                           for t, d in train_data.items()}
+            self.dev_caches = {t: FeatureCache.build(model, d, cfg.eval_batch_size, pad_id, device, feature_store)
+                               for t, d in dev_data.items()}
+        self.guard = NonFiniteGuard(cfg.nonfinite, self.optim, ranks)
+        self.guard.last_finite = self.progress.last_finite
+        self.first_step = np.cumsum([0] + [len(plan) for plan in plans])  # a step's key: its number in the whole run
+
+    def fit(self) -> dict:
+        """Every epoch from where a resumed run stands, until the cap or the plateau; the best-on-dev metrics."""
+        cfg, progress = self.cfg, self.progress
+        resume_epoch, skip = progress.epoch, progress.step
+        for epoch, plan in enumerate(self.plans, start=1):
+            if epoch < resume_epoch:
                 continue
-            optim.zero_grad()
-            cos = backward(model, {t: r[0] for t, r in results.items()}, method, jacobian=measure, buffers=buffers,
-                           ranks=ranks, draw_seed=derive(cfg.seed, "method", key))
-            if not guard.keep_gradients(model, cfg.clip_norm, epoch, step):
-                optim.zero_grad()
-                optim.skip(step_tasks)
-                log.skipped += 1
-                continue
-            optim.step(step_tasks)
-            averager.update(model, key)
-            log.steps += 1
-            for task, (_, output, parts) in results.items():
-                log.task_steps[task] += 1
-                log.losses[task].append(parts.pop("task"))
-                for name, value in parts.items():
-                    log.aux[f"{task}_{name}"].append(value)
-                log.outputs[task].append(output)
-                log.golds[task].append(train_data[task].labels[indices[task]])
-            if cos is not None:
-                for i, a in enumerate(step_tasks):
-                    for j in range(i + 1, len(step_tasks)):
-                        log.cosines[f"{a}_{step_tasks[j]}"].append(cos[i, j])
-            if store is not None and store.every and step % store.every == 0 and step < len(plan):
-                log.seconds += time.perf_counter() - start
-                start = time.perf_counter()
-                snapshot(epoch, step, log)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        log.seconds += time.perf_counter() - start
-        epoch_metrics = log.metrics(tasks)
-        bad = {t: epoch_metrics[f"train/{t}_loss"] for t in tasks
+            if cfg.plateaued(progress.history):  # a resumed run whose dev had levelled off before it was cut
+                break
+            if epoch > resume_epoch:
+                self.log, skip = EpochLog(), 0
+            start = time.perf_counter()
+            for step, step_tasks in enumerate(tqdm(plan[skip:], desc=f"epoch {epoch}/{cfg.epochs}", unit="step",
+                                                   mininterval=5, disable=not self.ranks.is_main, initial=skip,
+                                                   total=len(plan)), start=skip + 1):
+                taken = self.step(epoch, step, step_tasks)
+                if taken and self.store is not None and self.store.every and step % self.store.every == 0 \
+                        and step < len(plan):
+                    self.log.seconds += time.perf_counter() - start
+                    start = time.perf_counter()
+                    self.snapshot(epoch, step, self.log)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            self.log.seconds += time.perf_counter() - start
+            self.evaluate(epoch)
+            if cfg.plateaued(progress.history):
+                break
+            if epoch < len(self.plans):
+                self.snapshot(epoch + 1, 0, EpochLog())
+        return self.finish()
+
+    def step(self, epoch: int, step: int, step_tasks: list[str]) -> bool:
+        """One training step on the tasks the schedule gave it; False when a non-finite loss or gradient skipped it."""
+        model, cfg, ranks, log = self.model, self.cfg, self.ranks, self.log
+        model.train()
+        if cfg.mode == "frozen":
+            model.bert.eval()  # a fixed feature extractor: no dropout, as its cached outputs
+        key = int(self.first_step[epoch - 1]) + step
+        drawn = {t: next(self.streams[t]) for t in step_tasks}  # every rank draws the same batches
+        indices = {t: ranks.shard(i) for t, i in drawn.items()}
+        scales = {t: ranks.loss_scale(len(indices[t]), len(i)) for t, i in drawn.items()} if ranks.enabled else None
+        # forward: each task's loss (with its regularizers) on its batch
+        measure = (len(step_tasks) > 1 and cfg.grad_diagnostics_every > 0
+                   and self.progress.multi_step % cfg.grad_diagnostics_every == 0)
+        self.progress.multi_step += len(step_tasks) > 1
+        batches = self.batches(indices)
+        if forms_jacobian(model, step_tasks, self.method, measure):  # J is reduced by hand: DDP would join the graphs
+            with model.sparse_row_gradients(not cfg.compile):
+                results = task_losses(model, batches, self.device, cfg, scales, key, ranks)
+        else:
+            results = self.forward(batches, scales, key)
+        losses = {t: r[0] for t, r in results.items()}
+        if not self.guard.keep(losses, epoch, step):
+            self.optim.skip(step_tasks)
+            log.skipped += 1
+            return False
+        # combine and backward: the method's direction on shared parameters, each task's own gradient elsewhere
+        self.optim.zero_grad()
+        cos = backward(model, losses, self.method, jacobian=measure, buffers=self.buffers, ranks=ranks,
+                       draw_seed=derive(cfg.seed, "method", key))
+        # clip, then the optimizers and their schedules
+        if not self.guard.keep_gradients(model, cfg.clip_norm, epoch, step):
+            self.optim.zero_grad()
+            self.optim.skip(step_tasks)
+            log.skipped += 1
+            return False
+        self.optim.step(step_tasks)
+        self.averager.update(model, key)
+        # log: on the device, read once at the epoch's end
+        log.steps += 1
+        for task, (_, output, parts) in results.items():
+            log.task_steps[task] += 1
+            log.losses[task].append(parts.pop("task"))
+            for name, value in parts.items():
+                log.aux[f"{task}_{name}"].append(value)
+            log.outputs[task].append(output)
+            log.golds[task].append(self.train_data[task].labels[indices[task]])
+        if cos is not None:
+            for i, a in enumerate(step_tasks):
+                for j in range(i + 1, len(step_tasks)):
+                    log.cosines[f"{a}_{step_tasks[j]}"].append(cos[i, j])
+        return True
+
+    def batches(self, indices: dict[str, np.ndarray]) -> dict[str, dict]:
+        """Each task's rows: cached encoder outputs for a frozen encoder, else padded token ids."""
+        if self.caches is not None:
+            return {t: {"features": self.caches[t].features(i),
+                        "labels": torch.tensor(self.train_data[t].labels[i], dtype=torch.float32)}
+                    for t, i in indices.items()}
+        return {t: collate(self.train_data[t], i, self.pad_id) for t, i in indices.items()}
+
+    def evaluate(self, epoch: int) -> None:
+        """The epoch's train metrics and dev scores logged; the checkpoint kept when dev improved."""
+        cfg, progress, model = self.cfg, self.progress, self.model
+        epoch_metrics = self.log.metrics(self.tasks)
+        bad = {t: epoch_metrics[f"train/{t}_loss"] for t in self.tasks
                if f"train/{t}_loss" in epoch_metrics and not np.isfinite(epoch_metrics[f"train/{t}_loss"])}
         if bad:  # the study runner records such a run as diverged (NaN) and goes on; nothing is saved
             raise FloatingPointError(f"non-finite training loss in epoch {epoch}: mean loss per task {bad}; lower "
                                      f"train.lr or the regularizer weights")
-        scored = averager.model_to_score(model)  # the average once it holds a step
-        dev_scores = {t: P.score(t, predict_cached(scored, dev_caches[t], cfg.eval_batch_size) if dev_caches else
-                                 P.predict(scored, d, cfg.eval_batch_size, pad_id, device), d.labels)
-                      for t, d in dev_data.items()}
+        scored = self.averager.model_to_score(model)  # the average once it holds a step
+        dev_scores = {t: P.score(t, predict_cached(scored, self.dev_caches[t], cfg.eval_batch_size) if self.dev_caches
+                                 else P.predict(scored, d, cfg.eval_batch_size, self.pad_id, self.device), d.labels)
+                      for t, d in self.dev_data.items()}
         dev_summary = P.summary(dev_scores)
-        averaged = {"train/averaged_steps": averager.steps} if averager.averaged is not None else {}
-        epoch_logged = {**epoch_metrics, **averaged, "time/peak_memory_mb": peak_memory_mb(device),
+        averaged = {"train/averaged_steps": self.averager.steps} if self.averager.averaged is not None else {}
+        epoch_logged = {**epoch_metrics, **averaged, "time/peak_memory_mb": peak_memory_mb(self.device),
                         **{f"dev/{name}": value for name, value in dev_summary.items()}}
         for name, value in epoch_logged.items():
-            live.log_metric(name, value)
+            self.live.log_metric(name, value)
         progress.logged.append(epoch_logged)
         progress.history.append(dev_summary)
         if selection(dev_summary) > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
             progress.best, progress.best_metrics = selection(dev_summary), dict(dev_summary, epoch=epoch)
-            if ranks.is_main:
-                save_multitask(scored, out_dir, dict(resolved, best=progress.best_metrics, notes=notes), tokenizer_files)
-        live.next_step()
-        if cfg.plateaued(progress.history):
-            break
-        if epoch < len(plans):
-            snapshot(epoch + 1, 0, EpochLog())
-    if not progress.best_metrics:
-        raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, e.g. a "
-                           f"dead STS head, have no Pearson r); dev metrics per epoch: {progress.history}")
-    stopped = stop_record(cfg, progress.history, len(plans))
-    print(f"stopped after epoch {stopped['epoch']} of at most {len(plans)}: {stopped['by']}"
-          + (" while dev was still rising" if stopped["still_rising"] else ""))
-    if ranks.is_main and out_dir is not None:
-        write_json(out_dir / "run.json", dict(json.loads((out_dir / "run.json").read_text()), stopped=stopped))
-    if store is not None and ranks.is_main:
-        store.clear()  # finished: a rerun starts fresh
-    return progress.best_metrics
+            if self.ranks.is_main:
+                save_multitask(scored, self.out_dir, dict(self.resolved, best=progress.best_metrics, notes=self.notes),
+                               self.tokenizer_files)
+        self.live.next_step()
+
+    def snapshot(self, epoch: int, step: int, epoch_log: EpochLog) -> None:
+        """A resumable state: the run resumes at `step` of `epoch` with `epoch_log` (nothing without a store)."""
+        if self.store is None:
+            return
+        rng = self.ranks.gather_objects(rng_state())  # every rank's generators: each resumes its own
+        if self.ranks.is_main:
+            save_state(self.store, dataclasses.replace(self.progress, epoch=epoch, step=step), epoch_log, self.model,
+                       self.optim, self.method, self.streams, self.out_dir, rng, self.averager)
+
+    def finish(self) -> dict:
+        """Where and why training stopped into run.json; the resumable state removed; the best-on-dev metrics."""
+        progress = self.progress
+        if not progress.best_metrics:
+            raise RuntimeError(f"no epoch gave a dev score to select a checkpoint by (a NaN metric: constant predictions, "
+                               f"e.g. a dead STS head, have no Pearson r); dev metrics per epoch: {progress.history}")
+        stopped = stop_record(self.cfg, progress.history, len(self.plans))
+        print(f"stopped after epoch {stopped['epoch']} of at most {len(self.plans)}: {stopped['by']}"
+              + (" while dev was still rising" if stopped["still_rising"] else ""))
+        if self.ranks.is_main and self.out_dir is not None:
+            run_json = self.out_dir / "run.json"
+            write_json(run_json, dict(json.loads(run_json.read_text()), stopped=stopped))
+        if self.store is not None and self.ranks.is_main:
+            self.store.clear()  # finished: a rerun starts fresh
+        return progress.best_metrics
 
 
 def stop_record(cfg: TrainConfig, history: list[dict[str, float]], cap: int) -> dict:

@@ -16,7 +16,7 @@ from mtbert.train.averaging import WeightAverager
 from mtbert.train.epoch_log import EpochLog, to_device
 from mtbert.train.optim import OptimizerSet
 from mtbert.train.state import StateStore, rng_state, set_rng_state
-from mtbert.train.surgery import GradientMethod
+from mtbert.train.methods.combine import GradientMethod
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """The backward pass of a training step: the plain summed backward, or per-task gradients on the shared parameters
-written into J (train/jacobian.py) for the gradient method to combine.
+written into J (train/methods/jacobian.py) for the gradient method to combine.
 
 Each task has its own forward pass, so its backward walks only its own graph: the per-task passes together cost what
 the summed backward costs, and what a method adds is one copy of each task's gradient into J, the Gramian J J^T and
@@ -15,8 +15,8 @@ import torch
 
 from mtbert.model.multitask import MultitaskModel
 from mtbert.train.distributed import Ranks
-from mtbert.train.jacobian import GradientBuffers, direction_buffer, task_jacobian, write_direction
-from mtbert.train.surgery import GradientMethod, TaskGradients, gramian_cosines
+from mtbert.train.methods.jacobian import GradientBuffers, direction_buffer, task_jacobian, write_direction
+from mtbert.train.methods.combine import GradientMethod, TaskGradients, gramian_cosines
 
 __all__ = ["GradientBuffers", "backward", "forms_jacobian"]
 
