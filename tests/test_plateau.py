@@ -4,10 +4,9 @@ records why, and a killed run that resumes with its patience counter and stops w
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from test_resume import KILLER, result, run, workspace
+from test_resume import kill_and_resume, result, run, workspace
 
 from mtbert.train.loop import PlateauConfig, TrainConfig, evaluations_without_gain, stop_record
 
@@ -56,15 +55,7 @@ def test_a_run_stops_at_its_plateau_and_records_where_and_why(plateau_run):
 def test_a_killed_run_resumes_its_patience_and_stops_where_the_whole_run_stops(tmp_path, plateau_run):
     _, expected = plateau_run
     path = workspace(tmp_path / "ws", epochs=5, plateau={"patience": 2, "min_delta": 1.0})
-    killer = tmp_path / "killer.py"
-    killer.write_text(KILLER)
-    killed = run(path, killer, 7)
-    assert killed.returncode == -9
-    shutil.rmtree(path / "models" / "finetuned", ignore_errors=True)
-    shutil.rmtree(path / "dvclive", ignore_errors=True)
-    resumed = run(path)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "train state: resuming from .state/finetune" in resumed.stdout
+    kill_and_resume(path, tmp_path, 7)
     weights, record = result(path)
     assert record == expected[1]
     assert all((weights[k] == expected[0][k]).all() for k in weights)

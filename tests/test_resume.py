@@ -70,6 +70,25 @@ def run(path: Path, killer: Path | None = None, after: int = 0) -> subprocess.Co
                           cwd=path, env=env, capture_output=True, text=True, timeout=600)
 
 
+def kill_and_resume(path: Path, tmp_path: Path, after: int, launch=None, check_state=None) -> subprocess.CompletedProcess:
+    """SIGKILL the stage after its `after`-th saved state, remove its outputs as DVC does before a rerun, rerun it
+    (`launch`: how, default one process; `check_state`: called on the saved state in between); the rerun must resume
+    from the state."""
+    launch = launch or run
+    killer = tmp_path / "killer.py"
+    killer.write_text(KILLER)
+    killed = launch(path, killer, after)
+    assert killed.returncode != 0 and (path / ".state" / "finetune" / "state.json").exists()
+    if check_state:
+        check_state(json.loads((path / ".state" / "finetune" / "state.json").read_text()))
+    shutil.rmtree(path / "models" / "finetuned", ignore_errors=True)
+    shutil.rmtree(path / "dvclive", ignore_errors=True)
+    resumed = launch(path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "train state: resuming from .state/finetune" in resumed.stdout
+    return resumed
+
+
 def result(path: Path) -> tuple[dict, dict]:
     weights = load_file(str(path / "models" / "finetuned" / "model.safetensors"))
     run_json = json.loads((path / "models" / "finetuned" / "run.json").read_text())
@@ -93,15 +112,7 @@ def uninterrupted(tmp_path_factory):
 @pytest.mark.parametrize("after", [2, 4])
 def test_a_killed_run_resumes_and_ends_exactly_where_an_uninterrupted_run_ends(tmp_path, uninterrupted, after):
     path = workspace(tmp_path / "ws")
-    killer = tmp_path / "killer.py"
-    killer.write_text(KILLER)
-    killed = run(path, killer, after)
-    assert killed.returncode == -9 and (path / ".state" / "finetune" / "state.json").exists()
-    shutil.rmtree(path / "models" / "finetuned", ignore_errors=True)  # as DVC removes a stage's outputs before a rerun
-    shutil.rmtree(path / "dvclive", ignore_errors=True)
-    resumed = run(path)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "train state: resuming from .state/finetune" in resumed.stdout
+    kill_and_resume(path, tmp_path, after)
     weights, record = result(path)
     expected_weights, expected_record = uninterrupted
     assert record == expected_record
@@ -137,17 +148,11 @@ def test_a_killed_two_rank_run_resumes_each_ranks_own_random_state_exactly(tmp_p
     done = torchrun(whole)
     assert done.returncode == 0, done.stderr[-3000:]
     path = workspace(tmp_path / "ws", batch_size=4)
-    killer = tmp_path / "killer.py"
-    killer.write_text(KILLER)
-    killed = torchrun(path, killer, 2)
-    assert killed.returncode != 0 and (path / ".state" / "finetune" / "state.json").exists()
-    saved = dict(json.loads((path / ".state" / "finetune" / "state.json").read_text())["state"]["__dict__"])
-    assert len(saved["rng"]["__list__"]) == 2  # each rank's generators
-    shutil.rmtree(path / "models" / "finetuned", ignore_errors=True)
-    shutil.rmtree(path / "dvclive", ignore_errors=True)
-    resumed = torchrun(path)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "train state: resuming from .state/finetune" in resumed.stdout
+
+    def each_ranks_generators(state: dict) -> None:
+        assert len(dict(state["state"]["__dict__"])["rng"]["__list__"]) == 2
+
+    kill_and_resume(path, tmp_path, 2, torchrun, each_ranks_generators)
     weights, record = result(path)
     expected_weights, expected_record = result(whole)
     assert record == expected_record
