@@ -45,3 +45,28 @@ def test_bert_base_has_85_million_weights_outside_its_embeddings():
 
     n, layers, hidden = non_embedding_dims(BertConfig())
     assert (layers, hidden) == (12, 768) and n == 12 * (4 * 768 * 768 + 2 * 768 * 3072) == 84_934_656
+
+
+def test_the_gemm_probe_counts_two_n_cubed_flops_per_product():
+    from mtbert.bench.peak import gemm_peak
+
+    rate = gemm_peak(size=64, repeats=2)
+    assert 1e6 < rate < 1e15  # a plausible FLOP/s for a 64 x 64 product on any machine
+
+
+def test_ratios_are_taken_round_by_round():
+    from mtbert.bench.peak import paired_ratio
+
+    # the machine slows down in round 2: both loops slow with it and the ratio holds
+    assert paired_ratio([2.0, 4.0, 3.0], [1.0, 2.0, 2.0]) == (2.0, 1.5, 2.0)
+    assert paired_ratio([3.0, 5.0], [1.0, 1.0]) == (4.0, 3.0, 5.0)
+    with pytest.raises(ValueError):
+        paired_ratio([], [])
+
+
+def test_the_anchor_loop_runs_transformers_with_fused_adamw_on_the_same_batches():
+    from mtbert.bench.loops import LOOPS, AnchorLoop, StandardLoop, adamw
+
+    assert LOOPS["anchor"] is AnchorLoop and AnchorLoop.fused and not StandardLoop.fused
+    opt = adamw([torch.nn.Parameter(torch.zeros(3))], 1e-3, 0.01, fused=True)
+    assert opt.defaults.get("fused") in (True, None)  # fused where this torch has the kernel, plain otherwise

@@ -1,5 +1,6 @@
-"""python -m mtbert.bench: time our training step against the standard loop on the same batches, the gradient methods
-against sum, and cost against data size and max_length; print the tables and write reports/performance.md."""
+"""python -m mtbert.bench: time our training step against the loop a careful user writes (transformers, dynamic padding,
+fused AdamW) and the max_length-padded one on the same batches, the gradient methods against sum, each FLOP rate
+against this machine's measured peak, and cost against data size and max_length; write reports/performance.md."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 
 from mtbert.bench import render
 from mtbert.bench.measure import measure
+from mtbert.bench.peak import gemm_peak, paired_ratio
 from mtbert.bench.scaling import batch_costs
 from mtbert.bench.workload import (SAMPLE_ROWS, load_workload, non_embedding_dims, pad_step, step_size,
                                    training_flops)
@@ -28,10 +30,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--steps", type=int, default=6, help="timed summed steps per configuration")
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of every method of our loop (medians are reported)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of every configuration but the max_length-padded "
+                                                          "loop (medians and paired ratios are reported)")
     ap.add_argument("--shapes", default="minilm,bert-base")
     ap.add_argument("--methods", default="sum,pcgrad,mtrec,upgrad,mgda")
-    ap.add_argument("--loops", default=None, help="default: ours,standard (and ours+compile on a GPU)")
+    ap.add_argument("--loops", default=None, help="default: ours,anchor,standard (and ours+compile on a GPU)")
     ap.add_argument("--max-lengths", default="32,64,128,256", help="for the scaling tables; empty: skip them")
     ap.add_argument("--all-standard", action="store_true", help="every method in the standard loop on every shape")
     ap.add_argument("--out", type=Path, default=Path("reports/performance.md"))
@@ -45,35 +48,40 @@ def main() -> None:
     sequences = sum(s.sequences for s in sizes) / len(sizes)
     dims = {"minilm": non_embedding_dims(BertConfig.from_json(checkpoint / "config.json")),
             "bert-base": non_embedding_dims(BertConfig())}
-    loops = (args.loops or ("ours,ours+compile,standard" if torch.cuda.is_available() else "ours,standard")).split(",")
-    rows = []
+    loops = (args.loops or ("ours,ours+compile,anchor,standard" if torch.cuda.is_available() else
+                            "ours,anchor,standard")).split(",")
+    plan = []  # (shape, loop, method): the anchor runs what users run (sum), the padded loop its methods on MiniLM only
     for shape in args.shapes.split(","):
         for loop in loops:
-            methods = [m for m in args.methods.split(",")
-                       if loop != "standard" or shape == "minilm" or m == "sum" or args.all_standard]
-            # the padded loop on bert-base: its sum row gives the ratio; its methods cost minutes each on CPU
-            rounds = 1 if loop == "standard" else args.rounds  # the standard loop is only compared at 6x; ours against sum
-            timings = {m: [] for m in methods}
-            for r in range(rounds):  # every method once per round, so a round's sum and methods share the machine's state
-                for method in methods:
-                    t = measure(loop, shape, method, mcfg, tcfg, checkpoint, padded if loop == "standard" else steps,
-                                args.warmup)
-                    timings[method].append(t)
-                    print(f"{shape:9s} {loop:8s} {method:6s} round {r + 1}/{rounds} {t.seconds_per_step:7.3f} s/step  "
-                          f"{real_tokens / t.seconds_per_step:9,.0f} tok/s  {t.peak_memory_mb:8,.0f} MB", flush=True)
-            for method, ts in timings.items():
-                seconds = statistics.median(t.seconds_per_step for t in ts)
-                row = {"shape": shape, "loop": loop, "method": method, "seconds_per_step": seconds,
-                       "round_seconds": [t.seconds_per_step for t in ts],
-                       "peak_memory_mb": max(t.peak_memory_mb for t in ts), "tokens_per_s": real_tokens / seconds,
-                       "sequences_per_s": sequences / seconds, "mfu": None}
-                if "sum" in timings:  # paired by round: a method's step over the same round's sum step
-                    row["cost_vs_sum"] = [t.seconds_per_step / b.seconds_per_step for t, b in zip(ts, timings["sum"])]
-                peak = render.peak_flops()
-                if peak:
-                    flops = sum(training_flops(*dims[shape], s.lengths) for s in sizes) / len(sizes)
-                    row["mfu"] = flops / seconds / peak
-                rows.append(row)
+            for m in args.methods.split(","):
+                if loop.startswith("ours") or m == "sum" or args.all_standard or (loop == "standard" and shape == "minilm"):
+                    plan.append((shape, loop, m))
+    timings: dict[tuple, list] = {key: [] for key in plan}
+    for r in range(args.rounds):  # rounds outermost: a round's ours, anchor and sum steps share the machine's state
+        for shape, loop, method in plan:
+            if loop == "standard" and r > 0:
+                continue  # the max_length-padded loop is far slower; one round places it
+            t = measure(loop, shape, method, mcfg, tcfg, checkpoint, padded if loop == "standard" else steps,
+                        args.warmup)
+            timings[(shape, loop, method)].append(t)
+            print(f"{shape:9s} {loop:8s} {method:6s} round {r + 1}/{args.rounds} {t.seconds_per_step:7.3f} s/step  "
+                  f"{real_tokens / t.seconds_per_step:9,.0f} tok/s  {t.peak_memory_mb:8,.0f} MB", flush=True)
+    peak = render.peak_flops() or gemm_peak()  # the GPU's dense bf16 peak, or this CPU's measured fp32 GEMM rate
+    rows = []
+    for (shape, loop, method), ts in timings.items():
+        seconds = statistics.median(t.seconds_per_step for t in ts)
+        flops = sum(training_flops(*dims[shape], s.lengths) for s in sizes) / len(sizes)
+        row = {"shape": shape, "loop": loop, "method": method, "seconds_per_step": seconds,
+               "round_seconds": [t.seconds_per_step for t in ts],
+               "peak_memory_mb": max(t.peak_memory_mb for t in ts), "tokens_per_s": real_tokens / seconds,
+               "sequences_per_s": sequences / seconds, "flops_per_s": flops / seconds, "of_peak": flops / seconds / peak}
+        base = timings.get((shape, loop, "sum"))
+        if base:  # paired by round: a method's step over the same round's sum step
+            row["cost_vs_sum"] = [t.seconds_per_step / b.seconds_per_step for t, b in zip(ts, base)]
+        anchor = timings.get((shape, "anchor", "sum"))
+        if loop.startswith("ours") and method == "sum" and anchor:  # the anchor's seconds over ours, round by round
+            row["vs_anchor"] = paired_ratio([a.seconds_per_step for a in anchor], [t.seconds_per_step for t in ts])
+        rows.append(row)
     costs = []
     for length in [int(x) for x in args.max_lengths.split(",") if x]:
         c = batch_costs(mcfg, tcfg, checkpoint, PREPARED, length)
@@ -82,7 +90,8 @@ def main() -> None:
               f"{c.peak_memory_mb:,.0f} MB", flush=True)
     train_sizes = {t: len(load_split(PREPARED, t, "train")) for t in tcfg.tasks}
     meta = {"commit": git_commit(), "machine": render.machine(), "steps": args.steps, "warmup": args.warmup,
-            "rounds": args.rounds,
+            "rounds": args.rounds, "peak_flops": peak, "peak_kind": "GPU dense bf16 peak" if render.peak_flops() else
+            "measured fp32 GEMM (2048 x 2048, best of 5)",
             "batch_size": tcfg.batch_size, "max_length": mcfg.max_length, "checkpoint": mcfg.checkpoint,
             "real_tokens_per_step": real_tokens,
             "padded_tokens_per_step": sum(b["attention_mask"].numel() for b in padded[0].values()),

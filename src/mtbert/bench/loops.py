@@ -1,9 +1,11 @@
-"""The two timed training steps on the same heads and losses.
+"""The timed training steps on the same heads and losses.
 
 ours: minBERT, batches padded to their longest sequence, the configured optimizers, gradient methods combined from
-the Gramian into reused buffers (train/methods/backward.py). standard: what a user would otherwise write: transformers'
-BertModel, every batch padded to max_length, fp32, one AdamW, and a gradient method by per-task autograd.grad with
-retained graphs, torch.cat into J and the torchjd aggregator on J (how this project did it before issue 11).
+the Gramian into reused buffers (train/methods/backward.py). anchor: the loop a careful user writes: transformers'
+BertModel on the same batches padded to their longest row (what the Trainer's default collator does), one AdamW,
+fused where torch has it. standard: the same loop with every batch padded to max_length. Both transformers loops
+combine a gradient method by per-task autograd.grad with retained graphs, torch.cat into J and the torchjd aggregator
+on J (how this project did it before issue 11).
 """
 
 from __future__ import annotations
@@ -85,10 +87,23 @@ def naive_mtrec(J: torch.Tensor, main: int, lam: float) -> torch.Tensor:
     return g_main + (g_aux - dot / (g_main @ g_main) * g_main if dot < 0 else g_aux)
 
 
+def adamw(params, lr: float, weight_decay: float, fused: bool) -> torch.optim.AdamW:
+    """torch's AdamW, its fused kernel when asked and this torch has it for the parameters' device."""
+    params = list(params)
+    if fused:
+        try:
+            return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+        except (RuntimeError, TypeError):  # no fused kernel for this device in this torch
+            pass
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
 class StandardLoop:
+    fused = False
+
     def __init__(self, model: MultitaskModel, method: str, cfg: TrainConfig, device: torch.device):
         self.model, self.cfg, self.device, self.method = model, cfg, device, method
-        self.opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = adamw(model.parameters(), cfg.lr, cfg.weight_decay, self.fused)
         if method not in ("sum", "mtrec"):
             from torchjd import aggregation as A
 
@@ -115,13 +130,21 @@ class StandardLoop:
         self.opt.step()
 
 
-LOOPS = {"ours": OurLoop, "ours+compile": OurLoop, "standard": StandardLoop}
+class AnchorLoop(StandardLoop):
+    """The standard loop as a careful user runs it: fed batches padded to their longest row, fused AdamW."""
+
+    fused = True
+
+
+LOOPS = {"ours": OurLoop, "ours+compile": OurLoop, "anchor": AnchorLoop, "standard": StandardLoop}
+TRANSFORMERS_LOOPS = ("anchor", "standard")
 
 
 def build(loop: str, shape: str, method: str, mcfg: ModelConfig, tcfg: TrainConfig, checkpoint: Path,
           device: torch.device):
     torch.manual_seed(0)
-    model = MultitaskModel(encoder("standard" if loop == "standard" else "ours", shape, checkpoint), mcfg, tcfg.tasks)
+    model = MultitaskModel(encoder("standard" if loop in TRANSFORMERS_LOOPS else "ours", shape, checkpoint), mcfg,
+                           tcfg.tasks)
     if loop == "ours+compile":
         tcfg = dataclasses.replace(tcfg, compile=True)
     return LOOPS[loop](model.to(device), method, tcfg, device)
