@@ -37,6 +37,12 @@ def result_key(variant: str, seed: int | None) -> str:
     return variant if seed is None else f"{variant}@seed{seed}"
 
 
+def split_key(key: str) -> tuple[str, int]:
+    """(variant, seed) of a seeded result key: result_key's inverse."""
+    variant, seed = key.rsplit("@seed", 1)
+    return variant, int(seed)
+
+
 def runs(study: dict) -> list[tuple[str, int | None]]:
     """(variant, seed) pairs in run order: seed by seed, so a cut-short study has every variant on its first seeds."""
     seeds = study.get("seeds") or [None]

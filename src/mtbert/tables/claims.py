@@ -20,7 +20,7 @@ from mtbert.study import rules as R
 from mtbert.study import verdicts as V
 from mtbert.tables.curves import METRICS as CURVE_METRICS
 from mtbert.tables.curves import mean_curve
-from mtbert.tables.ours import STALE_MARK, is_stale
+from mtbert.tables.ours import STALE_MARK, is_stale, records_of
 from mtbert.tables.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.tables.cost import cost_line
 from mtbert.tables.spec import TableStudy
@@ -149,13 +149,9 @@ def published_effect(published: Published, study: TableStudy, claim: Claim, part
     return effects[0] - (effects[1] if part.than else 0.0)
 
 
-def _records(results: dict[str, dict], variant: str) -> dict[int, dict]:
-    return {int(k.rsplit("@seed", 1)[1]): r for k, r in results.items() if k.rsplit("@seed", 1)[0] == variant}
-
-
 def arm_view(results: dict[str, dict], variant: str, split: str, seeds: list[int]) -> tuple[G.Arm, list[dict]]:
     """An arm on a split over the seeds read: its means, dev curves, what it ran and its per-seed metrics."""
-    records = _records(results, variant)
+    records = records_of(results, variant)
     per_seed = [records[s]["metrics"][split] for s in seeds]
     metrics = {m for r in per_seed for m, v in r.items() if v is not None}
     means = {m: float(np.mean([r[m] for r in per_seed])) for m in metrics if all(r.get(m) is not None for r in per_seed)}
@@ -174,7 +170,7 @@ def paired_seeds(results: dict[str, dict], claim: Claim, part: ClaimPart) -> tup
     a, b, split_a, split_b = claim.arms(part)
     ok, diverged = {}, {}
     for arm, split in ((a, split_a), (b, split_b)):
-        recs = _records(results, arm)
+        recs = records_of(results, arm)
         diverged[arm] = sum(r.get("status") == "diverged" for r in recs.values())
         ok[(arm, split)] = {s for s, r in recs.items() if r.get("status") != "diverged" and all(
             (r.get("metrics", {}).get(split) or {}).get(m) is not None for m in (part.metric, part.than) if m)}
@@ -197,7 +193,7 @@ def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published:
                              "to take the claimed direction from; give the part test: increase, decrease or no_gain")
         common, diverged = paired_seeds(results, claim, part)
         seeds = plan.analysed(common)
-        stale = any(is_stale(r, code) for arm in (a, b) for r in _records(results, arm).values())
+        stale = any(is_stale(r, code) for arm in (a, b) for r in records_of(results, arm).values())
         row = {"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric, "than": part.than,
                "test": part.test, "published": effect, "stale": stale, "ran": len(common), "common": common,
                "diverged": diverged, "seeds": seeds, "gates": [], "gated": False}
@@ -211,7 +207,7 @@ def assess(claim: Claim, study: TableStudy, results: dict[str, dict], published:
         metrics = G.metrics_of(part.metric, part.than)
         gates = []
         for arm in (arm_a, arm_b) if a != b or split_a != split_b else (arm_a,):
-            records = [_records(results, arm.name)[s] for s in read]
+            records = [records_of(results, arm.name)[s] for s in read]
             changed = sorted({c for r in records for c in r.get("params_changed") or []})
             if changed:
                 gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
@@ -251,7 +247,7 @@ def load_reference(path: Path = REFERENCE) -> dict:
 
 
 def _arm_text(study: TableStudy, results: dict, arm: str, metric: str, split: str, seeds: list[int]) -> str:
-    values = [r["metrics"][split][metric] for s, r in _records(results, arm).items() if s in seeds]
+    values = [r["metrics"][split][metric] for s, r in records_of(results, arm).items() if s in seeds]
     return "–" if not values else f"{np.mean(values):.3f}"
 
 

@@ -9,14 +9,14 @@ import numpy as np
 
 from mtbert.tables.spec import TableStudy
 
-from mtbert.study.gates import STILL_RISING  # the verdicts' plateau gate: the pages mark by the same rule
+from mtbert.study.gates import STILL_RISING
+from mtbert.tables.ours import records_of  # the verdicts' plateau gate: the pages mark by the same rule
 METRICS = ("sst_acc", "quora_acc", "sts_pearson", "cfimdb_acc", "overall")
 
 
 def mean_curve(results: dict[str, dict], variant: str, metric: str) -> np.ndarray | None:
     """The variant's dev curve on `metric`, averaged over the seeds that logged one (epochs every seed reached)."""
-    curves = [r["curves"][metric] for key, r in results.items()
-              if key.rsplit("@seed", 1)[0] == variant and metric in (r.get("curves") or {})]
+    curves = [r["curves"][metric] for r in records_of(results, variant).values() if metric in (r.get("curves") or {})]
     if not curves:
         return None
     length = min(len(c) for c in curves)

@@ -12,9 +12,10 @@ from mtbert.study.rules import UNDECIDED
 from mtbert.tables import run as R
 from mtbert.tables.cost import elapsed_hours
 from mtbert.tables.claims import Claim, assess
+from mtbert.tables.ours import records_of
 from mtbert.tables.published import Published
 from mtbert.tables.spec import TableStudy, profile_base
-from mtbert.study.spec import result_key
+from mtbert.study.spec import result_key, split_key
 
 
 def current(study: TableStudy, results: dict[str, dict], profile: str, code: str) -> dict[str, dict]:
@@ -22,8 +23,8 @@ def current(study: TableStudy, results: dict[str, dict], profile: str, code: str
     base = profile_base(profile)
     out = {}
     for key, record in results.items():
-        variant, seed = key.rsplit("@seed", 1)
-        if variant in study.all_variants() and R.is_current(record, code, study.overrides(profile, variant, int(seed), base)):
+        variant, seed = split_key(key)
+        if variant in study.all_variants() and R.is_current(record, code, study.overrides(profile, variant, seed, base)):
             out[key] = record
     return out
 
@@ -53,8 +54,7 @@ def undecided(claims: list[Claim], studies: dict[str, TableStudy], published: Pu
             wanted = target(row)
             if wanted is None:
                 continue
-            runs = {arm: {int(k.rsplit("@seed", 1)[1]): r for k, r in results.items() if k.rsplit("@seed", 1)[0] == arm}
-                    for arm in (row["a"], row["b"])}
+            runs = {arm: records_of(results, arm) for arm in (row["a"], row["b"])}
             lost = {s for recs in runs.values() for s, r in recs.items() if r.get("status") == "diverged"}
             seeds = [s for s in range(wanted + len(lost)) if s not in lost][:wanted]
             for arm, recs in runs.items():

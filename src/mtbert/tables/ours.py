@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from mtbert.eval.confidence import paired_difference, t_interval
+from mtbert.study.spec import split_key
 from mtbert.study.verdicts import fisher_interval
 from mtbert.tables.published import METRIC_COLUMNS, Table
 from mtbert.tables.spec import TableStudy, Variant
@@ -48,15 +49,18 @@ def metric_of_column(variant: Variant, column: str) -> str | None:
     return METRIC_COLUMNS.get(column)
 
 
+def records_of(results: dict[str, dict], variant: str) -> dict[int, dict]:
+    """seed -> record, for every run of `variant` in a study's results."""
+    return {seed: r for key, r in results.items() for name, seed in [split_key(key)] if name == variant}
+
+
 def seed_values(study: TableStudy, results: dict[str, dict], variant: str, metric: str, split: str,
                 code: str | None = None) -> tuple[dict[int, float], int, bool]:
     """seed -> the metric (ok runs that measured it), how many of the variant's runs diverged, and whether any run
     is stale (from pipeline code other than `code`)."""
     values, diverged, stale = {}, 0, False
-    for key, r in sorted(results.items(), key=lambda kv: kv[1].get("seed", 0)):
-        if key.rsplit("@seed", 1)[0] != variant:
-            continue  # every seed the variant ran, the study's and any added to decide a comparison
-        seed = int(key.rsplit("@seed", 1)[1])
+    # every seed the variant ran, the study's and any added to decide a comparison
+    for seed, r in sorted(records_of(results, variant).items()):
         stale |= is_stale(r, code)
         if r.get("status") == "diverged":
             diverged += 1

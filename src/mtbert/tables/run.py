@@ -19,7 +19,7 @@ import yaml
 from mtbert.io import write_json
 from mtbert.report.results import git_commit
 from mtbert.study import runner
-from mtbert.study.spec import result_key
+from mtbert.study.spec import result_key, split_key
 from mtbert.tables.spec import PROFILES, TableStudy, profile_base
 
 RESULTS = Path("reports/tables/results")
@@ -60,7 +60,7 @@ def page_results(studies: dict[str, TableStudy], profile: str) -> dict[str, dict
         for k, r in load_results(src, profile).items():
             if r["variant"] not in src.all_variants():
                 continue
-            seed = int(k.rsplit("@seed", 1)[1])
+            _, seed = split_key(k)
             now = src.overrides(profile, r["variant"], seed, base) if profile in src.profiles else None
             changed = now is not None and r.get("budget") is not None and r["budget"] != budget_id(now)
             params = changed_params(r.get("overrides", {}), now) if changed else []
