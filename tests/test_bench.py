@@ -64,9 +64,25 @@ def test_ratios_are_taken_round_by_round():
         paired_ratio([], [])
 
 
-def test_the_anchor_loop_runs_transformers_with_fused_adamw_on_the_same_batches():
-    from mtbert.bench.loops import LOOPS, AnchorLoop, StandardLoop, adamw
+def test_the_anchor_loops_run_transformers_with_fused_adamw():
+    from mtbert.bench.loops import LOOPS, AnchorLoop, StandardLoop, TRANSFORMERS_LOOPS
+    from mtbert.train.optim import make_adamw
 
-    assert LOOPS["anchor"] is AnchorLoop and AnchorLoop.fused and not StandardLoop.fused
-    opt = adamw([torch.nn.Parameter(torch.zeros(3))], 1e-3, 0.01, fused=True)
-    assert opt.defaults.get("fused") in (True, None)  # fused where this torch has the kernel, plain otherwise
+    assert LOOPS["anchor"] is LOOPS["anchor+buckets"] is AnchorLoop and AnchorLoop.fused and not StandardLoop.fused
+    assert set(TRANSFORMERS_LOOPS) == {"anchor", "anchor+buckets", "standard"}
+    assert make_adamw([torch.nn.Parameter(torch.zeros(3))], fused=True).defaults["fused"] is True
+    assert not make_adamw([torch.nn.Parameter(torch.zeros(3))], fused=False).defaults["fused"]
+
+
+def test_the_anchor_gets_the_same_rows_in_random_batches_of_the_same_sizes():
+    import numpy as np
+
+    from mtbert.bench.workload import random_batches
+
+    drawn = [{"sst": np.arange(4 * k, 4 * k + 4), "sts": np.array([k])} for k in range(5)]  # bucketed: runs of rows
+    dealt = random_batches(drawn, seed=0)
+    for task in ("sst", "sts"):
+        assert [len(d[task]) for d in dealt] == [len(d[task]) for d in drawn]
+        assert sorted(np.concatenate([d[task] for d in dealt]).tolist()) == sorted(np.concatenate([d[task] for d in drawn]).tolist())
+    assert any(not np.array_equal(np.sort(a["sst"]), b["sst"]) for a, b in zip(dealt, drawn))  # batches mixed
+    assert all(np.array_equal(a[t], b[t]) for a, b in zip(dealt, random_batches(drawn, seed=0)) for t in a)

@@ -8,7 +8,7 @@ import torch
 from test_training import CPU, _setup
 
 from mtbert.model.multitask import ModelConfig, MultitaskModel
-from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
 from mtbert.train.loop import task_losses
 from mtbert.train.optim import build_optimizers
 from mtbert.train.methods.combine import GradientMethod, MethodContext
@@ -45,7 +45,7 @@ def test_every_parameter_a_loss_reaches_gets_its_gradient(tiny_checkpoint_dir, l
     model.zero_grad(set_to_none=True)
     method, jacobian = WAYS[way]
     built = GradientMethod.build(method, MethodContext(tasks=list(tasks)))
-    with model.sparse_row_gradients(forms_jacobian(model, list(tasks), built, jacobian)):  # as the loop runs a step
+    with model.sparse_row_gradients(sparse_lookups(False, False, forms_jacobian(model, list(tasks), built, jacobian))):
         losses = {t: r[0] for t, r in task_losses(model, batches, CPU, step=5).items()}
     backward(model, losses, built, jacobian=jacobian, buffers=GradientBuffers())
     got = _grads(model)
@@ -112,3 +112,38 @@ def test_three_task_pcgrad_through_the_sparse_row_path_is_yu_et_al_on_the_same_r
              buffers=GradientBuffers(), draw_seed=seed)
     got = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared]).double()
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_the_summed_backward_through_sparse_lookups_gives_the_dense_gradient_step_after_step(tiny_checkpoint_dir):
+    """The kept dense word-embedding gradient: the second step's rows only, the first step's rows zeroed again."""
+    model, _ = _setup(tiny_checkpoint_dir, tasks=("sst", "sts"))
+    first = _setup(tiny_checkpoint_dir, tasks=("sst", "sts"), rows=[0])[1]
+    second = _setup(tiny_checkpoint_dir, tasks=("sst", "sts"), rows=[1])[1]
+    word = model.bert.embeddings.word_embeddings.weight
+    buffers, method = GradientBuffers(), GradientMethod.build("sum", MethodContext(tasks=["sst", "sts"]))
+    model.eval()  # no dropout: the two passes must see the same function
+    for batches in (first, second):
+        model.zero_grad(set_to_none=True)
+        sum(r[0] for r in task_losses(model, batches, CPU).values()).backward()
+        dense = word.grad.clone()
+        model.zero_grad(set_to_none=True)
+        with model.sparse_row_gradients(sparse_lookups(compiled=False, data_parallel=False, forms_j=False)):
+            losses = {t: r[0] for t, r in task_losses(model, batches, CPU).items()}
+        backward(model, losses, method, jacobian=False, buffers=buffers)
+        assert not word.grad.is_sparse
+        torch.testing.assert_close(word.grad, dense, rtol=1e-5, atol=1e-8)
+    assert not set(first["sst"]["input_ids"].flatten().tolist()) <= set(second["sst"]["input_ids"].flatten().tolist())
+
+
+def test_lookups_are_row_sparse_except_under_compile_or_a_summed_ddp_step():
+    assert sparse_lookups(compiled=False, data_parallel=False, forms_j=False)
+    assert sparse_lookups(compiled=False, data_parallel=True, forms_j=True)  # J is reduced by hand
+    assert not sparse_lookups(compiled=False, data_parallel=True, forms_j=False)  # DDP's buckets are dense
+    assert not sparse_lookups(compiled=True, data_parallel=False, forms_j=True)
+
+
+def test_adamw_is_fused_on_cpu(tiny_checkpoint_dir):
+    model, _ = _setup(tiny_checkpoint_dir, tasks=("sst",))
+    optim = build_optimizers(model.bert, model.heads, per_task=False, encoder_lr=1e-3, encoder_wd=0.0,
+                             head_lr={"sst": 1e-2}, head_wd={"sst": 0.0}, total_steps=10, warmup_ratio=0.0)
+    assert optim.optimizers["all"].defaults["fused"] is True  # torch >= 2.4 has the CPU kernel (torch is pinned)

@@ -1,11 +1,13 @@
 """The timed training steps on the same heads and losses.
 
-ours: minBERT, batches padded to their longest sequence, the configured optimizers, gradient methods combined from
-the Gramian into reused buffers (train/methods/backward.py). anchor: the loop a careful user writes: transformers'
-BertModel on the same batches padded to their longest row (what the Trainer's default collator does), one AdamW,
-fused where torch has it. standard: the same loop with every batch padded to max_length. Both transformers loops
-combine a gradient method by per-task autograd.grad with retained graphs, torch.cat into J and the torchjd aggregator
-on J (how this project did it before issue 11).
+ours: minBERT on training's length-bucketed batches padded to their longest row, the configured optimizers (fused
+AdamW), row-sparse word-embedding gradients, gradient methods combined from the Gramian into reused buffers
+(train/methods/backward.py). anchor: the loop a careful user writes with the transformers Trainer's defaults:
+transformers' BertModel on random batches (its RandomSampler) padded to their longest row (its default collator), one
+fused AdamW. anchor+buckets: the same loop fed our length-bucketed batches, so the table splits what the batching buys
+from what the step buys. standard: the anchor's loop with every batch padded to max_length and an unfused AdamW. The
+transformers loops combine a gradient method by per-task autograd.grad with retained graphs, torch.cat into J and the
+torchjd aggregator on J (how this project did it before issue 11).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from mtbert.bench.workload import Step
 from mtbert.model.bert import BertConfig, BertModel, init_bert_weights
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
-from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
 from mtbert.train.loop import TrainConfig, task_losses
-from mtbert.train.optim import build_optimizers
+from mtbert.train.optim import build_optimizers, make_adamw
 from mtbert.train.methods.combine import GradientMethod, MethodContext
 
 SHAPES = ("minilm", "bert-base")  # the configured checkpoint; a bert-base-shaped encoder with random weights
@@ -63,7 +65,7 @@ class OurLoop:
         self.optim = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                       encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr={t: cfg.head_lr for t in tasks},
                                       head_wd={t: cfg.head_weight_decay for t in tasks}, total_steps=1000,
-                                      warmup_ratio=cfg.warmup_ratio, fused=device.type == "cuda")
+                                      warmup_ratio=cfg.warmup_ratio)
         if cfg.compile:
             model.bert.compile(dynamic=True)
         self.method = GradientMethod.build(method, MethodContext(tasks=tasks, main_task=cfg.main_task,
@@ -72,8 +74,8 @@ class OurLoop:
 
     def step(self, step: Step) -> None:
         self.model.train()
-        with self.model.sparse_row_gradients(forms_jacobian(self.model, list(step), self.method, False)
-                                             and not self.cfg.compile):
+        with self.model.sparse_row_gradients(sparse_lookups(self.cfg.compile, False,
+                                                            forms_jacobian(self.model, list(step), self.method, False))):
             results = task_losses(self.model, step, self.device, self.cfg)
         self.optim.zero_grad()
         backward(self.model, {t: r[0] for t, r in results.items()}, self.method, jacobian=False, buffers=self.buffers)
@@ -87,23 +89,12 @@ def naive_mtrec(J: torch.Tensor, main: int, lam: float) -> torch.Tensor:
     return g_main + (g_aux - dot / (g_main @ g_main) * g_main if dot < 0 else g_aux)
 
 
-def adamw(params, lr: float, weight_decay: float, fused: bool) -> torch.optim.AdamW:
-    """torch's AdamW, its fused kernel when asked and this torch has it for the parameters' device."""
-    params = list(params)
-    if fused:
-        try:
-            return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
-        except (RuntimeError, TypeError):  # no fused kernel for this device in this torch
-            pass
-    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-
-
 class StandardLoop:
     fused = False
 
     def __init__(self, model: MultitaskModel, method: str, cfg: TrainConfig, device: torch.device):
         self.model, self.cfg, self.device, self.method = model, cfg, device, method
-        self.opt = adamw(model.parameters(), cfg.lr, cfg.weight_decay, self.fused)
+        self.opt = make_adamw(model.parameters(), self.fused, lr=cfg.lr, weight_decay=cfg.weight_decay)
         if method not in ("sum", "mtrec"):
             from torchjd import aggregation as A
 
@@ -136,8 +127,9 @@ class AnchorLoop(StandardLoop):
     fused = True
 
 
-LOOPS = {"ours": OurLoop, "ours+compile": OurLoop, "anchor": AnchorLoop, "standard": StandardLoop}
-TRANSFORMERS_LOOPS = ("anchor", "standard")
+LOOPS = {"ours": OurLoop, "ours+compile": OurLoop, "anchor": AnchorLoop, "anchor+buckets": AnchorLoop,
+         "standard": StandardLoop}
+TRANSFORMERS_LOOPS = ("anchor", "anchor+buckets", "standard")
 
 
 def build(loop: str, shape: str, method: str, mcfg: ModelConfig, tcfg: TrainConfig, checkpoint: Path,

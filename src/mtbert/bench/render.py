@@ -24,17 +24,20 @@ def peak_flops() -> float | None:
 
 
 def step_table(rows: list[dict]) -> list[str]:
-    out = ["| encoder | loop | method | s/step | real tokens/s | sequences/s | peak MB | ours ÷ anchor (rounds) | "
-           "ours ÷ standard | cost ÷ sum (range) | FLOP/s (of peak) |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    out = ["| encoder | loop | method | s/step | real tokens/s | sequences/s | peak MB | ours ÷ anchor (range, rounds) | "
+           "ours ÷ anchor+buckets | ours ÷ standard | cost ÷ sum (range) | FLOP/s (of peak) |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     by = {(r["shape"], r["loop"], r["method"]): r for r in rows}
     for r in rows:
         other = by.get((r["shape"], "standard", r["method"]))
         speedup = f"{other['seconds_per_step'] / r['seconds_per_step']:.2f}×" if r["loop"].startswith("ours") and other else ""
-        anchor = ""
+        anchor = buckets = ""
         if r.get("vs_anchor"):
             median, low, high = r["vs_anchor"]
             anchor = f"**{median:.2f}×** ({low:.2f}–{high:.2f}, {len(r['round_seconds'])})"
+        if r.get("vs_anchor_buckets"):
+            median, low, high = r["vs_anchor_buckets"]
+            buckets = f"{median:.2f}× ({low:.2f}–{high:.2f})"
         ratios = sorted(r.get("cost_vs_sum") or [])
         cost = ""
         if ratios:
@@ -42,7 +45,7 @@ def step_table(rows: list[dict]) -> list[str]:
         rate = (f"{r['flops_per_s'] / 1e9:,.1f} G ({r['of_peak']:.1%})" if r.get("flops_per_s") is not None else
                 (f"{r['mfu']:.1%}" if r.get("mfu") is not None else ""))
         out.append(f"| {r['shape']} | {r['loop']} | {r['method']} | {r['seconds_per_step']:.3f} | {r['tokens_per_s']:,.0f} | "
-                   f"{r['sequences_per_s']:.1f} | {r['peak_memory_mb']:,.0f} | {anchor} | {speedup} | {cost} | {rate} |")
+                   f"{r['sequences_per_s']:.1f} | {r['peak_memory_mb']:,.0f} | {anchor} | {buckets} | {speedup} | {cost} | {rate} |")
     return out
 
 
@@ -84,16 +87,21 @@ def render(meta: dict, rows: list[dict], costs: list[dict], sizes: dict[str, int
         "from the real training data, timed after "
         f"{meta['warmup']} warm-up step(s), each configuration in a fresh process, in {meta.get('rounds', 1)} rounds "
         "(every configuration once per round, the max_length-padded loop only in the first): s/step is the median over "
-        "rounds; ours ÷ anchor and cost ÷ sum are ratios within a round (median, range), since this shared machine's "
-        "speed drifts between minutes. **ours**: minBERT, batches padded to their longest sequence (length-bucketed), "
-        "the configured optimizer, gradient methods combined from the Gramian into reused buffers. **anchor**: what a "
-        "careful user writes: transformers' `BertModel` (SDPA attention) on the same batches padded to their longest "
-        "row (the Trainer's default collator), one AdamW, fused where torch has it. **standard**: the same, every batch "
+        "rounds; the ratios are within a round (median, range), since this shared machine's speed drifts between "
+        "minutes. **ours**: minBERT on training's length-bucketed batches (data/batching.py) padded to their longest "
+        "row, fused AdamW, row-sparse word-embedding gradients written into a dense one kept between steps, gradient "
+        "methods combined from the Gramian into reused buffers. **anchor**: the loop a careful user writes with the "
+        "transformers Trainer's defaults: transformers' `BertModel` (SDPA attention) on random batches of the same "
+        "rows (its RandomSampler) padded to their longest row (its default collator), one fused AdamW. "
+        "**anchor+buckets**: the same loop fed our length-bucketed batches: ours ÷ anchor+buckets is what the step "
+        "itself buys, anchor+buckets ÷ anchor what the batching buys. **standard**: the anchor's loop with every batch "
         f"padded to `max_length` = {meta['max_length']} and an unfused AdamW. The transformers loops combine gradient "
         "methods by per-task `autograd.grad` with retained graphs, `torch.cat` and the torchjd aggregator on J. All use "
-        "the same heads and losses; real tokens "
-        f"are the non-padding ones ({meta['real_tokens_per_step']:,.0f} per step on average, of "
-        f"{meta['padded_tokens_per_step']:,.0f} in the padded batches). Encoders: `minilm` = {meta['checkpoint']} "
+        "the same heads and losses and the same rows; real tokens "
+        f"are the non-padding ones ({meta['real_tokens_per_step']:,.0f} per step on average; with padding the encoder "
+        f"runs on {meta.get('bucketed_tokens_per_step', 0):,.0f} in bucketed batches, "
+        f"{meta.get('random_tokens_per_step', 0):,.0f} in random ones, {meta['padded_tokens_per_step']:,.0f} padded "
+        f"to max_length). Encoders: `minilm` = {meta['checkpoint']} "
         "(pretrained), `bert-base` = a bert-base-shaped encoder with random weights (bert-base itself is not "
         "reachable offline). Peak MB: the process's peak resident memory on CPU (model, data and Python included); "
         "peak allocated on a GPU.", "",

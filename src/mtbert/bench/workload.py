@@ -1,11 +1,13 @@
-"""What every timed loop runs: the same summed steps (one batch of every task) drawn from the real training data, and
-the same steps padded to max_length as the standard loop sees them."""
+"""What every timed loop runs: the same summed steps (one batch of every task) drawn from the real training data as
+training draws them (length-bucketed), the same rows in random batches as the transformers Trainer draws them (its
+RandomSampler), and the same steps padded to max_length as a `padding="max_length"` loop sees them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from mtbert.config import section
@@ -30,7 +32,8 @@ class Workload:
     tcfg: TrainConfig
     checkpoint: Path
     tokenizer: Tokenizer
-    steps: list[Step]
+    steps: list[Step]  # training's length-bucketed batches
+    random_steps: list[Step]  # the same rows per task in random batches of the same sizes
 
 
 def load_workload(n_steps: int) -> Workload:
@@ -41,13 +44,33 @@ def load_workload(n_steps: int) -> Workload:
     tokenizer = Tokenizer.from_checkpoint(checkpoint, mcfg.max_length)
     data = {t: load_task(PREPARED, tokenizer, t, "train", HEADS[mcfg.heads[t]].inputs, SAMPLE_ROWS, seed=0)
             for t in tcfg.tasks}
-    return Workload(mcfg, tcfg, checkpoint, tokenizer, sample_steps(data, tcfg.batch_size, n_steps, 0, tokenizer.pad_id))
+    drawn = sample_indices(data, tcfg.batch_size, n_steps, 0)
+    return Workload(mcfg, tcfg, checkpoint, tokenizer, collate_steps(data, drawn, tokenizer.pad_id),
+                    collate_steps(data, random_batches(drawn, 0), tokenizer.pad_id))
 
 
-def sample_steps(data: dict[str, TaskData], batch_size: int, n_steps: int, seed: int, pad_id: int) -> list[Step]:
-    """`n_steps` summed steps as training draws them (length-bucketed batches, padded to the longest in the batch)."""
+def sample_indices(data: dict[str, TaskData], batch_size: int, n_steps: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """`n_steps` summed steps' rows as training draws them: length-bucketed batches (data/batching.py)."""
     streams = {t: BatchStream(d, batch_size, seed + k) for k, (t, d) in enumerate(data.items())}
-    return [{t: collate(d, next(streams[t]), pad_id) for t, d in data.items()} for _ in range(n_steps)]
+    return [{t: next(streams[t]) for t in data} for _ in range(n_steps)]
+
+
+def random_batches(drawn: list[dict[str, np.ndarray]], seed: int) -> list[dict[str, np.ndarray]]:
+    """The same rows of every task dealt into batches of the same sizes in random order, as a random sampler batches
+    them: equal real tokens, the padding of batches whose lengths were not grouped."""
+    rng = np.random.default_rng(seed)
+    out: list[dict[str, np.ndarray]] = [{} for _ in drawn]
+    for task in drawn[0]:
+        rows = rng.permutation(np.concatenate([d[task] for d in drawn]))
+        ends = np.cumsum([len(d[task]) for d in drawn])
+        for k, chunk in enumerate(np.split(rows, ends[:-1])):
+            out[k][task] = chunk
+    return out
+
+
+def collate_steps(data: dict[str, TaskData], drawn: list[dict[str, np.ndarray]], pad_id: int) -> list[Step]:
+    """Each step's batches padded to their longest sequence (pairs: the a's and b's of a batch together)."""
+    return [{t: collate(data[t], idx, pad_id) for t, idx in step.items()} for step in drawn]
 
 
 def pad_step(step: Step, width: int, pad_id: int) -> Step:

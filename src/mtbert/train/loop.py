@@ -26,7 +26,7 @@ from mtbert.io import write_json
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
 from mtbert.train.averaging import AveragingConfig, WeightAverager
 from mtbert.train.cached import FeatureCache, predict_cached
-from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.epoch_log import EpochLog
 from mtbert.train.losses import LOSSES
@@ -234,7 +234,7 @@ class Trainer:
             model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task", encoder_lr=cfg.lr,
             encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd, total_steps=total,
             warmup_ratio=cfg.warmup_ratio, task_steps=task_steps, lr_schedule=cfg.lr_schedule,
-            fused=device.type == "cuda", layer_decay=cfg.layer_decay)
+            layer_decay=cfg.layer_decay)
         self.averager = WeightAverager(model, cfg.weight_averaging, total)  # copies before compiling
         if cfg.compile:
             model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
@@ -304,11 +304,12 @@ class Trainer:
                    and self.progress.multi_step % cfg.grad_diagnostics_every == 0)
         self.progress.multi_step += len(step_tasks) > 1
         batches = self.batches(indices)
-        if forms_jacobian(model, step_tasks, self.method, measure):  # J is reduced by hand: DDP would join the graphs
-            with model.sparse_row_gradients(not cfg.compile):
+        forms_j = forms_jacobian(model, step_tasks, self.method, measure)
+        with model.sparse_row_gradients(sparse_lookups(cfg.compile, ranks.enabled, forms_j)):
+            if forms_j:  # J is reduced by hand: DDP would join the graphs
                 results = task_losses(model, batches, self.device, cfg, scales, key, ranks)
-        else:
-            results = self.forward(batches, scales, key)
+            else:
+                results = self.forward(batches, scales, key)
         losses = {t: r[0] for t, r in results.items()}
         if not self.guard.keep(losses, epoch, step):
             self.optim.skip(step_tasks)

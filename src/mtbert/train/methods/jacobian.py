@@ -16,6 +16,21 @@ import torch
 from mtbert.train.distributed import Ranks
 
 
+class RowGradient:
+    """A row-sparse parameter's dense .grad, kept from step to step: writing a step's rows first zeroes the rows the
+    last step wrote, so the vocabulary-sized zeros are filled (and their pages touched) once per run, not per step."""
+
+    def __init__(self, param: torch.nn.Parameter) -> None:
+        self.param, self.grad, self.written = param, torch.zeros_like(param), None
+
+    def write(self, rows: torch.Tensor, values: torch.Tensor) -> None:
+        if self.written is not None:
+            self.grad[self.written] = 0
+        self.grad[rows] = values.to(self.grad.dtype)
+        self.written = rows
+        self.param.grad = self.grad
+
+
 @dataclass
 class JacobianSlot:
     """J's storage (dense block first, then one block of reached rows per row-sparse parameter), the direction's, and
@@ -25,9 +40,8 @@ class JacobianSlot:
     sparse: list[torch.nn.Parameter]
     J: torch.Tensor  # flat, room for every column: only the prefix a step uses is ever touched
     out: torch.Tensor
-    sparse_grads: list[torch.Tensor]
+    sparse_grads: list[RowGradient]
     rows: list[torch.Tensor | None] = field(default_factory=list)  # each row-sparse parameter's rows this step
-    written: list[torch.Tensor | None] = field(default_factory=list)  # rows its .grad holds from the last step
     reached: list[bool] = field(default_factory=list)  # per dense parameter: did any task's gradient reach it this step
 
     @property
@@ -36,10 +50,24 @@ class JacobianSlot:
 
 
 class GradientBuffers:
-    """One JacobianSlot per (shared parameters, number of tasks), made on first use and reused every step."""
+    """One JacobianSlot per (shared parameters, number of tasks) and one RowGradient per row-sparse parameter, made on
+    first use and reused every step."""
 
     def __init__(self) -> None:
         self._made: dict[tuple, JacobianSlot] = {}
+        self._rows: dict[int, RowGradient] = {}
+
+    def row_gradient(self, param: torch.nn.Parameter) -> RowGradient:
+        if id(param) not in self._rows:
+            self._rows[id(param)] = RowGradient(param)
+        return self._rows[id(param)]
+
+    def densify(self, params: list[torch.nn.Parameter]) -> None:
+        """A summed backward's sparse .grad (the looked-up rows, repeats summed) into the parameter's dense one."""
+        for p in params:
+            if p.grad is not None and p.grad.is_sparse:
+                grad = p.grad.coalesce()
+                self.row_gradient(p).write(grad.indices()[0], grad.values())
 
     def get(self, shared: list[torch.nn.Parameter], sparse: list[torch.nn.Parameter], n_tasks: int) -> JacobianSlot:
         key = (tuple(id(p) for p in shared), tuple(id(p) for p in sparse), n_tasks)
@@ -49,8 +77,8 @@ class GradientBuffers:
             n = sum(p.numel() for p in shared)
             device = shared[0].device
             self._made[key] = JacobianSlot(dense, sparse, torch.empty(n_tasks * n, device=device),
-                                           torch.empty(n, device=device), [torch.zeros_like(p) for p in sparse],
-                                           [None] * len(sparse), [None] * len(sparse))
+                                           torch.empty(n, device=device), [self.row_gradient(p) for p in sparse],
+                                           [None] * len(sparse))
         return self._made[key]
 
 
@@ -118,11 +146,7 @@ def write_direction(slot: JacobianSlot, direction: torch.Tensor) -> None:
         p.grad = direction[offset:offset + p.numel()].view_as(p).to(p.dtype) if reached else None
         offset += p.numel()
     for k, (p, grad) in enumerate(zip(slot.sparse, slot.sparse_grads)):
-        if slot.written[k] is not None:
-            grad[slot.written[k]] = 0
         rows = slot.rows[k]
         width = rows.numel() * (p.numel() // p.shape[0])
-        grad[rows] = direction[offset:offset + width].view(rows.numel(), *p.shape[1:]).to(grad.dtype)
-        slot.written[k] = rows
-        p.grad = grad
+        grad.write(rows, direction[offset:offset + width].view(rows.numel(), *p.shape[1:]))
         offset += width
