@@ -19,7 +19,7 @@ from mtbert.pretrain.examples import SegmentPair, mask_tokens
 from mtbert.text.sentences import split_sentences
 from mtbert.text.tokenizer import Encoded, Tokenizer
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
-from mtbert.train.optim import decay_groups, linear_warmup_decay
+from mtbert.train.optim import decay_groups, linear_warmup_decay, make_adamw
 from mtbert.train.state import StateStore, rng_state, set_rng_state
 
 
@@ -137,7 +137,7 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
     steps = cfg.steps_per_epoch or -(-len(train_ex) // cfg.batch_size)
     # one module over both, so the decoder weight tied to the word embeddings is counted once
     modules = torch.nn.ModuleList([encoder, heads])
-    optimizer = torch.optim.AdamW(decay_groups(modules, cfg.lr, cfg.weight_decay))
+    optimizer = make_adamw(decay_groups(modules, cfg.lr, cfg.weight_decay))
     scheduler = linear_warmup_decay(optimizer, steps * cfg.epochs, cfg.warmup_ratio)
     losses = data_parallel(modules, step_losses, ranks)
     live = live if ranks.is_main else NoLive()
