@@ -29,11 +29,11 @@ git-identity:
 	@git config user.name >/dev/null || git config user.name "mtbert"
 
 run: $(STAMP) git-identity
-	$(WITH_VENV) $(BIN)/dvc repro
+	$(BIN)/mtbert run
 
 # The full-scale profile as a DVC experiment (profiles/full.yaml applied with -S); EXTRA adds more -S flags.
 run-full: $(STAMP) git-identity
-	$(WITH_VENV) $(BIN)/dvc exp run $$($(BIN)/python -m mtbert.profiles profiles/full.yaml) $(EXTRA)
+	$(WITH_VENV) $(BIN)/dvc exp run $$($(BIN)/mtbert profile profiles/full.yaml) $(EXTRA)
 
 test: $(TEST_STAMP)
 	$(WITH_VENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -41,7 +41,7 @@ test: $(TEST_STAMP)
 # The speed benchmark (reports/performance.md); the standard loop it compares against needs transformers. Needs the
 # pipeline's data (make run first). BENCH_ARGS: e.g. --shapes minilm --steps 3
 bench: $(TEST_STAMP)
-	$(WITH_VENV) $(BIN)/python -m mtbert.bench $(BENCH_ARGS)
+	$(BIN)/mtbert bench $(BENCH_ARGS)
 
 # Every report's tables beside the published numbers (reports/tables/): runs each table study's (variant, seed) with no
 # result for this commit's pipeline code and budget at PROFILE (cpu | gpu), then renders. JOBS=N: N experiments at
@@ -52,7 +52,7 @@ bench: $(TEST_STAMP)
 # ok / error, peak memory and projected time goes to reports/tables/dry-run.<profile>.md.
 PROFILE ?= cpu
 tables: $(STAMP) git-identity
-	$(WITH_VENV) $(BIN)/python -m mtbert.tables $(if $(DRY),dry-run,run) --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) \
+	$(BIN)/mtbert tables $(if $(DRY),dry-run,run) --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) \
 		$(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(WORKERS),--workers $(WORKERS))
 
 clean-venv:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtbert.config import ConfigError
+from mtbert.config import ConfigError, read_params, section
 from mtbert.params import load_params
-from mtbert.params import DOCS, render_docs
+from mtbert.params import DOCS, SECTIONS, render_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,3 +76,10 @@ def test_a_stage_refuses_bad_params_before_touching_data(tmp_path):
 
 def test_the_params_reference_page_is_current():
     assert (ROOT / DOCS).read_text() == render_docs(), "regenerate it: python -m mtbert.params --docs"
+
+
+@pytest.mark.parametrize("name", list(SECTIONS))
+def test_every_config_class_defaults_to_exactly_params_yaml(name):
+    """One set of defaults: a config built with no params is the committed params.yaml's."""
+    cls = SECTIONS[name]
+    assert cls() == section(read_params(ROOT / "params.yaml"), name, cls)

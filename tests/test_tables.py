@@ -367,3 +367,34 @@ def test_every_table_run_validates_at_both_profiles(studies):
                 for key, value in study.overrides(profile, variant, seed, base).items():
                     put(params, key, value)
                 validate(params, f"{name}/{variant}@{profile}")
+
+
+def test_the_code_id_covers_the_pinned_dependencies_and_the_data_pin_and_refuses_edited_params(tiny_repo):
+    from mtbert.tables import run as R
+
+    commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "change"]
+    before = R.code_version()
+    (tiny_repo / "requirements.lock").write_text("torch==2.13.0\n")
+    subprocess.run(["git", "add", "requirements.lock"], cwd=tiny_repo, check=True)
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    pinned = R.code_version()
+    assert pinned != before  # a dependency pin is part of what produced a result
+    lock = {"stages": {"download": {"outs": [{"path": "data/raw", "md5": "a.dir"}]},
+                       "finetune": {"outs": [{"path": "metrics.json", "md5": "m1"}]}}}
+    (tiny_repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    subprocess.run(["git", "add", "dvc.lock"], cwd=tiny_repo, check=True)
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    with_data = R.code_version()
+    assert with_data != pinned
+    lock["stages"]["finetune"]["outs"][0]["md5"] = "m2"  # a new default run: the data, and so the id, unchanged
+    (tiny_repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    assert R.code_version() == with_data
+    lock["stages"]["download"]["outs"][0]["md5"] = "b.dir"  # other data
+    (tiny_repo / "dvc.lock").write_text(yaml.safe_dump(lock))
+    subprocess.run(commit, cwd=tiny_repo, check=True)
+    assert R.code_version() != with_data
+    (tiny_repo / "params.yaml").write_text("# edited\n")
+    with pytest.raises(RuntimeError, match="commit or stash"):
+        R.code_version()
+    assert R.code_version(strict=False)  # rendering reads it without refusing

@@ -172,7 +172,7 @@ def render_docs() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m mtbert.params", description=__doc__,
+    ap = argparse.ArgumentParser(prog="mtbert params", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", action="store_true", help=f"write {DOCS}")
     ap.add_argument("--file", type=Path, default=PARAMS_FILE)

@@ -55,5 +55,16 @@ def set_flags(profile: Path) -> list[str]:
     return override_flags(yaml.safe_load(profile.read_text()) or {})
 
 
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="mtbert profile", description=__doc__)
+    ap.add_argument("profile", type=Path, help="a partial params.yaml, e.g. profiles/full.yaml")
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
+    if not args.profile.exists():
+        raise SystemExit(f"{args.profile}: profile not found")
+    print(" ".join(set_flags(args.profile)))
+
+
 if __name__ == "__main__":
-    print(" ".join(set_flags(Path(sys.argv[1]))))
+    main()

@@ -31,8 +31,8 @@ def _mean_tokens(steps) -> float:
     return sum(b["attention_mask"].numel() for s in steps for b in s.values()) / len(steps)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="mtbert bench", description=__doc__)
     ap.add_argument("--steps", type=int, default=6, help="timed summed steps per configuration")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=3, help="rounds of every configuration but the max_length-padded "
@@ -44,7 +44,7 @@ def main() -> None:
     ap.add_argument("--max-lengths", default="32,64,128,256", help="for the scaling tables; empty: skip them")
     ap.add_argument("--all-standard", action="store_true", help="every method in the standard loop on every shape")
     ap.add_argument("--out", type=Path, default=Path("reports/performance.md"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
 
     work = load_workload(args.steps)
     mcfg, tcfg, checkpoint, tokenizer, steps = work.mcfg, work.tcfg, work.checkpoint, work.tokenizer, work.steps

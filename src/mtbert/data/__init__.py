@@ -1,0 +1,1 @@
+"""Inputs: fetched and verified, read, joined, re-split, prepared, augmented, batched."""

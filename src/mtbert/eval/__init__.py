@@ -1,0 +1,1 @@
+"""Evaluation: metrics, predictions, intervals, and what no fine-tuning gives."""

@@ -54,13 +54,13 @@ TaskName = one_of("task", lambda: TASK_SPECS)
 class ModelConfig:
     checkpoint: str = "sentence-transformers/all-MiniLM-L6-v2"  # a hub id: sentence-transformers/..., google-bert/...
     revision: str = "main"  # the hub revision fetched online
-    pooling: POOLINGS.Name = "cls"  # sentence embedding from the encoder's tokens
+    pooling: POOLINGS.Name = "mean"  # sentence embedding from the encoder's tokens
     max_length: Annotated[Int, Field(ge=8, le=512)] = 128  # tokens per input, longer ones truncated
     head_dropout: Dropout = 0.1  # dropout before every head's layers
     task_dropout: dict[TaskName, Dropout] = field(default_factory=dict)  # per-task head dropout over head_dropout
     encoder_dropout: Dropout | None = None  # the encoder's hidden dropout; null: the checkpoint's
     heads: dict[TaskName, HEADS.Name] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat",
-                                                                       "sts": "cosine", "cfimdb": "linear"})  # per task
+                                                                       "sts": "cosine_sbert", "cfimdb": "linear"})  # per task
     __pydantic_config__ = SECTION
 
     def __post_init__(self) -> None:

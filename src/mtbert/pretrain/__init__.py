@@ -1,0 +1,1 @@
+"""Further MLM + NSP pretraining of the encoder on in-domain text."""

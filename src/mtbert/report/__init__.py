@@ -1,0 +1,1 @@
+"""The pages and figures of one run: results, augmentation, dev errors, curves."""

@@ -9,10 +9,12 @@ from mtbert.study.direct import run_direct
 from mtbert.study.headline import headline_of
 from mtbert.study.render import report_study
 from mtbert.study.runner import queue_study, run_study
+from mtbert.tools import own_bin_first
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m mtbert.study", description="Run a study as DVC experiments and report it.")
+    own_bin_first()  # the dvc and git of the environment running this, even when it is not on PATH
+    parser = argparse.ArgumentParser(prog="mtbert study", description="Run a study as DVC experiments and report it.")
     parser.add_argument("action", choices=["run", "report", "headline"],
                         help="headline: print the README's table from the study's first variant")
     parser.add_argument("study", type=Path)

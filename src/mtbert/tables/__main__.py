@@ -25,6 +25,7 @@ from mtbert.tables.jobs import run_jobs
 from mtbert.tables.published import load_published
 from mtbert.tables.render import OUT, render_all
 from mtbert.tables.spec import profile_base, table_studies
+from mtbert.tools import own_bin_first
 
 PREPARED = Path("data/prepared")
 RESOURCES = Path("profiles/tables/resources.yaml")
@@ -122,7 +123,8 @@ def _jobs(todo: list[R.Pending], args, code: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m mtbert.tables", description=__doc__,
+    own_bin_first()  # the dvc and git of the environment running this, even when it is not on PATH
+    ap = argparse.ArgumentParser(prog="mtbert tables", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("action", choices=["run", "render", "dry-run"])
     ap.add_argument("--steps", type=int, default=2, help="dry-run: training steps per stage")

@@ -78,30 +78,49 @@ def changed_params(ran: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return [f"{k}: {ran[k]} → {now.get(k)}" for k in sorted(ran) if ran[k] != now.get(k)]
 
 
+PINS = ("requirements.lock",)  # the pinned dependencies: a torch or torchjd upgrade can move every number
+DATA_STAGES = ("download", "prepare")  # their outputs in dvc.lock pin the data every run reads
+
+
 def pipeline_code(dvc_yaml: Path = Path("dvc.yaml")) -> list[str]:
-    """The code files the pipeline's computing stages depend on (every dep under src/ or stages/, and dvc.yaml). Not
-    params.yaml: a table profile pins every param its runs read, so its budget id (the run's overrides) says what a
-    result depends on, and tuning the default recipe leaves table results current."""
+    """The files a result depends on besides its params: every dep under src/ or stages/ of the pipeline's computing
+    stages, dvc.yaml and the pinned dependencies (requirements.lock, where there is one). Not params.yaml: a table
+    profile pins every param its runs read, so its budget id (the run's overrides) says what a result depends on, and
+    tuning the default recipe leaves table results current."""
     stages = yaml.safe_load(dvc_yaml.read_text())["stages"]
-    paths = {"dvc.yaml"}
+    paths = {"dvc.yaml"} | {p for p in PINS if Path(p).exists()}
     for name, stage in stages.items():
         if name not in NOT_PIPELINE:
             paths |= {d for d in stage.get("deps", []) if isinstance(d, str) and d.startswith(("src/", "stages/"))}
     return sorted(paths)
 
 
+def data_version() -> str:
+    """The data every run reads, as HEAD's dvc.lock pins it: the hashes of the download and prepare stages' outputs
+    ('' where the repository has no dvc.lock yet)."""
+    shown = subprocess.run(["git", "show", "HEAD:dvc.lock"], capture_output=True, text=True)
+    if shown.returncode != 0:
+        return ""
+    stages = (yaml.safe_load(shown.stdout) or {}).get("stages", {})
+    outs = {name: [(o.get("path"), o.get("md5")) for o in stages.get(name, {}).get("outs", [])] for name in DATA_STAGES}
+    return json.dumps(outs, sort_keys=True)
+
+
 def code_version(strict: bool = True) -> str:
-    """What a result was computed with: git's ids at HEAD of the pipeline code (`pipeline_code`); a result stays
-    current while none of them changes. `strict` (for running) refuses uncommitted changes to them: a result must
-    name committed code."""
+    """What a result was computed with: git's ids at HEAD of the pipeline code and pinned dependencies
+    (`pipeline_code`) and the data pin (`data_version`); a result stays current while none of them changes. `strict`
+    (for running) refuses uncommitted changes to them or to params.yaml: a result must name committed inputs."""
     paths = pipeline_code()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *paths], capture_output=True,
-                           text=True, check=True).stdout.strip()
+    watched = [*paths, "dvc.lock", *(["params.yaml"] if Path("params.yaml").exists() else [])]
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", *watched],
+                           capture_output=True, text=True, check=True).stdout.strip()
     if dirty and strict:
-        raise RuntimeError(f"table runs use committed code: commit or stash these changes first:\n{dirty}")
+        raise RuntimeError(f"table runs use committed code, params and data pins: commit or stash these changes "
+                           f"first:\n{dirty}")
     ids = subprocess.run(["git", "rev-parse", *(f"HEAD:{p}" for p in paths)], capture_output=True, text=True,
                          check=True).stdout.split()
-    return hashlib.sha256("\n".join(f"{p} {i}" for p, i in zip(paths, ids)).encode()).hexdigest()[:16]
+    text = "\n".join(f"{p} {i}" for p, i in zip(paths, ids)) + "\ndata " + data_version()
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def budget_id(overrides: dict[str, Any]) -> str:

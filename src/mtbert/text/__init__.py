@@ -1,0 +1,1 @@
+"""Text: WordPiece tokenisation, sentence splitting, parts of speech."""

@@ -85,7 +85,7 @@ class TrainConfig:
     epoch: Literal["steps", "largest", "smallest", "one_pass"] = "steps"
     steps_per_epoch: Count | None = 200  # for epoch=steps
     batch_size: Count = 16  # per task and step
-    lr: PositiveFloat = 2e-5  # encoder
+    lr: PositiveFloat = 1e-4  # encoder
     weight_decay: NonNegativeFloat = 0.01  # encoder
     layer_decay: Annotated[Float, Field(gt=0, le=1)] = 1.0  # encoder layer k below the top trains at lr * layer_decay ** k
     head_lr: PositiveFloat = 1e-3
