@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from mtbert.bench.workload import Step
+from mtbert.device import reuse_freed_memory
 from mtbert.model.bert import BertConfig, BertModel, init_bert_weights
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.multitask import ModelConfig, MultitaskModel
@@ -62,6 +63,7 @@ class OurLoop:
     def __init__(self, model: MultitaskModel, method: str, cfg: TrainConfig, device: torch.device):
         tasks = list(model.heads)
         self.model, self.cfg, self.device = model, cfg, device
+        reuse_freed_memory()  # as the Trainer does: this process is ours alone (measure.py)
         self.optim = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                       encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr={t: cfg.head_lr for t in tasks},
                                       head_wd={t: cfg.head_weight_decay for t in tasks}, total_steps=1000,

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from mtbert.config import SECTION, Bool, Count, Int, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import bucketed_batches, pad, sequential_batches
+from mtbert.device import reuse_freed_memory
 from mtbert.eval.predict import autocast
 from mtbert.model.bert import BertModel, PretrainingHeads
 from mtbert.pretrain.examples import SegmentPair, mask_tokens
@@ -129,6 +130,7 @@ def pretrain(encoder: BertModel, heads: PretrainingHeads, train_ex: Examples, he
     """Train MLM + NSP (summed losses); held-out metrics before training (epoch 0) and after every epoch. Under several
     ranks each draws and masks the same batch and trains on its shard of the rows; only the main rank logs. With a
     `store`, a killed run resumes from its last state (written every `store.every` steps and at epoch ends)."""
+    reuse_freed_memory()
     encoder.to(device)
     heads.to(device)
     torch.manual_seed(cfg.seed)

@@ -20,9 +20,12 @@ from tqdm import tqdm
 
 from mtbert.config import SECTION, Bool, Count, Float, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
 from mtbert.data.batching import BatchStream, TaskData, collate
-from mtbert.device import peak_memory_mb
+from mtbert.device import peak_memory_mb, reuse_freed_memory
 from mtbert.eval import predict as P
-from mtbert.io import write_json
+from mtbert.eval.confidence import bootstrap_ci
+from mtbert.io import write_json, write_text
+from mtbert.model.card import render_card
+from mtbert.model.export import write_heads, write_sentence_transformers
 from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
 from mtbert.train.averaging import AveragingConfig, WeightAverager
 from mtbert.train.cached import FeatureCache, predict_cached
@@ -197,6 +200,7 @@ class Trainer:
         self.model, self.train_data, self.dev_data, self.cfg = model, train_data, dev_data, cfg
         self.out_dir, self.pad_id, self.tokenizer_files, self.ranks, self.store = out_dir, pad_id, tokenizer_files, ranks, store
         self.device = device = ranks.device()
+        reuse_freed_memory()
         self.live = live if ranks.is_main else NoLive()
         model.to(device)
         torch.manual_seed(cfg.seed)  # nothing should draw from it (every source has its own seed): a safety net
@@ -360,9 +364,10 @@ class Trainer:
             raise FloatingPointError(f"non-finite training loss in epoch {epoch}: mean loss per task {bad}; lower "
                                      f"train.lr or the regularizer weights")
         scored = self.averager.model_to_score(model)  # the average once it holds a step
-        dev_scores = {t: P.score(t, predict_cached(scored, self.dev_caches[t], cfg.eval_batch_size) if self.dev_caches
-                                 else P.predict(scored, d, cfg.eval_batch_size, self.pad_id, self.device), d.labels)
-                      for t, d in self.dev_data.items()}
+        predictions = {t: predict_cached(scored, self.dev_caches[t], cfg.eval_batch_size) if self.dev_caches
+                       else P.predict(scored, d, cfg.eval_batch_size, self.pad_id, self.device)
+                       for t, d in self.dev_data.items()}
+        dev_scores = {t: P.score(t, predictions[t], d.labels) for t, d in self.dev_data.items()}
         dev_summary = P.summary(dev_scores)
         averaged = {"train/averaged_steps": self.averager.steps} if self.averager.averaged is not None else {}
         epoch_logged = {**epoch_metrics, **averaged, "time/peak_memory_mb": peak_memory_mb(self.device),
@@ -373,10 +378,20 @@ class Trainer:
         progress.history.append(dev_summary)
         if selection(dev_summary) > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
             progress.best, progress.best_metrics = selection(dev_summary), dict(dev_summary, epoch=epoch)
-            if self.ranks.is_main:
-                save_multitask(scored, self.out_dir, dict(self.resolved, best=progress.best_metrics, notes=self.notes),
-                               self.tokenizer_files)
+            if self.ranks.is_main and self.out_dir is not None:
+                self.keep(scored, {t: (predictions[t], d.labels) for t, d in self.dev_data.items()})
         self.live.next_step()
+
+    def keep(self, scored: MultitaskModel, dev: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """The best-on-dev checkpoint into `out_dir`: our weights and run.json, the files sentence-transformers loads,
+        the heads on their own, and a model card with the dev metrics' 95% bootstrap intervals."""
+        best = self.progress.best_metrics
+        save_multitask(scored, self.out_dir, dict(self.resolved, best=best, notes=self.notes), self.tokenizer_files)
+        write_sentence_transformers(scored, self.out_dir, scored.cfg.max_length)
+        write_heads(scored, self.out_dir)
+        card = render_card(resolved_config(model=scored.cfg, train=self.cfg), best,
+                           bootstrap_ci(dev, resamples=1000, seed=0))
+        write_text(self.out_dir / "README.md", card)
 
     def snapshot(self, epoch: int, step: int, epoch_log: EpochLog) -> None:
         """A resumable state: the run resumes at `step` of `epoch` with `epoch_log` (nothing without a store)."""
