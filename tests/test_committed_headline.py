@@ -16,4 +16,4 @@ def test_the_readme_carries_the_study_as_committed(study, monkeypatch):
     # single_task: the README quotes its questions' lines (one per split), not its table
     parts = [produced] if study == "default" else produced.splitlines()[-2:]
     for part in parts:
-        assert part in readme, f"README.md lacks this of `python -m mtbert.study headline studies/{study}.yaml`:\n{part}"
+        assert part in readme, f"README.md lacks this of `mtbert study headline studies/{study}.yaml`:\n{part}"

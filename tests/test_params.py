@@ -75,7 +75,7 @@ def test_a_stage_refuses_bad_params_before_touching_data(tmp_path):
 
 
 def test_the_params_reference_page_is_current():
-    assert (ROOT / DOCS).read_text() == render_docs(), "regenerate it: python -m mtbert.params --docs"
+    assert (ROOT / DOCS).read_text() == render_docs(), "regenerate it: mtbert params --docs"
 
 
 @pytest.mark.parametrize("name", list(SECTIONS))

@@ -35,7 +35,8 @@ COMMANDS = {
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="mtbert", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="mtbert", description="One entry point for everything the project runs.",
+                                 epilog="`mtbert COMMAND --help` explains each command.")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_) in COMMANDS.items():
         sub.add_parser(name, help=help_, add_help=False)  # each command parses (and explains) its own arguments

@@ -1,4 +1,4 @@
-"""Turn a params profile (a partial params.yaml) into `dvc exp run` -S flags: python -m mtbert.profiles FILE."""
+"""Turn a params profile (a partial params.yaml) into `dvc exp run` -S flags: `mtbert profile FILE`."""
 
 from __future__ import annotations
 

@@ -1,2 +1,2 @@
 """Speed benchmark: our training step against the loop most users would write, on the same batches of the real data
-(`python -m mtbert.bench`, writing reports/performance.md)."""
+(`mtbert bench`, writing reports/performance.md)."""

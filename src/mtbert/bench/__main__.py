@@ -1,4 +1,4 @@
-"""python -m mtbert.bench: time our training step against the loop a careful user writes (transformers, dynamic padding,
+"""mtbert bench: time our training step against the loop a careful user writes (transformers, dynamic padding,
 fused AdamW) and the max_length-padded one on the same batches, the gradient methods against sum, each FLOP rate
 against this machine's measured peak, and cost against data size and max_length; write reports/performance.md."""
 

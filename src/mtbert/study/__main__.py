@@ -1,4 +1,4 @@
-"""python -m mtbert.study run|report|headline <study.yaml> [--jobs N | --direct --workers N]"""
+"""mtbert study run|report|headline <study.yaml> [--jobs N | --direct --workers N]"""
 
 import argparse
 import sys

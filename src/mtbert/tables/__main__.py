@@ -1,4 +1,4 @@
-"""python -m mtbert.tables run|render [--profile cpu|gpu] [--jobs N] [--only STUDY ...]
+"""mtbert tables run|render [--profile cpu|gpu] [--jobs N] [--only STUDY ...]
 
 run: every table study's runs with no result for this commit's pipeline code and budget at the profile (one
 `dvc exp run` each, or N at a time through DVC's queue), then render. render: reports/tables/<report>.md and
