@@ -63,7 +63,7 @@ class OurLoop:
     def __init__(self, model: MultitaskModel, method: str, cfg: TrainConfig, device: torch.device):
         tasks = list(model.heads)
         self.model, self.cfg, self.device = model, cfg, device
-        reuse_freed_memory()  # as the Trainer does: this process is ours alone (measure.py)
+        reuse_freed_memory()  # as mtbert's Trainer does; the transformers loops run without it
         self.optim = build_optimizers(model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task",
                                       encoder_lr=cfg.lr, encoder_wd=cfg.weight_decay, head_lr={t: cfg.head_lr for t in tasks},
                                       head_wd={t: cfg.head_weight_decay for t in tasks}, total_steps=1000,

@@ -7,6 +7,8 @@ import statistics
 
 import torch
 
+from mtbert.bench.peak import paired_ratio
+
 GPU_PEAK_BF16 = {"H100": 989e12, "H200": 989e12, "A100": 312e12}  # dense bf16 FLOP/s, by name fragment
 
 
@@ -31,7 +33,11 @@ def step_table(rows: list[dict]) -> list[str]:
     for r in rows:
         other = by.get((r["shape"], "standard", r["method"]))
         speedup = f"{other['seconds_per_step'] / r['seconds_per_step']:.2f}×" if r["loop"].startswith("ours") and other else ""
-        anchor = buckets = ""
+        anchor = buckets = batching = ""
+        plain, bucketed = by.get((r["shape"], "anchor", "sum")), by.get((r["shape"], "anchor+buckets", "sum"))
+        if r["loop"] == "anchor+buckets" and plain and bucketed:  # what the batching buys, round by round
+            median, low, high = paired_ratio(plain["round_seconds"], bucketed["round_seconds"])
+            batching = f" (anchor ÷ this: {median:.2f}×, {low:.2f}–{high:.2f})"
         if r.get("vs_anchor"):
             median, low, high = r["vs_anchor"]
             anchor = f"**{median:.2f}×** ({low:.2f}–{high:.2f}, {len(r['round_seconds'])})"
@@ -44,7 +50,7 @@ def step_table(rows: list[dict]) -> list[str]:
             cost = f"{statistics.median(ratios):.2f}×" + (f" ({ratios[0]:.2f}–{ratios[-1]:.2f})" if len(ratios) > 1 and r["method"] != "sum" else "")
         rate = (f"{r['flops_per_s'] / 1e9:,.1f} G ({r['of_peak']:.1%})" if r.get("flops_per_s") is not None else
                 (f"{r['mfu']:.1%}" if r.get("mfu") is not None else ""))
-        out.append(f"| {r['shape']} | {r['loop']} | {r['method']} | {r['seconds_per_step']:.3f} | {r['tokens_per_s']:,.0f} | "
+        out.append(f"| {r['shape']} | {r['loop']}{batching} | {r['method']} | {r['seconds_per_step']:.3f} | {r['tokens_per_s']:,.0f} | "
                    f"{r['sequences_per_s']:.1f} | {r['peak_memory_mb']:,.0f} | {anchor} | {buckets} | {speedup} | {cost} | {rate} |")
     return out
 
@@ -87,14 +93,18 @@ def render(meta: dict, rows: list[dict], costs: list[dict], sizes: dict[str, int
         "from the real training data, timed after "
         f"{meta['warmup']} warm-up step(s), each configuration in a fresh process, in {meta.get('rounds', 1)} rounds "
         "(every configuration once per round, the max_length-padded loop only in the first): s/step is the median over "
-        "rounds; the ratios are within a round (median, range), since this shared machine's speed drifts between "
-        "minutes. **ours**: minBERT on training's length-bucketed batches (data/batching.py) padded to their longest "
-        "row, fused AdamW, row-sparse word-embedding gradients written into a dense one kept between steps, gradient "
-        "methods combined from the Gramian into reused buffers. **anchor**: the loop a careful user writes with the "
-        "transformers Trainer's defaults: transformers' `BertModel` (SDPA attention) on random batches of the same "
-        "rows (its RandomSampler) padded to their longest row (its default collator), one fused AdamW. "
-        "**anchor+buckets**: the same loop fed our length-bucketed batches: ours ÷ anchor+buckets is what the step "
-        "itself buys, anchor+buckets ÷ anchor what the batching buys. **standard**: the anchor's loop with every batch "
+        "rounds; ours ÷ anchor, ours ÷ anchor+buckets, anchor ÷ anchor+buckets and cost ÷ sum are ratios within a "
+        "round (median, range), since this shared machine's speed drifts between minutes; ours ÷ standard is the "
+        "standard loop's one round over our median. **ours**: minBERT on training's length-bucketed batches "
+        "(data/batching.py) padded to their longest row, fused AdamW, row-sparse word-embedding gradients written into "
+        "a dense one kept between steps, gradient methods combined from the Gramian into reused buffers, and glibc's "
+        "malloc told to keep freed memory for reuse (`device.reuse_freed_memory`, as mtbert's Trainer does; the "
+        "transformers loops run without it). **anchor**: the loop a careful user writes with the transformers "
+        "Trainer's defaults: transformers' `BertModel` (SDPA attention) on random batches of the same rows (its "
+        "RandomSampler; the Trainer's `group_by_length=True` would bucket them too) padded to their longest row (its "
+        "default collator), one fused AdamW. **anchor+buckets**: the same loop fed our length-bucketed batches: "
+        "anchor ÷ anchor+buckets is what the batching buys, ours ÷ anchor+buckets what the rest of our step buys "
+        "(the allocator setting included). **standard**: the anchor's loop with every batch "
         f"padded to `max_length` = {meta['max_length']} and an unfused AdamW. The transformers loops combine gradient "
         "methods by per-task `autograd.grad` with retained graphs, `torch.cat` and the torchjd aggregator on J. All use "
         "the same heads and losses and the same rows; real tokens "
