@@ -16,7 +16,7 @@ import torch
 from mtbert.model.multitask import MultitaskModel
 from mtbert.train.distributed import Ranks
 from mtbert.train.methods.jacobian import GradientBuffers, direction_buffer, task_jacobian, write_direction
-from mtbert.train.methods.combine import GradientMethod, TaskGradients, gramian_cosines
+from mtbert.train.methods.combine import GradientMethod, RowBlock, TaskGradients, gramian_cosines
 
 __all__ = ["GradientBuffers", "backward", "forms_jacobian", "sparse_lookups"]
 
@@ -54,7 +54,9 @@ def backward(model: MultitaskModel, losses: dict[str, torch.Tensor], method: Gra
     blocks = task_jacobian(losses, own, slot, ranks)
     if ranks is not None and ranks.enabled:  # every rank combines the whole batch's task gradients
         for block in blocks:
-            ranks.average_(block)
+            for tensor in (g for row in block.rows for g in row if g is not None) if isinstance(block, RowBlock) \
+                    else [block]:
+                ranks.average_(tensor)
         for p in model.head_parameters(tasks):
             if p.grad is not None:
                 ranks.average_(p.grad)

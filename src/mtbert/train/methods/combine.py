@@ -26,6 +26,54 @@ class MethodContext:
     mtrec_lambda: float = 0.3
 
 
+class RowBlock:
+    """A block of J's columns left as autograd returned it: per task, one gradient tensor per parameter (None where the
+    task does not reach it). The Gramian and the weighted sum read the tensors in place, parameter by parameter while
+    they are in cache, so J's rows are never copied: the copy cost a step as much as the Gramian."""
+
+    def __init__(self, rows: list[list[torch.Tensor | None]], numels: list[int]):
+        self.rows, self.numels = rows, numels
+        self.shape = (len(rows), sum(numels))
+
+    def gramian(self) -> torch.Tensor:
+        n = len(self.rows)
+        like = next(g for row in self.rows for g in row if g is not None)
+        pairs = [(i, j) for i in range(n) for j in range(i, n)]
+        dots = []  # one product per (parameter, pair), summed at the end: no sync, no indexed writes per product
+        zero = like.new_zeros(())
+        for k in range(len(self.numels)):
+            grads = [row[k].reshape(-1) if row[k] is not None else None for row in self.rows]
+            dots += [torch.dot(grads[i], grads[j]) if grads[i] is not None and grads[j] is not None else zero
+                     for i, j in pairs]
+        sums = torch.stack(dots).view(-1, len(pairs)).sum(0)
+        G = like.new_zeros(n, n)
+        for (i, j), v in zip(pairs, sums):
+            G[i, j] = G[j, i] = v
+        return G
+
+    def weighted_into(self, weights: torch.Tensor, out: torch.Tensor) -> None:
+        offset = 0
+        for k, numel in enumerate(self.numels):
+            view, first = out[offset:offset + numel], True
+            for i, row in enumerate(self.rows):
+                if row[k] is None:
+                    continue
+                if first:
+                    torch.mul(row[k].reshape(-1), weights[i], out=view)
+                    first = False
+                else:
+                    view.addcmul_(row[k].reshape(-1), weights[i])
+            if first:
+                view.zero_()
+            offset += numel
+
+    def dense(self) -> torch.Tensor:
+        """The block as a (tasks x columns) tensor: a copy, for the methods that need J itself."""
+        like = next(g for row in self.rows for g in row if g is not None)
+        return torch.stack([torch.cat([g.reshape(-1) if g is not None else like.new_zeros(numel)
+                                       for g, numel in zip(row, self.numels)]) for row in self.rows])
+
+
 @dataclass
 class TaskGradients:
     """One step's task gradients on the shared parameters: J as column blocks (tasks x columns each, rows in the order
@@ -39,20 +87,26 @@ class TaskGradients:
     @property
     def J(self) -> torch.Tensor:
         """J whole (a copy when it has several blocks), for the methods that need more than its Gramian."""
-        return self.blocks[0] if len(self.blocks) == 1 else torch.cat(self.blocks, dim=1)
+        blocks = [b.dense() if isinstance(b, RowBlock) else b for b in self.blocks]
+        return blocks[0] if len(blocks) == 1 else torch.cat(blocks, dim=1)
 
     def gramian(self) -> torch.Tensor:
         if self._gramian is None:
-            self._gramian = sum(b @ b.T for b in self.blocks)
+            self._gramian = sum(b.gramian() if isinstance(b, RowBlock) else b @ b.T for b in self.blocks)
         return self._gramian
 
     def weighted(self, weights: torch.Tensor) -> torch.Tensor:
         """sum_i weights[i] J[i], written into `out` when there is one."""
-        weights = weights.to(device=self.blocks[0].device, dtype=self.blocks[0].dtype)
-        out = self.out if self.out is not None else self.blocks[0].new_empty(sum(b.shape[1] for b in self.blocks))
+        dense = [b for b in self.blocks if not isinstance(b, RowBlock)]
+        like = dense[0] if dense else next(g for g in self.blocks[0].rows[0] if g is not None)
+        weights = weights.to(device=like.device, dtype=like.dtype)
+        out = self.out if self.out is not None else like.new_empty(sum(b.shape[1] for b in self.blocks))
         offset = 0
         for b in self.blocks:
-            torch.mv(b.T, weights, out=out[offset:offset + b.shape[1]])
+            if isinstance(b, RowBlock):
+                b.weighted_into(weights, out[offset:offset + b.shape[1]])
+            else:
+                torch.mv(b.T, weights, out=out[offset:offset + b.shape[1]])
             offset += b.shape[1]
         return out
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 from mtbert.train.distributed import Ranks
+from mtbert.train.methods.combine import RowBlock
 
 
 class RowGradient:
@@ -76,7 +77,8 @@ class GradientBuffers:
             dense = [p for p in shared if id(p) not in sparse_ids]
             n = sum(p.numel() for p in shared)
             device = shared[0].device
-            self._made[key] = JacobianSlot(dense, sparse, torch.empty(n_tasks * n, device=device),
+            n_sparse = sum(p.numel() for p in sparse)  # J's storage holds the row-sparse blocks only
+            self._made[key] = JacobianSlot(dense, sparse, torch.empty(n_tasks * n_sparse, device=device),
                                            torch.empty(n, device=device), [self.row_gradient(p) for p in sparse],
                                            [None] * len(sparse))
         return self._made[key]
@@ -99,21 +101,21 @@ def task_jacobian(losses: dict[str, torch.Tensor], own: dict[str, list[torch.nn.
     """J's blocks, (tasks x columns) each: one backward per task through that task's graph only, its gradient on the
     shared parameters copied into J (zeros where it does not reach), its `own` parameters' gradient into .grad. Under
     several ranks the row-sparse blocks keep the rows any rank reached, so every rank's J has the same columns."""
-    n_tasks, n_dense, shared = len(losses), slot.n_dense, slot.dense + slot.sparse
-    dense = slot.J[:n_tasks * n_dense].view(n_tasks, n_dense)
+    n_tasks, shared = len(losses), slot.dense + slot.sparse
+    rows: list[list[torch.Tensor | None]] = []
     reached: list[list[tuple[torch.Tensor, torch.Tensor]]] = [[] for _ in slot.sparse]
     slot.reached = [False] * len(slot.dense)
-    for row, (task, loss) in zip(dense, losses.items()):
+    for task, loss in losses.items():
         grads = torch.autograd.grad(loss, shared + own[task], allow_unused=True)
         slot.reached = [r or g is not None for r, g in zip(slot.reached, grads)]
-        torch.cat([g.reshape(-1) if g is not None else p.new_zeros(p.numel())
-                   for p, g in zip(slot.dense, grads[:len(slot.dense)])], out=row)
+        rows.append(list(grads[:len(slot.dense)]))  # kept as autograd returned them: no copy into J
         for k, (p, g) in enumerate(zip(slot.sparse, grads[len(slot.dense):len(shared)])):
             reached[k].append(_reached_rows(g, p))
         for p, g in zip(own[task], grads[len(shared):]):
             if g is not None:
                 p.grad = g if p.grad is None else p.grad + g
-    blocks, offset = [dense], n_tasks * n_dense
+    blocks: list = [RowBlock(rows, [p.numel() for p in slot.dense])]
+    offset = 0
     for k, p in enumerate(slot.sparse):
         mask = torch.zeros(p.shape[0], dtype=torch.uint8, device=p.device)
         for rows, _ in reached[k]:
