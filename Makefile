@@ -44,16 +44,16 @@ bench: $(TEST_STAMP)
 	$(BIN)/mtbert bench $(BENCH_ARGS)
 
 # Every report's tables beside the published numbers (reports/tables/): runs each table study's (variant, seed) with no
-# result for this commit's pipeline code and budget at PROFILE (cpu | gpu), then renders. JOBS=N: N experiments at
-# once through DVC's queue (from committed code only).
-# EXECUTOR=local: one submitit job per GPU present (or WORKERS=N CPU jobs) at once, each in a workspace of its own;
-# EXECUTOR=slurm: one SLURM job per (variant, seed) (profiles/tables/resources.yaml; SLURM_PARTITION, SLURM_ACCOUNT).
+# result for this commit's pipeline code and budget at PROFILE (cpu | gpu), then renders. EXECUTOR (docs/usage.md):
+# dvc (default, one at a time), queue (WORKERS=N through DVC's queue), local (one submitit job per GPU present, or
+# WORKERS=N CPU jobs), slurm (one SLURM job per run: profiles/tables/resources.yaml; SLURM_PARTITION, SLURM_ACCOUNT),
+# direct (dvc.yaml's stages without DVC, WORKERS=N at once).
 # DRY=1: every variant for a couple of steps per stage at PROFILE's settings, no result written; the table of
 # ok / error, peak memory and projected time goes to reports/tables/dry-run.<profile>.md.
 PROFILE ?= cpu
 tables: $(STAMP) git-identity
-	$(BIN)/mtbert tables $(if $(DRY),dry-run,run) --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS)) \
-		$(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/mtbert tables $(if $(DRY),dry-run,run) --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) \
+		$(if $(WORKERS),--workers $(WORKERS))
 
 clean-venv:
 	rm -rf $(VENV)

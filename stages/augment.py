@@ -5,9 +5,9 @@ Disabled, it writes only a marker, so the chain stays one DAG at no cost.
 
 from pathlib import Path
 
-from mtbert.config import run_stage, section
-from mtbert.params import load_params
-from mtbert.data.augment import AugmentConfig, augment
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.augment import AugmentConfig
+from mtbert.data.augment import augment
 from mtbert.io import stage_disabled, write_text
 from mtbert.report.augment import render
 

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from mtbert.config import run_stage, section
-from mtbert.params import load_params
-from mtbert.data.download import CheckpointConfig, DownloadConfig, download_all
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.data import CheckpointConfig, DownloadConfig
+from mtbert.data.download import download_all
 from mtbert.data.fetch import mirror_from_env
 from mtbert.data.sources import resolve
 

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtbert.config import run_stage, section
-from mtbert.params import load_params
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.evaluate import EvaluateConfig
+from mtbert.config.model import ModelConfig
 from mtbert.data.batching import load_task
 from mtbert.device import pick_device
 from mtbert.eval import predict as P
 from mtbert.eval.confidence import bootstrap_ci
-from mtbert.eval.settings import EvaluateConfig
 from mtbert.io import atomic_dir, write_json
-from mtbert.model.multitask import TASK_SPECS, ModelConfig, load_multitask
+from mtbert.model.multitask import TASK_SPECS, load_multitask
 from mtbert.text.tokenizer import Tokenizer
 
 CHECKPOINT = Path("models/finetuned")

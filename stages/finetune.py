@@ -6,13 +6,12 @@ import contextlib
 from pathlib import Path
 
 from dvclive import Live
-from mtbert.config import run_stage, section
-from mtbert.params import load_params
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import TrainConfig
 from mtbert.io import atomic_dir
-from mtbert.model.multitask import ModelConfig
-from mtbert.train import setup
-from mtbert.train import distributed
-from mtbert.train.loop import TrainConfig, resolved_config, train
+from mtbert.train import distributed, setup
+from mtbert.train.loop import resolved_config, train
 from mtbert.train.state import StateStore, fingerprint, stage_deps
 
 HEADS = Path("models/heads")

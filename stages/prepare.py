@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from mtbert.config import run_stage, section
-from mtbert.params import load_params
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.data import PrepareConfig
 from mtbert.data import card
-from mtbert.data.prepare import PrepareConfig, prepare_all
+from mtbert.data.prepare import prepare_all
 from mtbert.io import write_text
 
 

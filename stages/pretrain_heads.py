@@ -3,32 +3,20 @@
 Disabled, it writes only a marker, so the chain stays one DAG at no cost.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from dvclive import Live
-from mtbert.config import SECTION, Count, Seed, run_stage, section
-from mtbert.params import load_params
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.model import ModelConfig
+from mtbert.config.pretrain import HeadPretrainConfig, HeadTrainKeys
+from mtbert.config.train import TrainConfig
 from mtbert.io import atomic_dir, stage_disabled
-from mtbert.model.multitask import ModelConfig, TaskName
 from mtbert.train import setup
-from mtbert.train.head_pretraining import HeadPretrainConfig
-from mtbert.train.loop import TrainConfig, resolved_config, train
+from mtbert.train.loop import resolved_config, train
 
 OUT = Path("models/heads")
 LIVE = Path("dvclive/pretrain_heads")
 FEATURES = Path(".state/features")  # the frozen encoder's outputs, shared with every later frozen run
-
-
-@dataclass
-class TrainKeys:
-    """The `train` keys this stage shares with finetune (validated as finetune's are)."""
-
-    tasks: list[TaskName]
-    seed: Seed = 0
-    max_train_examples: Count | None = None
-    eval_batch_size: Count = 64
-    __pydantic_config__ = SECTION
 
 
 def main() -> None:
@@ -36,7 +24,7 @@ def main() -> None:
     cfg = section(params, "pretrain_heads", HeadPretrainConfig)
     if stage_disabled(cfg.enabled, OUT, LIVE, why="pretrain_heads disabled: finetune starts from fresh heads"):
         return
-    shared = section(params, "train", TrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))
+    shared = section(params, "train", HeadTrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))
     mcfg = section(params, "model", ModelConfig)
     run = setup.build(mcfg, shared.tasks, shared.max_train_examples, shared.seed)
     tcfg = TrainConfig(mode="frozen", tasks=shared.tasks, epochs=cfg.epochs, epoch=cfg.epoch, steps_per_epoch=cfg.steps_per_epoch,

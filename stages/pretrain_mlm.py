@@ -13,15 +13,15 @@ import numpy as np
 import torch
 
 from dvclive import Live
-from mtbert.config import run_stage, section
-from mtbert.params import load_params
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.model import ModelConfig
+from mtbert.config.pretrain import PretrainConfig
 from mtbert.data.imdb import read_reviews
 from mtbert.data.sources import checkpoint_dir
 from mtbert.io import atomic_dir, stage_disabled, write_json
 from mtbert.model.checkpoint import load_pretrained, save_pretrained
-from mtbert.model.multitask import ModelConfig
 from mtbert.pretrain.examples import nsp_pairs
-from mtbert.pretrain.loop import Masker, PretrainConfig, encode_pairs, pretrain, sentence_docs
+from mtbert.pretrain.loop import Masker, encode_pairs, pretrain, sentence_docs
 from mtbert.text.tokenizer import Tokenizer
 from mtbert.train import distributed
 from mtbert.train.state import StateStore, fingerprint, stage_deps

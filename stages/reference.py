@@ -3,14 +3,14 @@ and test, into reference.json, read beside every fine-tuned number (not a DVC me
 
 from pathlib import Path
 
-from mtbert.config import run_stage, section
-from mtbert.params import load_params
+from mtbert.config import load_params, run_stage, section
+from mtbert.config.evaluate import ReferenceConfig
+from mtbert.config.model import ModelConfig
 from mtbert.data.batching import load_task
 from mtbert.data.sources import checkpoint_dir
-from mtbert.eval.reference import ReferenceConfig, majority, no_finetuning
+from mtbert.eval.reference import majority, no_finetuning
 from mtbert.io import write_json
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig
 from mtbert.text.tokenizer import Tokenizer
 
 PREPARED = Path("data/prepared")

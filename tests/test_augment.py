@@ -5,16 +5,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mtbert.data.augment import (
-    AugmentConfig,
-    Synonyms,
-    augment,
-    augment_sentence,
-    random_delete,
-    random_swap,
-    synonym_replace,
-    wordnet_from,
-)
+from mtbert.config.augment import AugmentConfig
+from mtbert.data.augment import (Synonyms, augment, augment_sentence, random_delete, random_swap, synonym_replace,
+                                 wordnet_from)
 from mtbert.report.augment import render
 from mtbert.text.pos import ContextPOS
 from mtbert.train.setup import train_table

@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 from test_training import SST
 from torch import nn
 
-from mtbert.train.averaging import AveragingConfig, WeightAverager
+from mtbert.config.train import AveragingConfig
+from mtbert.train.averaging import WeightAverager
 
 
 def test_swa_is_the_mean_of_the_weights_after_each_step_from_start_on():

@@ -65,7 +65,7 @@ def test_ratios_are_taken_round_by_round():
 
 
 def test_the_anchor_loops_run_transformers_with_fused_adamw():
-    from mtbert.bench.loops import LOOPS, AnchorLoop, StandardLoop, TRANSFORMERS_LOOPS
+    from mtbert.bench.loops import LOOPS, TRANSFORMERS_LOOPS, AnchorLoop, StandardLoop
     from mtbert.train.optim import make_adamw
 
     assert LOOPS["anchor"] is LOOPS["anchor+buckets"] is AnchorLoop and AnchorLoop.fused and not StandardLoop.fused

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mtbert.study import gates as G
-from mtbert.study.rules import PENDING, UNDECIDED, decide, joint
+from mtbert.experiments.analysis import gates as G
+from mtbert.experiments.analysis.rules import PENDING, UNDECIDED, decide, joint
 
 MAJORITY = {"dev": {"sst_acc": 0.25, "quora_acc": 0.61}}
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"

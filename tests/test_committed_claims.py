@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from mtbert.tables import run as R
-from mtbert.tables.claims import assess, claim_verdict, load_claims, load_reference, render_claims
-from mtbert.tables.published import load_published
-from mtbert.tables.spec import profile_base, table_studies
+from mtbert.experiments import store
+from mtbert.experiments.analysis.claims import assess, claim_verdict, load_claims, render_claims
+from mtbert.experiments.provenance import code_version
+from mtbert.experiments.published import load_published
+from mtbert.experiments.study import profile_base, table_studies
 
 PAGES = ROOT / "reports" / "tables"
 VERDICTS = ("reproduced", "reversed", "no harm shown", "harm", "no gain shown", "gain", "equivalent", "differ")
@@ -26,9 +27,9 @@ def committed():
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(ROOT)
         studies = table_studies()
-        results = R.page_results(studies, "cpu")
-        claims, published, reference = load_claims(), load_published(), load_reference()
-        code = R.code_version(strict=False)
+        results = store.page_results(studies, "cpu")
+        claims, published, reference = load_claims(), load_published(), store.load_reference()
+        code = code_version(strict=False)
         rows = {c.id: assess(c, studies[c.study], results.get(c.study, {}), published, reference["majority"], code,
                              reference)
                 for c in claims if not c.untestable}

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from mtbert.study.headline import headline_of
+from mtbert.experiments.pages.headline import headline_of
 
 
 @pytest.mark.parametrize("study", ["default", "single_task"])

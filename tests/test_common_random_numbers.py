@@ -11,13 +11,14 @@ from conftest import RecordingLive
 from test_regularizers import with_dropout
 from test_training import PAIRS, SST
 
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import SimCSEConfig, SmartConfig, TrainConfig
 from mtbert.data.batching import BatchStream, tokenize
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.multitask import MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
 from mtbert.train import loop, passes
-from mtbert.train.loop import TrainConfig, train
-from mtbert.train.regularizers import SimCSEConfig, SmartConfig
+from mtbert.train.loop import train
 
 REAL_NEXT = BatchStream.__next__
 HEADS = {"sst": "linear", "quora": "siamese_concat", "sts": "cosine", "cfimdb": "linear"}

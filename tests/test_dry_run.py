@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import ROOT, tiny_workspace
 
-from mtbert.tables.dry import flops_ratio, training_steps
+from mtbert.experiments.dry import flops_ratio, training_steps
+
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, mirror):
@@ -19,7 +20,7 @@ def workspace(tmp_path_factory, mirror):
 
 @pytest.mark.parametrize("profile", ["cpu", "gpu"])
 def test_every_table_variant_runs_at_both_profiles_on_the_tiny_model(workspace, profile, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     monkeypatch.chdir(workspace)
     with pytest.raises(SystemExit) as done:
@@ -32,7 +33,7 @@ def test_every_table_variant_runs_at_both_profiles_on_the_tiny_model(workspace, 
 
 
 def test_a_broken_setting_fails_the_dry_run_naming_its_variant(workspace, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     monkeypatch.chdir(workspace)
     study = yaml.safe_load((workspace / "studies/tables/004-t2.yaml").read_text())
@@ -63,8 +64,8 @@ def test_projected_steps_and_the_size_ratio_by_hand():
 def test_a_cut_off_dry_run_resumes_where_it_stopped(workspace, monkeypatch):
     import json
 
-    from mtbert.tables import dry as D
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments import dry as D
+    from mtbert.experiments.cli import tables_main as main
 
     monkeypatch.chdir(workspace)
     args = ["dry-run", "--profile", "cpu", "--steps", "1", "--only", "004-t2", "--out", "resume.md"]
@@ -89,7 +90,7 @@ def test_a_cut_off_dry_run_resumes_where_it_stopped(workspace, monkeypatch):
 
 
 def test_the_scratch_workspace_cuts_dev_and_test_only(workspace, tmp_path):
-    from mtbert.study.workspace import scratch
+    from mtbert.experiments.workspace import scratch
 
     ws = scratch(workspace, tmp_path / "ws", eval_rows=5)
     for task in ("sst", "quora"):
@@ -97,3 +98,28 @@ def test_the_scratch_workspace_cuts_dev_and_test_only(workspace, tmp_path):
         assert len(pd.read_csv(ws / "data/prepared" / task / "test.csv")) == 5
         assert len(pd.read_csv(ws / "data/prepared" / task / "train.csv")) == 12
     assert pd.read_csv(ws / "data/prepared/sts/dev.csv").equals(pd.read_csv(workspace / "data/prepared/sts/dev.csv").head(5))
+
+
+def test_the_stage_list_is_dvc_yamls_and_the_memo_key_names_what_made_the_outputs(tmp_path):
+    import copy
+
+    from mtbert.experiments.workspace import memo_key, stages
+
+    listed = stages(ROOT / "dvc.yaml")
+    assert list(listed) == ["augment", "pretrain_mlm", "pretrain_heads", "finetune", "evaluate"]
+    pipeline = yaml.safe_load((ROOT / "dvc.yaml").read_text())
+    pipeline["stages"] = {"tokenize": {"cmd": "python stages/tokenize.py", "deps": ["data/prepared"],
+                                       "outs": ["data/tokens"]}} | pipeline["stages"]
+    pipeline["stages"]["finetune"]["deps"].append("data/tokens")  # a new stage the runs need: it runs, in DVC's order
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    assert list(stages(tmp_path / "dvc.yaml"))[:2] == ["tokenize", "augment"]
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    stage = listed["pretrain_mlm"]
+    key = memo_key("pretrain_mlm", stage, params, "code1")
+    assert memo_key("pretrain_mlm", stage, params, "code2") != key  # other code: made anew
+    other = copy.deepcopy(params)
+    other["train"]["lr"] = 0.5  # a param the stage does not declare: the same outputs
+    assert memo_key("pretrain_mlm", stage, other, "code1") == key
+    other["model"]["checkpoint"] = "google-bert/bert-base-uncased"  # one it declares
+    assert memo_key("pretrain_mlm", stage, other, "code1") != key

@@ -12,15 +12,17 @@ import torch
 from safetensors.torch import load_file
 from test_training import PAIRS
 
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import TrainConfig
 from mtbert.data.batching import collate, tokenize
 from mtbert.device import reuse_freed_memory
 from mtbert.eval import predict as P
 from mtbert.model.card import render_card
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.export import write_heads, write_sentence_transformers
-from mtbert.model.multitask import ModelConfig, MultitaskModel, save_multitask
+from mtbert.model.multitask import MultitaskModel, save_multitask
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import TrainConfig, resolved_config
+from mtbert.train.loop import resolved_config
 
 st = pytest.importorskip("sentence_transformers")
 SENTENCES = ["good film", "the very dull plot not fun", "how learn python", "why"]

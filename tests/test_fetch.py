@@ -11,7 +11,8 @@ import pytest
 
 from mtbert.data import contents
 from mtbert.data.download import available, download_all, manifest_path
-from mtbert.data.fetch import ChecksumError, FetchRecord, MissingSourceError, UnsafeArchiveError, fetch, safe_extract, verify
+from mtbert.data.fetch import (ChecksumError, FetchRecord, MissingSourceError, UnsafeArchiveError, fetch, safe_extract,
+                               verify)
 from mtbert.data.sources import RemoteFile, resolve
 
 DEAD_URL = "http://127.0.0.1:9/nothing-listens-here/{}"

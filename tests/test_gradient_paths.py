@@ -7,11 +7,12 @@ import pytest
 import torch
 from test_training import CPU, _setup
 
-from mtbert.model.multitask import ModelConfig, MultitaskModel
-from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
+from mtbert.config.model import ModelConfig
+from mtbert.model.multitask import MultitaskModel
 from mtbert.train.loop import task_losses
-from mtbert.train.optim import build_optimizers
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
 from mtbert.train.methods.combine import GradientMethod, MethodContext
+from mtbert.train.optim import build_optimizers
 
 LAYOUTS = {
     "both_shared": {"quora": "shared_pair", "sts": "shared_pair"},

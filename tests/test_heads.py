@@ -2,10 +2,11 @@ import pandas as pd
 import pytest
 import torch
 
+from mtbert.config.model import ModelConfig
 from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.model.heads import HEADS, Features
-from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.multitask import MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
 
 

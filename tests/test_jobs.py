@@ -40,10 +40,12 @@ def pages(repo):
 
 def test_jobs_through_submitits_local_executor_render_what_the_sequential_runner_renders(tiny_repo, tmp_path,  # noqa: F811
                                                                                       monkeypatch):
-    from mtbert.tables import jobs
-    from mtbert.tables import run as R
-    from mtbert.tables.__main__ import main, render
-    from mtbert.tables.spec import table_studies
+    from mtbert.experiments import runner
+    from mtbert.experiments.cli import render
+    from mtbert.experiments.cli import tables_main as main
+    from mtbert.experiments.executors import jobs
+    from mtbert.experiments.provenance import code_version
+    from mtbert.experiments.study import table_studies
 
     twin = tmp_path / "twin"
     shutil.copytree(tiny_repo, twin)
@@ -57,10 +59,10 @@ def test_jobs_through_submitits_local_executor_render_what_the_sequential_runner
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path / 'fakes'}:{':'.join(sys.path)}")
     monkeypatch.setenv("FAKE_MARKERS", str(tmp_path / "markers"))
     studies = table_studies()
-    code = R.code_version()
-    todo = [p for s in studies.values() for p in R.missing(s, "tiny", R.load_results(s, "tiny"), code)]
+    code = code_version()
+    todo = [r for s in studies.values() for r in runner.missing(s, "tiny", code)]
     assert len(todo) == 4
-    failed = jobs.run_jobs(todo, "tiny", code, "local", workers=2, retries=1, runner="fakejobs:run", poll_s=0.5)
+    failed = runner.run(todo, jobs.Jobs("local", workers=2, retries=1, runner="fakejobs:run", poll_s=0.5), code)
     assert failed == []
     results = json.loads((twin / "reports" / "tables" / "results" / "9-t1.tiny.json").read_text())
     assert results["fancy@seed0"]["attempts"] == 2 and results["plain@seed0"]["attempts"] == 1  # killed, retried
@@ -79,32 +81,32 @@ def test_jobs_through_submitits_local_executor_render_what_the_sequential_runner
     # rerunning submits only what is missing
     del results["plain@seed1"]
     (twin / "reports" / "tables" / "results" / "9-t1.tiny.json").write_text(json.dumps(results))
-    todo = [p for s in studies.values() for p in R.missing(s, "tiny", R.load_results(s, "tiny"), code)]
-    assert [p.exp_name for p in todo] == ["9-t1-plain-seed1"]
+    todo = [r for s in studies.values() for r in runner.missing(s, "tiny", code)]
+    assert [r.name for r in todo] == ["9-t1-plain-seed1"]
 
 
 def test_a_job_that_fails_every_attempt_is_reported_and_nothing_is_written(tiny_repo, tmp_path, monkeypatch):  # noqa: F811
-    from mtbert.tables import jobs
-    from mtbert.tables import run as R
-    from mtbert.tables.spec import table_studies
+    from mtbert.experiments import runner, store
+    from mtbert.experiments.executors import jobs
+    from mtbert.experiments.provenance import code_version
+    from mtbert.experiments.study import table_studies
 
     (tmp_path / "fakes").mkdir()
     (tmp_path / "fakes" / "broken.py").write_text("def run(spec):\n    raise RuntimeError('no such stage')\n")
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path / 'fakes'}:{':'.join(sys.path)}")
     study = table_studies()["9-t1"]
-    todo = R.missing(study, "tiny", {}, R.code_version())[:1]
-    failed = jobs.run_jobs(todo, "tiny", R.code_version(), "local", workers=1, retries=1, runner="broken:run",
-                           poll_s=0.5)
-    assert [(p.exp_name, message) for p, message in failed] == [("9-t1-plain-seed0", "RuntimeError: no such stage")]
-    assert R.load_results(study, "tiny") == {}
+    todo = runner.missing(study, "tiny", code_version())[:1]
+    failed = runner.run(todo, jobs.Jobs("local", workers=1, retries=1, runner="broken:run", poll_s=0.5), code_version())
+    assert [(r.name, message) for r, message in failed] == [("9-t1-plain-seed0", "RuntimeError: no such stage")]
+    assert store.load(study, "tiny") == {}
 
 
 @pytest.mark.parametrize("gpus,workers,expected", [(0, None, ["cpu0"]), (0, 3, ["cpu0", "cpu1", "cpu2"]),
                                                    (2, 5, ["gpu0", "gpu1"])])
 def test_one_local_slot_per_gpu_or_per_cpu_worker(monkeypatch, gpus, workers, expected):
-    from mtbert.tables import jobs
-
     import torch
+
+    from mtbert.experiments.executors import jobs
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: gpus > 0)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: gpus)
@@ -113,7 +115,7 @@ def test_one_local_slot_per_gpu_or_per_cpu_worker(monkeypatch, gpus, workers, ex
 
 
 def test_cpu_workers_share_the_cores_out_as_threads():
-    from mtbert.tables import jobs
+    from mtbert.experiments.executors import jobs
 
     assert [s.env() for s in jobs.local_slots(2, cores=2)] == [{"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}] * 2
     assert [s.threads for s in jobs.local_slots(3, cores=16)] == [5, 5, 5]
@@ -122,7 +124,7 @@ def test_cpu_workers_share_the_cores_out_as_threads():
 
 SLEEPER = '''
 import time
-from mtbert.tables.run import threads
+from mtbert.experiments.executors.dvc import threads
 
 def run(spec):
     time.sleep(0.5)
@@ -132,15 +134,15 @@ def run(spec):
 
 
 def test_the_throughput_benchmark_runs_the_same_runs_on_each_worker_count(tiny_repo, tmp_path, monkeypatch):  # noqa: F811
-    from mtbert.tables import run as R
-    from mtbert.tables.throughput import measure, pending, render
+    from mtbert.experiments.provenance import code_version
+    from mtbert.bench.throughput import measure, pending, render
 
     (tmp_path / "fakes").mkdir()
     (tmp_path / "fakes" / "sleeper.py").write_text(SLEEPER)
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path / 'fakes'}:{':'.join(sys.path)}")
     todo = pending("9-t1", "fancy", 2, "tiny", {"train.epochs": 1})
     assert [p.overrides["train.seed"] for p in todo] == [0, 1] and all(p.overrides["train.epochs"] == 1 for p in todo)
-    rows = [measure(todo, w, tmp_path / "scratch", tiny_repo, R.code_version(), runner="sleeper:run") for w in (1, 2)]
+    rows = [measure(todo, w, tmp_path / "scratch", tiny_repo, code_version(), entry="sleeper:run") for w in (1, 2)]
     assert [(r["workers"], r["runs"]) for r in rows] == [(1, 2), (2, 2)]
     assert [r["threads"] for r in rows] == [os.cpu_count() or 1, max(1, (os.cpu_count() or 1) // 2)]
     assert not (tiny_repo / "reports" / "tables" / "results").exists()  # the benchmark's results stay in its scratch

@@ -1,4 +1,4 @@
-"""docs/layout.md is generated from the module docstrings and current."""
+"""docs/layout.md is generated from the module docstrings and current; the README stays a front page."""
 
 from __future__ import annotations
 
@@ -22,3 +22,7 @@ def test_a_module_is_described_by_its_first_sentence_and_must_have_one(tmp_path)
     module.write_text("x = 1\n")
     with pytest.raises(ValueError, match="m.py: no module docstring"):
         first_sentence(module)
+
+
+def test_the_front_page_stays_under_ten_thousand_characters():
+    assert len((ROOT / "README.md").read_text()) < 10_000, "move detail to docs/: the README is the front page"

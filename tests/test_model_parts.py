@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 
+from mtbert.config.model import ModelConfig
 from mtbert.data.batching import bucketed_batches, collate, tokenize
 from mtbert.eval import metrics
 from mtbert.eval.predict import score, summary
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.multitask import MultitaskModel
 from mtbert.model.pooling import POOLINGS
 
 

@@ -1,7 +1,9 @@
-"""params.yaml validated whole when it loads: the mistakes a new user makes fail at once, naming key, value, choices."""
+"""params.yaml validated: the mistakes a new user makes fail at once, naming key, value, choices; one set of defaults
+(the config classes' are params.yaml's); docs/params.md and the JSON schema generated from the classes."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mtbert.config import ConfigError, read_params, section
-from mtbert.params import load_params
-from mtbert.params import DOCS, SECTIONS, render_docs
+from mtbert.config import ConfigError, load_params, read_params, section
+from mtbert.config.params import DOCS, SCHEMA, SECTIONS, check_file, render_docs, schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +30,7 @@ def params_with(tmp_path: Path, dotted: str, value) -> Path:
 
 
 def test_the_committed_params_are_valid():
-    load_params(ROOT / "params.yaml")
+    check_file(ROOT / "params.yaml")
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -52,9 +53,9 @@ def test_the_committed_params_are_valid():
     ("evaluate.splits", ["dev", "valid"], r"evaluate\.splits\.1: Input should be 'dev' or 'test'"),
     ("train.compile", "yes", r"train\.compile: Input should be a valid boolean \(got 'yes'\)"),
 ])
-def test_a_bad_value_fails_when_params_load_naming_key_value_and_choices(tmp_path, key, value, message):
+def test_a_bad_value_fails_the_check_naming_key_value_and_choices(tmp_path, key, value, message):
     with pytest.raises(ConfigError, match=message):
-        load_params(params_with(tmp_path, key, value))
+        check_file(params_with(tmp_path, key, value))
 
 
 def test_an_unknown_section_is_named(tmp_path):
@@ -64,18 +65,55 @@ def test_an_unknown_section_is_named(tmp_path):
         load_params(path)
 
 
-def test_a_stage_refuses_bad_params_before_touching_data(tmp_path):
-    # the download stage reads none of train's keys, yet stops on train.method before fetching anything
-    params_with(tmp_path, "train.method", "pcgard")
+def test_a_stage_refuses_bad_values_of_its_sections_before_touching_data(tmp_path):
+    params_with(tmp_path, "data.download.sources", ["cs224n", "glue"])
     done = subprocess.run([sys.executable, str(ROOT / "stages" / "download.py")], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
-    assert done.returncode == 2 and "train.method: unknown gradient method 'pcgard'" in done.stderr
+    assert done.returncode == 2 and "data.download.sources.1: unknown source 'glue'" in done.stderr
     assert "Traceback" not in done.stderr  # the message alone
     assert not (tmp_path / "data").exists()
 
 
-def test_the_params_reference_page_is_current():
+def test_mtbert_run_checks_every_section_before_any_stage(tmp_path, monkeypatch, capsys):
+    from mtbert import cli
+
+    params_with(tmp_path, "train.method", "pcgard")  # no stage before finetune reads it
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli.subprocess, "run", lambda *a, **k: pytest.fail("dvc repro ran"))
+    assert cli.main(["run"]) == 2
+    assert "train.method: unknown gradient method 'pcgard'" in capsys.readouterr().err
+
+
+def test_the_config_package_imports_no_torch_and_each_stage_only_its_sections():
+    code = ("import sys; import mtbert.config.params; assert 'torch' not in sys.modules, 'torch imported'; "
+            "assert 'mtbert.train.loop' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_the_lists_the_config_keeps_match_the_code_behind_them():
+    from mtbert.config.train import REGULARIZER_SECTIONS
+    from mtbert.config.types import SECTION_NAMES, TASKS
+    from mtbert.model.multitask import TASK_SPECS
+    from mtbert.train.regularizers import REGULARIZERS
+
+    assert set(TASKS) == set(TASK_SPECS)
+    assert set(REGULARIZER_SECTIONS) == set(REGULARIZERS.names())
+    assert set(SECTION_NAMES) == {name.split(".")[0] for name in SECTIONS}
+
+
+def test_the_params_reference_page_and_schema_are_current():
     assert (ROOT / DOCS).read_text() == render_docs(), "regenerate it: mtbert params --docs"
+    assert json.loads((ROOT / SCHEMA).read_text()) == schema(), "regenerate it: mtbert params --docs"
+
+
+def test_the_schema_describes_each_key_and_lists_registry_names():
+    made = schema()
+    train = made["$defs"]["TrainConfig"]["properties"]
+    assert train["lr"]["description"] == "encoder" and train["lr"]["exclusiveMinimum"] == 0
+    assert {"sum", "pcgrad", "mgda"} <= set(train["method"]["enum"]) and train["method"]["default"] == "sum"
+    assert made["$defs"]["TrainConfig"]["additionalProperties"] is False  # an editor flags a misspelt key
+    top = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert set(made["properties"]) == set(top)
 
 
 @pytest.mark.parametrize("name", list(SECTIONS))

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from mtbert.config.train import PhrasesConfig
 from mtbert.data.batching import load_task
-from mtbert.data.phrases import tree_nodes, phrase_table
+from mtbert.data.phrases import phrase_table, tree_nodes
 from mtbert.data.prepared import PHRASES
 from mtbert.data.readers import FormatError
-from mtbert.train.phrases import PhrasesConfig, training_phrases
+from mtbert.train.phrases import training_phrases
 
 TREE = "(1 (2 It) (1 (2 is) (1 (2 not) (3 (2 very) (4 good)))))"
 

@@ -8,7 +8,8 @@ import json
 import pytest
 from test_resume import kill_and_resume, result, run, workspace
 
-from mtbert.train.loop import PlateauConfig, TrainConfig, evaluations_without_gain, stop_record
+from mtbert.config.train import PlateauConfig, TrainConfig, evaluations_without_gain
+from mtbert.train.loop import stop_record
 
 
 def _history(*overall: float) -> list[dict]:

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import torch
 
+from mtbert.config.model import ModelConfig
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig, MultitaskModel, save_multitask
+from mtbert.model.multitask import MultitaskModel, save_multitask
 from mtbert.predict import NotACheckpoint, Predictor
 from mtbert.predict.__main__ import main
 from mtbert.text.tokenizer import Tokenizer

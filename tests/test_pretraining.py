@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import torch
 
+from mtbert.config.pretrain import PretrainConfig
 from mtbert.data.imdb import read_reviews
 from mtbert.model.checkpoint import load_pretrained, save_pretrained
 from mtbert.pretrain.examples import IS_NEXT, NOT_NEXT, mask_tokens, nsp_pairs
-from mtbert.pretrain.loop import Masker, PretrainConfig, encode_pairs, pretrain, sentence_docs
+from mtbert.pretrain.loop import Masker, encode_pairs, pretrain, sentence_docs
 from mtbert.text.sentences import split_sentences
 from mtbert.text.tokenizer import Tokenizer
 

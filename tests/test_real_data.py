@@ -2,9 +2,10 @@
 
 import pytest
 
+from mtbert.config.data import PrepareConfig
 from mtbert.data import card
 from mtbert.data.download import download_all
-from mtbert.data.prepare import PrepareConfig, prepare_all
+from mtbert.data.prepare import prepare_all
 from mtbert.data.prepared import load_split
 from mtbert.data.sources import SOURCES, resolve
 from mtbert.data.splits import question_key

@@ -2,8 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mtbert.config.evaluate import ReferenceConfig
 from mtbert.data.batching import tokenize
-from mtbert.eval.reference import ReferenceConfig, best_threshold, cosine, embed, majority, no_finetuning, sst_classifier
+from mtbert.eval.reference import best_threshold, cosine, embed, majority, no_finetuning, sst_classifier
 from mtbert.model.checkpoint import load_pretrained
 from mtbert.text.tokenizer import Tokenizer
 

@@ -6,13 +6,13 @@ import torch
 from conftest import RecordingLive
 from test_training import CPU, _setup
 
-from mtbert.train.loop import TrainConfig, task_losses
+from mtbert.config.train import SimCSEConfig, SmartConfig, TrainConfig
+from mtbert.train import passes, regularizers
+from mtbert.train.loop import task_losses
 from mtbert.train.losses import LOSSES
-from mtbert.train import passes
 from mtbert.train.passes import PassSeeds
-from mtbert.train import regularizers
-from mtbert.train.regularizers import (REGULARIZERS, CleanPass, SimCSEConfig, SmartConfig, ascent_step, divergence,
-                                      info_nce, mtdnn_step, nt_xent, partner_mask)
+from mtbert.train.regularizers import (REGULARIZERS, CleanPass, ascent_step, divergence, info_nce, mtdnn_step, nt_xent,
+                                       partner_mask)
 
 
 def test_simcse_loss_equals_its_formula_on_a_three_sentence_batch():

@@ -3,8 +3,8 @@ plan's looks, give a false verdict at most 5% of the time; adding seeds one at a
 
 import numpy as np
 
-from mtbert.study import plan
-from mtbert.study.rules import UNDECIDED, decide
+from mtbert.experiments.analysis import plan
+from mtbert.experiments.analysis.rules import UNDECIDED, decide
 
 SIMULATIONS = 10000
 

@@ -1,10 +1,15 @@
 import pytest
 
-from mtbert.study import load_study, render
+from mtbert.experiments.pages.study import render
+from mtbert.experiments.study import Study, load_study
+
+
+def S(**fields) -> Study:
+    return Study.model_validate({"budget": {}} | fields)
 
 
 def test_render_lists_every_variant_with_cost_relative_to_the_first(tmp_path):
-    study = {"name": "m", "description": "d", "budget": {"train": {"epochs": 2}}, "variants": {"sum": {}, "pcgrad": {}, "mgda": {}}}
+    study = S(name="m", description="d", budget={"train": {"epochs": 2}}, variants={"sum": {}, "pcgrad": {}, "mgda": {}})
     result = lambda sps, conflict: {  # noqa: E731
         "metrics": {"dev": {"sst_acc": 0.5, "quora_acc": 0.7, "sts_pearson": 0.8, "overall": 0.7}},
         "diagnostics": {"time/seconds_per_step": sps, "time/peak_memory_mb": 900.0, "grad/cos_sst_sts": -0.1,
@@ -28,19 +33,22 @@ def test_shipped_studies_name_only_existing_params():
         if path.name == "claims.yaml":  # the reports' claims (tests/test_tables.py), not a study
             continue
         study = load_study(path)
-        keys = set(flatten(study["budget"])) | {k for v in study["variants"].values() for k in flatten(v or {})}
+        keys = set(flatten(study.budget)) | {k for v in study.variants.values() for k in flatten(v.params)}
         assert keys <= set(params), (path.name, keys - set(params))
 
 
 def test_study_file_without_variants_is_refused(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text("name: x\nbudget: {}\n")
-    with pytest.raises(ValueError, match=r"s\.yaml: study file lacks \['variants'\]"):
+    with pytest.raises(ValueError, match=r"s\.yaml: study x: no variants$"):
+        load_study(path)
+    path.write_text("name: x\nvariants: {a: {train: {lr: 0.1}}}\n")  # params belong under `params:`
+    with pytest.raises(ValueError, match=r"s\.yaml: variants\.a\.train: Extra inputs are not permitted"):
         load_study(path)
 
 
 def test_render_gives_differences_to_the_baseline_and_the_pretraining_history():
-    study = {"name": "t", "budget": {}, "variants": {"baseline": {}, "pretrain_mlm": {}}}
+    study = S(name="t", variants={"baseline": {}, "pretrain_mlm": {}})
     dev = lambda sst: {"dev": {"sst_acc": sst, "quora_acc": 0.7, "sts_pearson": 0.8, "overall": 0.7}}  # noqa: E731
     history = [{"epoch": 0, "heldout/mlm_accuracy": 0.0, "heldout/mlm_loss": 10.0, "heldout/nsp_accuracy": 0.5},
                {"epoch": 1, "heldout/mlm_accuracy": 0.25, "heldout/mlm_loss": 5.0, "heldout/nsp_accuracy": 0.75,
@@ -55,27 +63,27 @@ def test_render_gives_differences_to_the_baseline_and_the_pretraining_history():
 
 
 def test_a_superseded_study_says_so_above_its_table():
-    study = {"name": "m", "budget": {}, "variants": {"sum": {}}, "superseded": "The cosine head\n  had dropout."}
+    study = S(name="m", variants={"sum": {}}, superseded="The cosine head\n  had dropout.")
     result = {"metrics": {"dev": {"sst_acc": 0.5}}, "diagnostics": {}, "notes": [], "commit": "abc"}
     text = render(study, {"sum": result})
     assert "> **Made with behaviour that has since changed.** The cosine head had dropout." in text
     assert text.index("since changed") < text.index("| variant |")
-    assert "since changed" not in render(dict(study, superseded=None), {"sum": result})
+    assert "since changed" not in render(study.model_copy(update={"superseded": None}), {"sum": result})
 
 
 def _seeded(study, overall):
     """Results of a seeded study: overall[variant] = values per seed; the other metrics fixed."""
-    from mtbert.study.spec import result_key
+    from mtbert.experiments.study import result_key
 
     return {result_key(v, s): {"metrics": {"dev": {"sst_acc": 0.5, "quora_acc": 0.8, "sts_pearson": 0.8, "overall": x}},
                                "diagnostics": {}, "notes": [], "commit": "abc", "seed": s}
-            for v, xs in overall.items() for s, x in zip(study["seeds"], xs)}
+            for v, xs in overall.items() for s, x in zip(study.seeds, xs)}
 
 
 def test_a_seeded_study_gives_means_with_t_intervals_and_paired_differences():
-    from mtbert.study import stats
+    from mtbert.experiments.analysis import stats
 
-    study = {"name": "m", "budget": {}, "seeds": [0, 1, 2], "variants": {"sum": {}, "pcgrad": {}, "mgda": {}}}
+    study = S(name="m", seeds=[0, 1, 2], variants={"sum": {}, "pcgrad": {}, "mgda": {}})
     results = _seeded(study, {"sum": [0.60, 0.62, 0.64], "pcgrad": [0.61, 0.63, 0.65], "mgda": [0.62, 0.60, 0.64]})
     mean, low, high, n = stats.summary(study, results)["sum"]["overall"]
     assert (mean, n) == (pytest.approx(0.62), 3)  # s = 0.02, t_{0.975, 2} = 4.302653: 0.62 ± 0.049683
@@ -91,32 +99,50 @@ def test_a_seeded_study_gives_means_with_t_intervals_and_paired_differences():
     assert "| *majority class* | *0.2500* |" in text
     assert "Seed-to-seed standard deviation of dev overall (mean over variants): 0.0200." in text
     assert "## Over seeds (test)" in text and "Paired differences to `sum` on the same seeds (test)" in text
-    chooser = render(dict(study, dev_only=True), results, None)
+    chooser = render(study.model_copy(update={"dev_only": True}), results, None)
     assert "## Over seeds (dev)" in chooser and "## Over seeds (test)" not in chooser and "(`dev_only`)" in chooser
     assert "each row is one `dvc exp run`" in text
     on_gpu = {k: r | {"direct": True, "device": "NVIDIA H200"} for k, r in results.items()}
-    assert "each row is one run of the stage scripts without DVC (`--direct`) on NVIDIA H200." in render(study, on_gpu)
+    assert "each row is one run of the stage scripts without DVC (`--executor direct`) on NVIDIA H200." in render(study, on_gpu)
 
 
-def test_a_study_run_resumes_where_it_stopped(tmp_path, monkeypatch):
+class FakeExecutor:
+    """Runs nothing: records each run it is given and hands on a record naming it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def run(self, todo, done):
+        for r in todo:
+            self.calls.append((r.name, r.overrides))
+            done(r, {"variant": r.variant, "overrides": r.overrides})
+        return []
+
+
+def test_a_study_run_resumes_where_it_stopped_and_reruns_what_other_code_made(tmp_path, monkeypatch):
     import json
 
-    from mtbert.study import runner
+    from mtbert.experiments import runner
+    from mtbert.experiments.provenance import budget_id
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "s.yaml").write_text("name: s\nbudget: {train: {epochs: 1}}\nseeds: [0, 1]\nvariants: {a: {}, b: {train: {lr: 0.1}}}\n")
-    calls = []
-    monkeypatch.setattr(runner, "exp_run", lambda name, overrides: calls.append((name, overrides)) or (True, 1.0, ""))
-    monkeypatch.setattr(runner, "collect", lambda variant, overrides, seconds: {"variant": variant, "overrides": overrides})
-    monkeypatch.setattr(runner, "git_commit", lambda: "abc")
+    study = S(name="s", budget={"train": {"epochs": 1}}, seeds=[0, 1],
+              variants={"a": {}, "b": {"params": {"train": {"lr": 0.1}}}})
     store = tmp_path / "reports" / "studies" / "s.json"
     store.parent.mkdir(parents=True)
-    store.write_text(json.dumps({"a@seed0": {"variant": "a"}}))  # collected before an interruption
-    runner.run_study(tmp_path / "s.yaml")
-    assert [name for name, _ in calls] == ["s-b-seed0", "s-a-seed1", "s-b-seed1"]  # seed by seed, skipping what was done
-    last = calls[2][1]
+    done_before = {"variant": "a", "code": "c1", "budget": budget_id(study.overrides(None, "a", 0))}
+    store.write_text(json.dumps({"a@seed0": done_before, "a@seed1": done_before | {"code": "c0"}}))
+    executor = FakeExecutor()
+    runner.run(runner.missing(study, None, "c1"), executor, "c1", commit="abc")
+    # seed by seed, skipping what this code made; a@seed1 was made by other code: run again
+    assert [name for name, _ in executor.calls] == ["s-b-seed0", "s-a-seed1", "s-b-seed1"]
+    last = executor.calls[2][1]
     assert last["train.seed"] == 1 and last["augment.seed"] == 1 and last["train.lr"] == 0.1
-    assert set(json.loads(store.read_text())) == {"a@seed0", "b@seed0", "a@seed1", "b@seed1"}
+    saved = json.loads(store.read_text())
+    assert set(saved) == {"a@seed0", "b@seed0", "a@seed1", "b@seed1"}
+    assert saved["b@seed1"]["code"] == "c1" and saved["b@seed1"]["commit"] == "abc" and saved["b@seed1"]["seed"] == 1
+    assert runner.missing(study, None, "c1") == []
+    assert [r.key for r in runner.missing(study, None, "c1", only=["b"], rerun=True)] == ["b@seed0", "b@seed1"]
 
 
 class _FakePopen:
@@ -145,22 +171,23 @@ class _FakePopen:
 def test_exp_run_tells_a_diverged_run_from_a_broken_one(monkeypatch, output, code, expected):
     import subprocess
 
-    from mtbert.study import runner
+    from mtbert.experiments.executors import dvc
 
     calls = []
-    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, check: None)
-    monkeypatch.setattr(runner.subprocess, "Popen", _FakePopen(output, code, calls))
+    monkeypatch.setattr(dvc.subprocess, "run", lambda cmd, check: None)
+    monkeypatch.setattr(dvc.subprocess, "Popen", _FakePopen(output, code, calls))
+    monkeypatch.setattr(dvc, "override_flags", lambda overrides: ["-S", "train.lr=0.1"])
     if expected == "raises":
         with pytest.raises(subprocess.CalledProcessError):
-            runner.exp_run("s-a", {"train.lr": 0.1})
+            dvc.exp_run("s-a", {"train.lr": 0.1})
     else:
-        finished, seconds, tail = runner.exp_run("s-a", {"train.lr": 0.1})
+        finished, seconds, tail = dvc.exp_run("s-a", {"train.lr": 0.1})
         assert finished is expected and tail == output and seconds >= 0
     assert calls[0] == ["dvc", "exp", "run", "-n", "s-a", "-S", "train.lr=0.1"]  # no --force
 
 
 def test_a_one_variant_seeded_study_has_no_paired_table():
-    study = {"name": "d", "budget": {}, "seeds": [0, 1], "variants": {"recipe": {}}}
+    study = S(name="d", seeds=[0, 1], variants={"recipe": {}})
     text = render(study, _seeded(study, {"recipe": [0.74, 0.75]}))
     assert "| recipe | 2 |" in text and "0.7450 [0.6815, 0.8085]" in text  # 0.745 ± 12.7062 * 0.005
     assert "Paired differences" not in text
@@ -170,10 +197,11 @@ def test_a_queued_study_queues_the_pending_runs_starts_n_workers_and_collects_ea
     import json
     import subprocess
 
-    from mtbert.study import runner
+    from mtbert.experiments import runner
+    from mtbert.experiments.executors import dvc
 
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "s.yaml").write_text("name: s\nbudget: {}\nseeds: [0, 1]\nvariants: {a: {}, b: {train: {lr: 0.1}}}\n")
+    study = S(name="s", seeds=[0, 1], variants={"a": {}, "b": {"params": {"train": {"lr": 0.1}}}})
     calls, status = [], iter(["Task Name Created Status\n1 s-a-seed1 04:01 PM Running\n", "No experiment tasks in the queue."])
 
     def fake_run(cmd, check=False, capture_output=False, text=False):
@@ -181,31 +209,32 @@ def test_a_queued_study_queues_the_pending_runs_starts_n_workers_and_collects_ea
         out = next(status) if cmd[:3] == ["dvc", "queue", "status"] else ""
         return subprocess.CompletedProcess(cmd, 1 if cmd == ["dvc", "exp", "apply", "s-b-seed1"] else 0, out, "")
 
-    monkeypatch.setattr(runner.subprocess, "run", fake_run)
-    monkeypatch.setattr(runner.time, "sleep", lambda s: None)
-    monkeypatch.setattr(runner, "collect", lambda variant, overrides, seconds: {"variant": variant, "seconds": seconds})
-    monkeypatch.setattr(runner, "git_commit", lambda: "abc")
+    monkeypatch.setattr(dvc.subprocess, "run", fake_run)
+    monkeypatch.setattr(dvc.time, "sleep", lambda s: None)
+    monkeypatch.setattr(dvc.R, "collect", lambda variant, overrides, seconds: {"variant": variant, "seconds": seconds})
+    monkeypatch.setattr(dvc, "override_flags", lambda overrides: [])
     store = tmp_path / "reports" / "studies" / "s.json"
     store.parent.mkdir(parents=True)
     store.write_text(json.dumps({"a@seed0": {"variant": "a"}}))
-    runner.queue_study(tmp_path / "s.yaml", jobs=2)
+    todo = [r for r in runner.missing(study, None, "c1") if r.key != "a@seed0"]
+    failed = runner.run(todo, dvc.Queue(jobs=2), "c1", commit="abc")
+    assert [(r.key, message[:20]) for r, message in failed] == [("b@seed1", "no finished experime")]
     queued = [c[5] for c in calls if c[:4] == ["dvc", "exp", "run", "--queue"]]
     assert queued == ["s-b-seed0", "s-a-seed1", "s-b-seed1"]
     assert ["dvc", "queue", "start", "--jobs", "2"] in calls
     assert sum(c[:3] == ["dvc", "queue", "status"] for c in calls) == 2  # polled until nothing queued or running
-    assert calls[-2:] == [["git", "checkout", "HEAD", "--", "."], ["dvc", "checkout", "--quiet"]]
+    assert calls[-2][:5] == ["git", "checkout", "HEAD", "--", "."] and calls[-1] == ["dvc", "checkout", "--quiet"]
     saved = json.loads(store.read_text())
     assert set(saved) == {"a@seed0", "b@seed0", "a@seed1"}  # s-b-seed1 failed: not collected, still pending
-    assert saved["b@seed0"]["queued"] and saved["b@seed0"]["seconds"] is None
+    assert saved["b@seed0"]["queued"] and saved["b@seed0"]["seconds"] is None and saved["b@seed0"]["code"] == "c1"
 
 
-def test_a_queued_study_refuses_a_dirty_workspace(tmp_path, monkeypatch):
+def test_a_dvc_executor_refuses_a_dirty_workspace(monkeypatch):
     import subprocess
 
-    import pytest
+    from mtbert.experiments.executors import dvc
 
-    from mtbert.study import runner
-
-    monkeypatch.setattr(runner.subprocess, "run", lambda cmd, **k: subprocess.CompletedProcess(cmd, 0, " M params.yaml\n", ""))
-    with pytest.raises(RuntimeError, match="commit or stash"):
-        runner.queue_study(tmp_path / "s.yaml", jobs=2)
+    monkeypatch.setattr(dvc.subprocess, "run", lambda cmd, **k: subprocess.CompletedProcess(cmd, 0, " M params.yaml\n", ""))
+    for executor in (dvc.Queue(jobs=2), dvc.Sequential()):
+        with pytest.raises(RuntimeError, match="commit or stash"):
+            executor.run([], lambda r, rec: None)

@@ -9,12 +9,24 @@ import json
 import yaml
 from conftest import tiny_workspace
 
-from mtbert.study.direct import run_direct
+from mtbert.experiments.cli import study_main
 
 STUDY = {"name": "tiny", "description": "direct executor test", "budget": {"train.epochs": 2,
                                                                          "train.steps_per_epoch": 3},
-         "seeds": [0, 1], "variants": {"recipe": {}, "one_epoch": {"train": {"epochs": 1}},
-                                       "bad": {"train": {"method": "no_such_method"}}}}
+         "seeds": [0, 1], "variants": {"recipe": {}, "one_epoch": {"params": {"train": {"epochs": 1}}},
+                                       "bad": {"params": {"train": {"method": "no_such_method"}}}}}
+
+
+def run_direct(path, workers, commit, store, only):
+    """`mtbert study run` through the direct executor: the keys of the runs that failed."""
+    try:
+        study_main(["run", str(path), "--executor", "direct", "--workers", str(workers), "--threads", "1",
+                    "--commit", commit, "--store", str(store), "--only", *only])
+    except SystemExit as exit_:
+        assert "runs failed" in str(exit_)
+        return sorted(f"{k}@seed{s}" for k in only for s in (0, 1)
+                      if f"{k}@seed{s}" not in json.loads(store.read_text()))
+    return []
 
 
 def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_resumes(tmp_path, mirror, monkeypatch):
@@ -22,9 +34,9 @@ def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_res
     (workspace / "studies/tiny.yaml").write_text(yaml.safe_dump(STUDY))
     monkeypatch.chdir(workspace)
     two, one = workspace / "two.json", workspace / "one.json"
-    failed = run_direct(workspace / "studies/tiny.yaml", 2, "abc", two, threads=1, only=["recipe", "bad"])
+    failed = run_direct(workspace / "studies/tiny.yaml", 2, "abc", two, only=["recipe", "bad"])
     assert sorted(failed) == ["bad@seed0", "bad@seed1"]  # named; the other runs are kept
-    run_direct(workspace / "studies/tiny.yaml", 2, "abc", two, threads=1, only=["one_epoch"])
+    run_direct(workspace / "studies/tiny.yaml", 2, "abc", two, only=["one_epoch"])
     runs = json.loads(two.read_text())
     assert sorted(runs) == ["one_epoch@seed0", "one_epoch@seed1", "recipe@seed0", "recipe@seed1"]
     assert all(r["commit"] == "abc" and r["direct"] and r["threads"] == 1 for r in runs.values())
@@ -34,7 +46,7 @@ def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_res
 
     kept = {k: v for k, v in runs.items() if k != "recipe@seed1"}
     one.write_text(json.dumps(kept))
-    assert run_direct(workspace / "studies/tiny.yaml", 1, "abc", one, threads=1, only=["recipe", "one_epoch"]) == []
+    assert run_direct(workspace / "studies/tiny.yaml", 1, "abc", one, only=["recipe", "one_epoch"]) == []
     resumed = json.loads(one.read_text())
     assert {k: v["wall_seconds"] for k, v in resumed.items() if k != "recipe@seed1"} == \
         {k: v["wall_seconds"] for k, v in kept.items()}  # only the missing run ran again

@@ -1,6 +1,7 @@
-from mtbert.study.headline import headline
+from mtbert.experiments.pages.headline import headline
+from mtbert.experiments.study import Study
 
-STUDY = {"name": "default", "budget": {}, "seeds": [0, 1], "variants": {"recipe": {}}}
+STUDY = Study(name="default", seeds=[0, 1], variants={"recipe": {}})
 REFERENCE = {"no_finetuning": {"dev": {"sst_acc": 0.41, "quora_acc": 0.78, "sts_pearson": 0.83, "overall": 0.70},
                                "test": {"sst_acc": 0.42, "quora_acc": 0.77, "sts_pearson": 0.84, "overall": 0.71}},
              "majority": {"dev": {"sst_acc": 0.25, "quora_acc": 0.61}, "test": {"sst_acc": 0.23, "quora_acc": 0.64}}}
@@ -29,5 +30,5 @@ def test_the_headline_gives_each_split_over_seeds_beside_the_reference_rows():
 
 def test_the_headline_reads_the_first_variant_only():
     results = {"recipe@seed0": _run(0, (0.5,) * 4, (0.5,) * 4), "other@seed0": _run(0, (0.9,) * 4, (0.9,) * 4)}
-    study = dict(STUDY, seeds=[0], variants={"recipe": {}, "other": {}})
+    study = Study(name="default", seeds=[0], variants={"recipe": {}, "other": {}})
     assert "| **0.5000** | **0.5000** |" in headline(study, results, None) and "0.9000" not in headline(study, results, None)

@@ -1,17 +1,18 @@
 import pytest
 import yaml
 
-from mtbert.study import load_study, render
-from mtbert.study.questions import answer
-from mtbert.study.spec import result_key
+from mtbert.experiments.analysis.questions import answer
+from mtbert.experiments.pages.study import render
+from mtbert.experiments.study import Study, load_study, result_key
 
 SEEDS = [0, 1, 2, 3, 4]
 MAJORITY = {"dev": {"sst_acc": 0.25, "quora_acc": 0.63}}
-STUDY = {"name": "single", "budget": {}, "seeds": SEEDS,
+RAW = {"name": "single", "budget": {}, "seeds": SEEDS,
          "variants": {"multitask": {}, "sst_only": {}, "quora_only": {}, "sts_only": {}},
          "questions": [{"label": "SST", "a": "sst_only", "b": "multitask", "metric": "sst_acc"},
                        {"label": "Quora", "a": "quora_only", "b": "multitask", "metric": "quora_acc"},
                        {"label": "STS", "a": "sts_only", "b": "multitask", "metric": "sts_pearson"}]}
+STUDY = Study.model_validate(RAW)
 
 
 def _results(sst_only, quora_only, sts_only, multitask):
@@ -59,23 +60,23 @@ def test_holm_corrects_across_the_study_questions():
     raw = stats.ttest_1samp([0.02, 0.03, 0.025, 0.02, 0.03], 0.0).pvalue
     (_, sst, _), *_ = answer(STUDY, results, "dev", MAJORITY)
     assert sst.p == pytest.approx(3 * raw)  # the smallest of three p-values: Holm multiplies it by 3
-    alone = dict(STUDY, questions=STUDY["questions"][:1])
+    alone = Study.model_validate(dict(RAW, questions=RAW["questions"][:1]))
     assert answer(alone, results, "dev", MAJORITY)[0][1].p == pytest.approx(raw)
 
 
 def test_the_page_carries_the_questions_and_a_bad_question_is_refused(tmp_path):
-    text = render(dict(STUDY, dev_only=True), _results(SST_ONLY, QUORA_ONLY, STS_ONLY, MULTI),
+    text = render(Study.model_validate(dict(RAW, dev_only=True)), _results(SST_ONLY, QUORA_ONLY, STS_ONLY, MULTI),
                   {"no_finetuning": {"dev": {}}, "majority": MAJORITY})
     assert "| SST: `multitask` − `sst_only` | dev | 5 | +0.0250 [+0.0188, +0.0312] |" in text
     assert "| equivalent within ±0.01 |" in text and "| test |" not in text
-    bad = dict(STUDY, questions=[{"a": "sst_only", "b": "multi", "metric": "sst_acc"}])
+    bad = dict(RAW, questions=[{"a": "sst_only", "b": "multi", "metric": "sst_acc"}])
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(bad))
     with pytest.raises(ValueError, match=r"questions\[0\] must name two of the variants"):
         load_study(tmp_path / "s.yaml")
 
 
 def test_the_readme_line_says_each_question_verdict_with_its_interval():
-    from mtbert.study.questions import line
+    from mtbert.experiments.analysis.questions import line
 
     text = line(STUDY, _results(SST_ONLY, QUORA_ONLY, STS_ONLY, MULTI), {"majority": MAJORITY}, "dev")
     sst, quora, sts = text.removeprefix("dev: ").rstrip(".").split("; ")

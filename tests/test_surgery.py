@@ -132,8 +132,8 @@ def test_nash_mtl_resumed_from_a_stored_state_gives_the_uninterrupted_directions
     """Re-solving every second step, so steps in between reuse the stored weights: the state decides the result."""
     from torchjd.aggregation import NashMTL
 
-    from mtbert.train.state import StateStore
     from mtbert.train.methods.combine import _torchjd
+    from mtbert.train.state import StateStore
 
     def build():
         return GradientMethod("nash_mtl", _torchjd(lambda n: NashMTL(n_tasks=n, update_weights_every=2))(CTX))

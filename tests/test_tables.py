@@ -8,9 +8,9 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from mtbert.tables.claims import load_claims
-from mtbert.tables.published import METRIC_COLUMNS, load_published
-from mtbert.tables.spec import Grid, table_studies
+from mtbert.experiments.analysis.claims import load_claims
+from mtbert.experiments.published import METRIC_COLUMNS, load_published
+from mtbert.experiments.study import Grid, table_studies
 
 REQUIRED = {"000": {"t1", "t2", "t3"}, "001": {"part1", "part2_dev", "part2_test"}, "002": {"t1", "t2", "t3"},
             "003": {"t1"}, "004": {"t1", "t2", "t3", "t4", "t5", "t6"}}
@@ -126,7 +126,7 @@ def tiny_repo(tmp_path, monkeypatch):
 
 def _fake_runs(monkeypatch, diverge=(), alternate=False):
     """Fake `dvc exp run`s: fancy beats plain by 0.03 on every seed (or, `alternate`, by ±0.03 seed by seed)."""
-    from mtbert.study import runner
+    from mtbert.experiments.executors import dvc
 
     ran = []
 
@@ -141,13 +141,13 @@ def _fake_runs(monkeypatch, diverge=(), alternate=False):
         sst = 0.40 + 0.01 * seed + ((0.03 * (-1) ** seed if alternate else 0.03) if variant == "fancy" else 0.0)
         return {"variant": variant, "overrides": overrides, "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}}}
 
-    monkeypatch.setattr(runner, "exp_run", exp_run)
-    monkeypatch.setattr(runner, "collect", collect)
+    monkeypatch.setattr(dvc, "exp_run", exp_run)
+    monkeypatch.setattr(dvc.R, "collect", collect)
     return ran
 
 
 def test_make_tables_runs_only_what_is_missing_and_rerenders_byte_identically(tiny_repo, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     ran = _fake_runs(monkeypatch, diverge={"9-t1-fancy-seed1"})
     main(["run", "--profile", "tiny", "--budget-hours", "0"])
@@ -174,7 +174,7 @@ def test_make_tables_runs_only_what_is_missing_and_rerenders_byte_identically(ti
 
 
 def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep_it(tiny_repo, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     ran = _fake_runs(monkeypatch)
     main(["run", "--profile", "tiny", "--budget-hours", "0"])
@@ -198,7 +198,7 @@ def test_a_result_from_other_pipeline_code_is_rerun_but_render_code_changes_keep
 
 
 def test_a_record_of_a_variant_dropped_from_the_study_leaves_its_page_unchanged(tiny_repo, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     _fake_runs(monkeypatch)
     main(["run", "--profile", "tiny", "--budget-hours", "0"])
@@ -213,7 +213,7 @@ def test_a_record_of_a_variant_dropped_from_the_study_leaves_its_page_unchanged(
 
 
 def test_the_seed_plan_brings_a_comparison_to_five_seeds_then_ten_if_undecided_within_the_budget(tiny_repo, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     ran = _fake_runs(monkeypatch, alternate=True)  # b − a = +0.03, -0.03, ...: undecided at five seeds
     main(["run", "--profile", "tiny", "--budget-hours", "0"])
@@ -228,7 +228,7 @@ def test_the_seed_plan_brings_a_comparison_to_five_seeds_then_ten_if_undecided_w
 
 
 def test_a_change_of_the_default_recipe_in_params_yaml_leaves_table_results_current(tiny_repo, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     ran = _fake_runs(monkeypatch)
     main(["run", "--profile", "tiny", "--budget-hours", "0"])
@@ -245,7 +245,7 @@ def test_a_change_of_the_default_recipe_in_params_yaml_leaves_table_results_curr
 
 
 def test_a_result_made_with_params_its_variant_no_longer_sets_is_shown_stale_and_rerun(tiny_repo, monkeypatch):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     ran = _fake_runs(monkeypatch)
     main(["run", "--profile", "tiny", "--budget-hours", "0"])
@@ -263,19 +263,17 @@ def test_a_result_made_with_params_its_variant_no_longer_sets_is_shown_stale_and
 
 
 def test_a_variant_may_run_on_a_subset_of_the_study_seeds_and_no_others():
-    from mtbert.tables.spec import TableStudy
+    from mtbert.experiments.study import Study
 
     study = dict(TINY_STUDY, seeds=[0, 1, 2], variants={"plain": {"row": "plain", "seeds": [0]}, "fancy": {"row": "fancy"}})
-    assert TableStudy.model_validate(study).runs() == [("plain", 0), ("fancy", 0), ("fancy", 1), ("fancy", 2)]
+    assert Study.model_validate(study).runs() == [("plain", 0), ("fancy", 0), ("fancy", 1), ("fancy", 2)]
     with pytest.raises(ValueError, match=r"variant plain: seeds \[5\] are not all among the study's \[0, 1, 2\]"):
-        TableStudy.model_validate(dict(study, variants={"plain": {"row": "plain", "seeds": [5]}}))
+        Study.model_validate(dict(study, variants={"plain": {"row": "plain", "seeds": [5]}}))
 
 
 def test_every_table_run_sets_only_params_that_exist(studies):
-    from mtbert.profiles import flatten
-    from mtbert.tables.spec import profile_base
-
-    from mtbert.profiles import open_maps
+    from mtbert.experiments.study import profile_base
+    from mtbert.profiles import flatten, open_maps
 
     params = set(flatten(yaml.safe_load((ROOT / "params.yaml").read_text())))
     maps = open_maps(ROOT / "params.yaml")
@@ -291,7 +289,7 @@ def test_every_table_run_sets_only_params_that_exist(studies):
 
 
 def test_the_cost_line_adds_wall_and_cpu_hours_and_counts_diverged_runs():
-    from mtbert.tables.cost import cost_line
+    from mtbert.experiments.analysis.cost import cost_line
 
     records = [{"wall_seconds": 3600, "cpu_seconds": 7200, "status": "ok"},
                {"wall_seconds": 1800, "status": "diverged"}]
@@ -300,7 +298,7 @@ def test_the_cost_line_adds_wall_and_cpu_hours_and_counts_diverged_runs():
 
 
 def test_wall_time_counts_runs_in_parallel_once_and_pauses_not_at_all():
-    from mtbert.tables.cost import cost_line, elapsed_hours
+    from mtbert.experiments.analysis.cost import cost_line, elapsed_hours
 
     def run(start, end):
         return {"started": f"2026-12-02T{start}:00+00:00", "finished": f"2026-12-02T{end}:00+00:00", "wall_seconds": 1}
@@ -314,7 +312,7 @@ def test_wall_time_counts_runs_in_parallel_once_and_pauses_not_at_all():
 
 
 def test_a_dataset_table_needs_the_prepared_splits_and_shows_their_row_counts(tiny_repo):
-    from mtbert.tables.__main__ import main
+    from mtbert.experiments.cli import tables_main as main
 
     published = yaml.safe_load((tiny_repo / "reports" / "published.yaml").read_text())
     published["reports"]["9"]["tables"].append({
@@ -335,8 +333,8 @@ def test_a_dataset_table_needs_the_prepared_splits_and_shows_their_row_counts(ti
 
 
 def test_the_setup_differences_are_generated_from_the_params_the_runs_use(published, studies):
-    from mtbert.tables.setup import differences
-    from mtbert.tables.spec import profile_base
+    from mtbert.experiments.pages.setup import differences
+    from mtbert.experiments.study import profile_base
 
     base = profile_base("cpu", ROOT / "profiles" / "tables")
     study = studies["000-t2"]
@@ -350,8 +348,9 @@ def test_the_setup_differences_are_generated_from_the_params_the_runs_use(publis
 def test_every_table_run_validates_at_both_profiles(studies):
     """Each run's params (the profile, the study, the variant, the seed) pass the checks a stage makes when params
     load: a wrong value fails here, not hours into a run."""
-    from mtbert.params import validate
-    from mtbert.tables.spec import profile_base
+    from mtbert.config.params import validate
+
+    from mtbert.experiments.study import profile_base
 
     def put(tree: dict, dotted: str, value) -> None:
         *path, last = dotted.split(".")
@@ -370,7 +369,7 @@ def test_every_table_run_validates_at_both_profiles(studies):
 
 
 def test_the_code_id_covers_the_pinned_dependencies_and_the_data_pin_and_refuses_edited_params(tiny_repo):
-    from mtbert.tables import run as R
+    from mtbert.experiments import provenance as R
 
     commit = ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qam", "change"]
     before = R.code_version()
@@ -398,3 +397,36 @@ def test_the_code_id_covers_the_pinned_dependencies_and_the_data_pin_and_refuses
     with pytest.raises(RuntimeError, match="commit or stash"):
         R.code_version()
     assert R.code_version(strict=False)  # rendering reads it without refusing
+    subprocess.run(["git", "checkout", "params.yaml"], cwd=tiny_repo, check=True)
+    assert R.code_version(params=True) != R.code_version()  # a study on params.yaml: its params are in the id
+
+
+def test_the_code_id_is_the_same_in_a_copy_without_git_and_names_the_files_it_ran(tiny_repo, tmp_path_factory,
+                                                                                  monkeypatch):
+    import shutil
+
+    from mtbert.experiments import provenance
+
+    ids = subprocess.run(["git", "rev-parse", "HEAD:src/m.py"], capture_output=True, text=True).stdout.strip()
+    assert provenance.blob_id(tiny_repo / "src" / "m.py") == ids  # git's own object id
+    here = provenance.code_version()
+    copy = tmp_path_factory.mktemp("copy") / "tree"
+    shutil.copytree(tiny_repo, copy, ignore=shutil.ignore_patterns(".git"))
+    monkeypatch.chdir(copy)
+    assert provenance.code_version() == here  # a lent GPU's copy of the tree: the same id
+    (copy / "src" / "m.py").write_text("# edited where there is no git to refuse it\n")
+    assert provenance.code_version() != here
+
+
+@pytest.mark.parametrize("executor", ["dvc", "queue", "local", "slurm", "direct"])
+def test_every_executor_refuses_uncommitted_params_or_code(tiny_repo, executor):
+    from mtbert.experiments.cli import study_main
+
+    (tiny_repo / "studies" / "s.yaml").write_text("name: s\nvariants: {a: {}}\n")
+    (tiny_repo / "params.yaml").write_text("# edited, not committed\n")
+    with pytest.raises(RuntimeError, match="commit or stash"):
+        study_main(["run", "studies/s.yaml", "--executor", executor])
+    subprocess.run(["git", "checkout", "params.yaml"], cwd=tiny_repo, check=True)
+    (tiny_repo / "src" / "m.py").write_text("# edited training code\n")
+    with pytest.raises(RuntimeError, match="commit or stash"):
+        study_main(["run", "studies/s.yaml", "--executor", executor])

@@ -4,14 +4,16 @@ import pytest
 import torch
 from conftest import RecordingLive
 
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import TrainConfig
 from mtbert.data.batching import collate, tokenize
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.multitask import MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
+from mtbert.train.loop import task_losses
 from mtbert.train.methods.backward import backward
-from mtbert.train.loop import TrainConfig, task_losses
-from mtbert.train.optim import build_optimizers
 from mtbert.train.methods.combine import GradientMethod, MethodContext
+from mtbert.train.optim import build_optimizers
 
 SST = pd.DataFrame({"id": list("abcdefgh"), "sentence": ["good film", "bad film", "great fun", "awful plot",
                                                          "very good", "very bad", "great actor", "dull plot"],

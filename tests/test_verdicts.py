@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mtbert.study.verdicts import (FLOOR_MARGIN, MIN_R, Part, clears, fisher_interval, floor, holm, joint_verdict,
-                                    part_verdict, adjust_parts, tost_pvalue)
+from mtbert.experiments.analysis.verdicts import (FLOOR_MARGIN, MIN_R, Part, adjust_parts, clears, fisher_interval,
+                                                  floor, holm, joint_verdict, part_verdict, tost_pvalue)
 
 MAJORITY = {"dev": {"sst_acc": 0.25, "quora_acc": 0.61}}
 
@@ -109,9 +109,9 @@ def test_a_did_not_improve_part_is_the_mirror_of_no_harm():
 
 
 def test_a_claim_part_without_a_direction_is_refused():
-    from mtbert.tables import claims as C
-    from mtbert.tables.published import load_published
-    from mtbert.tables.spec import table_studies
+    from mtbert.experiments.analysis import claims as C
+    from mtbert.experiments.published import load_published
+    from mtbert.experiments.study import table_studies
 
     study = table_studies()["004-t3"]
     a, b = list(study.all_variants())[:2]

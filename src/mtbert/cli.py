@@ -1,7 +1,7 @@
 """The `mtbert` command: one entry point for everything the project runs.
 
     mtbert run [DVC ARGS]      the pipeline (dvc repro), with this environment's dvc
-    mtbert study ...           a study's (variant, seed) runs as DVC experiments, and its page
+    mtbert study ...           a study's (variant, seed) runs, through one of five executors, and its page
     mtbert tables ...          every report's tables beside the published numbers, and claims.md
     mtbert bench ...           the training-step benchmark (reports/performance.md)
     mtbert predict ...         a trained checkpoint on new sentences
@@ -21,14 +21,15 @@ import sys
 
 from mtbert.tools import tool
 
-# command -> (module whose main(argv) runs it, one line of help)
+# command -> (module, or module:function, whose main(argv) runs it; one line of help)
 COMMANDS = {
     "run": (None, "run the DVC pipeline (dvc repro; extra arguments go to dvc repro)"),
-    "study": ("mtbert.study.__main__", "run a study's variants and seeds as DVC experiments and report it"),
-    "tables": ("mtbert.tables.__main__", "run and render every report's tables beside the published numbers"),
+    "study": ("mtbert.experiments.cli:study_main", "run a study's variants and seeds, and write its page"),
+    "tables": ("mtbert.experiments.cli:tables_main", "run and render every report's tables beside the published "
+                                                     "numbers"),
     "bench": ("mtbert.bench.__main__", "time our training step against the transformers loop users write"),
     "predict": ("mtbert.predict.__main__", "score new sentences with a trained checkpoint"),
-    "params": ("mtbert.params", "validate params.yaml or regenerate docs/params.md"),
+    "params": ("mtbert.config.params", "validate params.yaml, or regenerate docs/params.md and its JSON schema"),
     "profile": ("mtbert.profiles", "turn a params profile into `dvc exp run` -S flags"),
     "layout": ("mtbert.layout", "regenerate docs/layout.md from the module docstrings"),
 }
@@ -55,8 +56,17 @@ def main(argv: list[str] | None = None) -> int:
         if rest[:1] in (["-h"], ["--help"]):
             print("usage: mtbert run [DVC REPRO ARGS]\n\n" + COMMANDS["run"][1])
             return 0
+        from mtbert.config import ConfigError
+        from mtbert.config.params import check_file
+
+        try:
+            check_file()  # every section at once, before any stage runs
+        except ConfigError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
         return subprocess.run([tool("dvc"), "repro", *rest]).returncode
-    result = importlib.import_module(module).main(rest)
+    module, _, function = module.partition(":")
+    result = getattr(importlib.import_module(module), function or "main")(rest)
     return result if isinstance(result, int) else 0
 
 

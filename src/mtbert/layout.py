@@ -27,7 +27,7 @@ AFTER = [
     ("studies/", "one file per study (variants, budget, seeds, questions); tables/<report>-<table>.yaml, one per "
                  "published table; claims.yaml"),
     ("reports/", "generated pages and figures (gpu/: the one H100 run's raw outputs)"),
-    ("docs/", "reference pages linked from the README; params.md and this page are generated"),
+    ("docs/", "reference pages linked from the README; params.md, params.schema.json and this page are generated"),
     ("tests/", "pytest; tiny fixtures made by the tests, plus real-data tests on the mirror"),
 ]
 FOOTER = """The design card lists a top-level `data.dvc`. It is deliberately absent: DVC refuses a `.dvc` pin of `data/` that

@@ -59,3 +59,7 @@ class Choices:
 
     def __init__(self, names: Callable[[], list[str]]):
         self.names = names
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The JSON schema lists the names (imported when the schema is made)."""
+        return handler(core_schema) | {"enum": self.names()}

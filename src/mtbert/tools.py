@@ -1,5 +1,5 @@
 """The command-line tools the project drives (dvc, git), found in the Python environment that runs it first, so that
-`.venv/bin/python -m mtbert.tables ...` works without the virtualenv on PATH."""
+`.venv/bin/mtbert tables ...` works without the virtualenv on PATH."""
 
 from __future__ import annotations
 

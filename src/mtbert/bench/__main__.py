@@ -15,8 +15,7 @@ from mtbert.bench import render
 from mtbert.bench.measure import measure
 from mtbert.bench.peak import gemm_peak, paired_ratio
 from mtbert.bench.scaling import batch_costs
-from mtbert.bench.workload import (SAMPLE_ROWS, load_workload, non_embedding_dims, pad_step, step_size,
-                                   training_flops)
+from mtbert.bench.workload import SAMPLE_ROWS, load_workload, non_embedding_dims, pad_step, step_size, training_flops
 from mtbert.data.prepared import load_split
 from mtbert.io import write_json, write_text
 from mtbert.model.bert import BertConfig

@@ -19,14 +19,16 @@ import torch
 from torch import nn
 
 from mtbert.bench.workload import Step
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import TrainConfig
 from mtbert.device import reuse_freed_memory
 from mtbert.model.bert import BertConfig, BertModel, init_bert_weights
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.multitask import MultitaskModel
+from mtbert.train.loop import task_losses
 from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
-from mtbert.train.loop import TrainConfig, task_losses
-from mtbert.train.optim import build_optimizers, make_adamw
 from mtbert.train.methods.combine import GradientMethod, MethodContext
+from mtbert.train.optim import build_optimizers, make_adamw
 
 SHAPES = ("minilm", "bert-base")  # the configured checkpoint; a bert-base-shaped encoder with random weights
 

@@ -13,8 +13,8 @@ from mtbert.bench import loops
 from mtbert.bench.measure import seconds_per_step
 from mtbert.bench.workload import load_workload
 from mtbert.device import pick_device
-from mtbert.train.methods.backward import backward
 from mtbert.train.loop import task_losses
+from mtbert.train.methods.backward import backward
 
 
 def launch_microseconds(device: torch.device, n: int = 2000) -> float:

@@ -12,12 +12,14 @@ import torch
 
 from mtbert.bench.measure import _sync, in_fresh_process
 from mtbert.bench.workload import SAMPLE_ROWS
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import TrainConfig
 from mtbert.data.batching import BatchStream, collate, load_task
 from mtbert.device import peak_memory_mb, pick_device
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.multitask import MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import TrainConfig, task_losses
+from mtbert.train.loop import task_losses
 from mtbert.train.optim import build_optimizers
 
 

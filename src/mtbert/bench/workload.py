@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mtbert.config import section
-from mtbert.params import load_params
+from mtbert.config import load_params, section
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import TrainConfig
 from mtbert.data.batching import BatchStream, TaskData, collate, load_task
 from mtbert.data.sources import checkpoint_dir
 from mtbert.model.heads import HEADS
-from mtbert.model.multitask import ModelConfig
 from mtbert.text.tokenizer import Tokenizer
-from mtbert.train.loop import TrainConfig
 from mtbert.train.setup import PREPARED, RAW
 
 Step = dict[str, dict[str, torch.Tensor]]  # task -> collated batch

@@ -16,14 +16,12 @@ import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
-from mtbert.config import SECTION, Bool, Count, NonNegativeInt, Rate, Seed
+from mtbert.config.augment import AugmentConfig
 from mtbert.data.prepared import load_split
 from mtbert.io import atomic_dir, write_json
 from mtbert.text.pos import ContextPOS
@@ -35,23 +33,6 @@ were be been being have has had having do does did doing a an the and but if or 
 about against between into through during before after above below to from up down in out on off over under again further
 then once here there when where why how all any both each few more most other some such no nor not only own same so than
 too very s t can will just don should now""".split())
-
-
-@dataclass
-class AugmentConfig:
-    enabled: Bool = False
-    # whose training rows get augmented twins: the report augmented SST and STS, not Quora
-    tasks: list[Literal["sst", "quora", "sts", "cfimdb"]] = field(default_factory=lambda: ["sst", "sts"])
-    copies: Count = 1  # augmented twins per training row
-    synonym_rate: Rate = 0.1  # share of a sentence's words replaced by a WordNet synonym (at least one)
-    insert_rate: Rate = 0.0  # synonyms of random words inserted at random places, per word
-    swap_rate: Rate = 0.0  # random swaps of two words, per word
-    delete_rate: Rate = 0.0  # probability that each word is deleted
-    # first: lemmas of the word's most frequent sense for its part of speech in context | all: every sense (EDA)
-    synonym_senses: Literal["first", "all"] = "first"
-    samples: NonNegativeInt = 20  # replacements shown per task in reports/augment.md
-    seed: Seed = 0
-    __pydantic_config__ = SECTION
 
 
 @contextlib.contextmanager

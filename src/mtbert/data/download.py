@@ -4,43 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from tqdm import tqdm
 
-from mtbert.config import SECTION, PositiveFloat
 from mtbert.data import fetch as F
-from mtbert.data.sources import SOURCES, RemoteFile
+from mtbert.data.sources import RemoteFile
 from mtbert.io import atomic_dir, write_json
-from mtbert.registry import one_of
 
 
 def manifest_path(raw_dir: Path) -> Path:
     """The manifest sits beside data/raw, tracked by git, so every file's sha256 is pinned in the repository."""
     return raw_dir.with_name(raw_dir.name + ".manifest.json")
-
-
-SourceName = one_of("source", lambda: SOURCES)
-
-
-@dataclass
-class DownloadConfig:
-    sources: list[SourceName] = field(default_factory=lambda: list(SOURCES))  # the inputs to fetch
-    # where to look, in order: "mirror" ($MTL_MIRROR, when set) and "url" (the canonical address)
-    origins: list[Literal["mirror", "url"]] = field(default_factory=lambda: ["mirror", "url"])
-    timeout_s: PositiveFloat = 60.0  # per request, online
-    __pydantic_config__ = SECTION
-
-
-@dataclass
-class CheckpointConfig:
-    """The `model` keys that choose which pretrained checkpoint to fetch."""
-
-    checkpoint: str = "sentence-transformers/all-MiniLM-L6-v2"
-    revision: str = "main"
-    __pydantic_config__ = SECTION
 
 
 def download_all(files: list[RemoteFile], out_dir: Path, mirror: Path | None, timeout: float = 60.0,

@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
-from mtbert.config import SECTION, Rate, Seed
+from mtbert.config.data import PrepareConfig, QuoraSplitConfig
 from mtbert.data import joins, readers, splits
-from mtbert.data.phrases import phrase_table
 from mtbert.data.download import available
+from mtbert.data.phrases import phrase_table
 from mtbert.data.prepared import PHRASES, SPLITS, TASKS, TEXT_COLUMNS
 from mtbert.io import atomic_dir, write_json
 
 CS224N = "cs224n"
 SUMMARY = "summary.json"
-
-
-@dataclass
-class QuoraSplitConfig:
-    ratios: dict[str, Rate] = field(default_factory=lambda: {"train": 0.8, "dev": 0.1, "test": 0.1})  # summing to 1
-    seed: Seed = 0  # which questions land in which split
-    __pydantic_config__ = SECTION
-
-    def __post_init__(self) -> None:
-        if set(self.ratios) != {"train", "dev", "test"}:
-            raise ValueError(f"quora_split.ratios: shares for exactly train, dev and test, got {sorted(self.ratios)}")
-        if abs(sum(self.ratios.values()) - 1.0) > 1e-6:
-            raise ValueError(f"quora_split.ratios: the shares must sum to 1, got {sum(self.ratios.values()):g}")
-
-
-@dataclass
-class PrepareConfig:
-    # auto: the CS224N Quora splits when quora-train.csv was downloaded, else the offline re-split of quora-dev.csv
-    quora: Literal["auto", "cs224n", "resplit"] = "auto"
-    quora_split: QuoraSplitConfig = field(default_factory=QuoraSplitConfig)  # the offline re-split
-    __pydantic_config__ = SECTION
 
 
 def resplit_name(cfg: QuoraSplitConfig) -> str:

@@ -7,29 +7,16 @@ SST: logistic regression on the embeddings, its regularisation chosen by cross-v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
-
 import numpy as np
 import torch
-from pydantic import Field
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 
-from mtbert.config import SECTION, Count, Int, Seed
+from mtbert.config.evaluate import ReferenceConfig
 from mtbert.data.batching import TaskData, collate, sequential_batches
 from mtbert.eval import predict as P
 from mtbert.model.bert import BertModel
 from mtbert.model.pooling import POOLINGS
-
-
-@dataclass
-class ReferenceConfig:
-    batch_size: Count = 64  # sentences per encoder call
-    cv_folds: Annotated[Int, Field(ge=2)] = 5  # for the SST classifier's regularisation, on train
-    Cs: Count = 10  # candidate inverse regularisation strengths (log-spaced 1e-4..1e4)
-    seed: Seed = 0
-    __pydantic_config__ = SECTION
 
 
 @torch.no_grad()

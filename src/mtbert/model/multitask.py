@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 import torch
-from pydantic import Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from mtbert.config.model import ModelConfig
 from mtbert.io import atomic_path, write_json
-from mtbert.config import SECTION, Dropout, Int
-from mtbert.registry import one_of
-from mtbert.seeds import reseed
 from mtbert.model.bert import BertConfig, BertModel
 from mtbert.model.heads import HEADS, Features
 from mtbert.model.pooling import POOLINGS
+from mtbert.seeds import reseed
 
 
 @dataclass(frozen=True)
@@ -45,32 +42,6 @@ TASK_SPECS = {
     "sts": TaskSpec("sts", pair=True, n_out=1, loss="mse", metric="pearson"),
     "cfimdb": TaskSpec("cfimdb", pair=False, n_out=1, loss="bce", metric="accuracy"),  # report 001's part 1
 }
-
-
-TaskName = one_of("task", lambda: TASK_SPECS)
-
-
-@dataclass
-class ModelConfig:
-    checkpoint: str = "sentence-transformers/all-MiniLM-L6-v2"  # a hub id: sentence-transformers/..., google-bert/...
-    revision: str = "main"  # the hub revision fetched online
-    pooling: POOLINGS.Name = "mean"  # sentence embedding from the encoder's tokens
-    max_length: Annotated[Int, Field(ge=8, le=512)] = 128  # tokens per input, longer ones truncated
-    head_dropout: Dropout = 0.1  # dropout before every head's layers
-    task_dropout: dict[TaskName, Dropout] = field(default_factory=dict)  # per-task head dropout over head_dropout
-    encoder_dropout: Dropout | None = None  # the encoder's hidden dropout; null: the checkpoint's
-    heads: dict[TaskName, HEADS.Name] = field(default_factory=lambda: {"sst": "linear", "quora": "siamese_concat",
-                                                                       "sts": "cosine_sbert", "cfimdb": "linear"})  # per task
-    __pydantic_config__ = SECTION
-
-    def __post_init__(self) -> None:
-        """Refuse, when params load, a head that does not fit its task (e.g. quora: cosine)."""
-        for task, name in self.heads.items():
-            head_cls = HEADS[name]
-            if task not in head_cls.tasks:
-                fits = sorted(n for n in HEADS.names() if task in HEADS[n].tasks)
-                raise ValueError(f"heads.{task}: head '{name}' is for {list(head_cls.tasks)}, not {task}; "
-                                 f"heads for {task}: {fits}")
 
 
 class MultitaskModel(nn.Module):

@@ -18,9 +18,10 @@ import pandas as pd
 import torch
 
 from mtbert.config import section
+from mtbert.config.model import ModelConfig
 from mtbert.data.batching import tokenize
 from mtbert.eval.predict import outputs, readable
-from mtbert.model.multitask import TASK_SPECS, ModelConfig, MultitaskModel, load_multitask
+from mtbert.model.multitask import TASK_SPECS, MultitaskModel, load_multitask
 from mtbert.text.tokenizer import Tokenizer
 
 DEFAULT_CHECKPOINT = Path("models/finetuned")

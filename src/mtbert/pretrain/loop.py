@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from tqdm import tqdm
 
-from mtbert.config import SECTION, Bool, Count, Int, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
+from mtbert.config.pretrain import PretrainConfig
 from mtbert.data.batching import bucketed_batches, pad, sequential_batches
 from mtbert.device import reuse_freed_memory
 from mtbert.eval.predict import autocast
@@ -22,27 +20,6 @@ from mtbert.text.tokenizer import Encoded, Tokenizer
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.optim import decay_groups, linear_warmup_decay, make_adamw
 from mtbert.train.state import StateStore, rng_state, set_rng_state
-
-
-@dataclass
-class PretrainConfig:
-    enabled: Bool = False
-    splits: Annotated[list[Literal["unsup", "train", "test"]], Field(min_length=1)] = field(
-        default_factory=lambda: ["unsup", "train"])  # aclImdb parts the reviews come from
-    max_reviews: Count | None = 20000  # a seeded sample of the chosen splits' reviews; null for all
-    heldout_reviews: Count = 500  # reviews kept out of training, for the held-out MLM/NSP accuracy
-    max_length: Annotated[Int, Field(ge=8, le=512)] = 128  # tokens per NSP pair
-    mask_prob: Rate = 0.15  # share of tokens masked for MLM
-    epochs: Count = 3
-    steps_per_epoch: Count | None = 100  # null: one pass over the training pairs per epoch
-    batch_size: Count = 16
-    lr: PositiveFloat = 5.0e-5
-    weight_decay: NonNegativeFloat = 0.01
-    warmup_ratio: Rate = 0.1
-    seed: Seed = 0
-    backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
-    save_state_every: NonNegativeInt = 50  # steps between resumable states (also at every epoch end; 0: only there)
-    __pydantic_config__ = SECTION
 
 
 @dataclass

@@ -4,23 +4,11 @@ torch's AveragedModel. Dev scoring and the saved checkpoint use the average once
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Literal
-
 import torch
-from pydantic import Field
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from mtbert.config import SECTION, Float, Rate
-
-
-@dataclass
-class AveragingConfig:
-    kind: Literal["none", "swa", "ema"] = "none"  # swa: equal mean of the steps' weights | ema: moving average
-    start: Rate = 0.75  # averaging takes the weights after every step past this share of the run's steps
-    decay: Annotated[Float, Field(gt=0, lt=1)] = 0.99  # ema: weight kept by the average at each step
-    __pydantic_config__ = SECTION
+from mtbert.config.train import AveragingConfig
 
 
 class WeightAverager:

@@ -9,16 +9,13 @@ import json
 import time
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
 
 import numpy as np
 import torch
-from pydantic import Field
 from tqdm import tqdm
 
-from mtbert.config import SECTION, Bool, Count, Float, NonNegativeFloat, NonNegativeInt, PositiveFloat, Rate, Seed
+from mtbert.config.train import TrainConfig, evaluations_without_gain, selection
 from mtbert.data.batching import BatchStream, TaskData, collate
 from mtbert.device import peak_memory_mb, reuse_freed_memory
 from mtbert.eval import predict as P
@@ -26,117 +23,28 @@ from mtbert.eval.confidence import bootstrap_ci
 from mtbert.io import write_json, write_text
 from mtbert.model.card import render_card
 from mtbert.model.export import write_heads, write_sentence_transformers
-from mtbert.model.multitask import TASK_SPECS, MultitaskModel, TaskName, save_multitask
-from mtbert.train.averaging import AveragingConfig, WeightAverager
+from mtbert.model.multitask import TASK_SPECS, MultitaskModel, save_multitask
+from mtbert.seeds import derive
+from mtbert.train import passes as seeded
+from mtbert.train.averaging import WeightAverager
 from mtbert.train.cached import FeatureCache, predict_cached
-from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
 from mtbert.train.distributed import NoLive, Ranks, data_parallel
 from mtbert.train.epoch_log import EpochLog
 from mtbert.train.losses import LOSSES
+from mtbert.train.methods.backward import GradientBuffers, backward, forms_jacobian, sparse_lookups
+from mtbert.train.methods.combine import GradientMethod, MethodContext
 from mtbert.train.nonfinite import NonFiniteGuard
 from mtbert.train.optim import OptimizerSet, build_optimizers
-from mtbert.seeds import derive
-from mtbert.train import passes as seeded
 from mtbert.train.passes import PassSeeds
-from mtbert.train.phrases import PhrasesConfig
-from mtbert.train.regularizers import REGULARIZERS, CleanPass, SimCSEConfig, SmartConfig
+from mtbert.train.regularizers import REGULARIZERS, CleanPass
 from mtbert.train.resume import Progress, restore_state, save_state
 from mtbert.train.schedules import SCHEDULES, EpochPlan, epoch_size, passes
 from mtbert.train.state import StateStore, rng_state
-from mtbert.train.methods.combine import METHODS, GradientMethod, MethodContext
 
 
-@dataclass
-class PlateauConfig:
-    """Train until dev levels off: `epochs` is then the cap."""
-
-    patience: NonNegativeInt = 0  # dev evaluations in a row without a gain above min_delta that stop training; 0: off
-    min_delta: NonNegativeFloat = 0.0  # the smallest gain of the selection metric (dev overall) that counts
-    __pydantic_config__ = SECTION
-
-
-def selection(summary: dict[str, float]) -> float:
-    """The dev number a run selects its checkpoint (and stops) by: the overall score, else the mean of what there is."""
-    return summary.get("overall", float(np.mean(list(summary.values()))))
-
-
-def evaluations_without_gain(history: list[dict[str, float]], min_delta: float) -> int:
-    """How many dev evaluations in a row, up to the last, did not beat the best before them by more than min_delta."""
-    best, waited = -float("inf"), 0
-    for summary in history:
-        value = selection(summary)
-        if value > best + min_delta:  # never true for NaN
-            best, waited = value, 0
-        else:
-            waited += 1
-    return waited
-
-
-@dataclass
-class TrainConfig:
-    mode: Literal["full", "frozen"] = "full"  # frozen: encoder fixed (eval mode, no dropout), heads trained (the reports' baseline)
-    cache_frozen: Bool = True  # frozen: heads train on the encoder's outputs computed once (train/cached.py)
-    tasks: Annotated[list[TaskName], Field(min_length=1)] = field(default_factory=lambda: ["sst", "quora", "sts"])
-    schedule: SCHEDULES.Name = "summed"  # which tasks' batches make up a step: see train/schedules.py
-    task_order: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # for schedule=sequential
-    method: METHODS.Name = "sum"  # how the tasks' gradients on the encoder combine: see train/methods/combine.py
-    main_task: TaskName = "sst"  # for method=mtrec
-    mtrec_lambda: NonNegativeFloat = 0.3  # MTRec's weight on the auxiliary tasks' gradients
-    epochs: Count = 3
-    # What an epoch is: steps (steps_per_epoch steps) | largest / smallest (as many steps as that task has batches)
-    # | one_pass (every task's training examples exactly once): see train/schedules.py
-    epoch: Literal["steps", "largest", "smallest", "one_pass"] = "steps"
-    steps_per_epoch: Count | None = 200  # for epoch=steps
-    batch_size: Count = 16  # per task and step
-    lr: PositiveFloat = 1e-4  # encoder
-    weight_decay: NonNegativeFloat = 0.01  # encoder
-    layer_decay: Annotated[Float, Field(gt=0, le=1)] = 1.0  # encoder layer k below the top trains at lr * layer_decay ** k
-    head_lr: PositiveFloat = 1e-3
-    head_weight_decay: NonNegativeFloat = 0.01
-    task_lr: dict[TaskName, PositiveFloat] = field(default_factory=dict)  # per-task head lr, overriding head_lr
-    task_weight_decay: dict[TaskName, NonNegativeFloat] = field(default_factory=dict)  # over head_weight_decay
-    optimizers: Literal["single", "per_task"] = "single"  # per_task: one AdamW per head + one for the encoder
-    clip_norm: PositiveFloat | None = None  # max global gradient norm
-    warmup_ratio: Rate = 0.1  # share of the steps with a linearly rising learning rate
-    lr_schedule: Literal["linear", "constant"] = "linear"  # after warm-up: linear decay to 0, or constant
-    grad_diagnostics_every: NonNegativeInt = 25  # measure task-gradient cosines every k multi-task steps (0: never)
-    seed: Seed = 0  # head initialisation, data order, dropout
-    max_train_examples: Count | None = None  # per task; a smoke-test knob, null for all
-    sst_phrases: PhrasesConfig = field(default_factory=PhrasesConfig)  # SST's labelled tree phrases as extra rows
-    eval_batch_size: Count = 64
-    sts_loss: Literal["mse", "cosine_embedding"] = "mse"  # cosine_embedding needs a cosine/cosine_corr STS head
-    sst_loss: Literal["cross_entropy", "ordinal"] = "cross_entropy"  # ordinal: plus squared EMD over the 5 classes
-    backend: Literal["auto", "gloo", "nccl"] = "auto"  # under torchrun: auto = nccl on GPUs, gloo on CPU
-    compile: Bool = False  # torch.compile the encoder (dynamic shapes: batches are padded to their own longest)
-    # a step whose loss is NaN or infinite: stop with an error naming step, task and learning rates | skip it (no
-    # update; counted as train/skipped_steps per epoch)
-    nonfinite: Literal["stop", "skip"] = "stop"
-    save_state_every: NonNegativeInt = 50  # steps between resumable states (also at every epoch end; 0: only there)
-    simcse: SimCSEConfig = field(default_factory=SimCSEConfig)  # SimCSE's contrastive loss (report 001)
-    smart: SmartConfig = field(default_factory=SmartConfig)  # SMART's smoothness regularizer (report 004)
-    weight_averaging: AveragingConfig = field(default_factory=AveragingConfig)  # SWA / EMA over the last steps
-    plateau: PlateauConfig = field(default_factory=PlateauConfig)  # stop once dev levels off (epochs: the cap)
-    __pydantic_config__ = SECTION
-
-    def plateaued(self, history: list[dict[str, float]]) -> bool:
-        return self.plateau.patience > 0 and evaluations_without_gain(history, self.plateau.min_delta) >= \
-            self.plateau.patience
-
-    def __post_init__(self) -> None:
-        if self.mode == "frozen" and any(getattr(self, name).weight > 0 for name in REGULARIZERS.names()):
-            raise ValueError("train.mode=frozen trains the heads alone; SimCSE and SMART act through the encoder: set "
-                             "their weight to 0 or train.mode=full")
-        if self.epoch == "steps" and not self.steps_per_epoch:
-            raise ValueError("train.epoch=steps needs train.steps_per_epoch (a positive number); for every example once "
-                             "per epoch set train.epoch=one_pass")
-
-    def loss_name(self, task: str) -> str:
-        return {"sts": self.sts_loss, "sst": self.sst_loss}.get(task, TASK_SPECS[task].loss)
-
-    def regularizers(self, task: str) -> dict[str, object]:
-        """The auxiliary losses switched on (weight > 0) for `task`, with their params sections."""
-        sections = {name: getattr(self, name) for name in REGULARIZERS.names()}
-        return {name: c for name, c in sections.items() if c.weight > 0 and task in c.tasks}
+def loss_name(cfg: TrainConfig, task: str) -> str:
+    """The loss a task trains with: SST's and STS's as `train` sets them, the others' by their task."""
+    return {"sts": cfg.sts_loss, "sst": cfg.sst_loss}.get(task, TASK_SPECS[task].loss)
 
 
 def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device, cfg: TrainConfig | None = None,
@@ -156,7 +64,7 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
         with P.autocast(device):
             features = cached if cached is not None else seeded.encode(model, batch, seeds)
             output = seeded.head(model, task, features, seeds)
-            loss = LOSSES[cfg.loss_name(task)](output, batch["labels"])
+            loss = LOSSES[loss_name(cfg, task)](output, batch["labels"])
             parts = {"task": loss.detach()}
             clean = CleanPass(features, output, seeds, ranks.gather_rows, model.input_form(task) == "siamese")
             for name, rcfg in cfg.regularizers(task).items():

@@ -3,23 +3,14 @@ sentences."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mtbert.config import SECTION, Bool, Count
+from mtbert.config.train import PhrasesConfig
 from mtbert.data.prepared import PHRASES, load_table
 from mtbert.seeds import derive
-
-
-@dataclass
-class PhrasesConfig:
-    enabled: Bool = False
-    min_words: Count = 2  # phrases shorter than this stay out (single words are mostly neutral)
-    max_phrases: Count | None = None  # a seeded sample of this many (after min_words); null: all
-    __pydantic_config__ = SECTION
 
 
 def training_phrases(prepared: Path, cfg: PhrasesConfig, seed: int) -> pd.DataFrame | None:

@@ -8,15 +8,14 @@ forward pass (`clean`: its features, output and the seeds its dropout masks came
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from mtbert.config.train import SimCSEConfig, SmartConfig
 from mtbert.model.heads import Features
-from mtbert.config import SECTION, NonNegativeFloat, NonNegativeInt, PositiveFloat
-from mtbert.model.multitask import TASK_SPECS, TaskName
+from mtbert.model.multitask import TASK_SPECS
 from mtbert.registry import Registry
 from mtbert.seeds import generator
 from mtbert.train import passes
@@ -40,42 +39,6 @@ class CleanPass:
     seeds: PassSeeds
     gather: Callable[[torch.Tensor], tuple[torch.Tensor, int]] = _local
     pair_rows: bool = False  # the batch stacks a pair's two sides (a's then b's)
-
-
-@dataclass
-class SimCSEConfig:
-    weight: NonNegativeFloat = 0.0  # 0: off
-    temperature: PositiveFloat = 0.05
-    tasks: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # whose sentences it sees
-    # For pair tasks encoded apart: is a sentence's own partner (the other side of its pair) a negative, or excluded
-    # from the denominator? Duplicate questions and similar STS pairs should not be pushed apart.
-    partner: Literal["negative", "excluded"] = "excluded"
-    # The denominator: second_view (Gao et al.: a first view against every second view, N-way) | both_views (report
-    # 001 eq. 1, SimCLR's NT-Xent: each of the 2N views against the other 2N - 1)
-    negatives: Literal["second_view", "both_views"] = "second_view"
-    __pydantic_config__ = SECTION
-
-
-@dataclass
-class SmartConfig:
-    weight: NonNegativeFloat = 0.0  # λ; 0: off
-    sigma: NonNegativeFloat = 1.0e-5  # the initial noise on the input embeddings: N(0, σ²), or N(0, σ) (`sigma_is`)
-    sigma_is: Literal["std", "variance"] = "std"  # how to read `sigma` (report 004's "N(0, 1e-5)" says neither)
-    ascent_steps: NonNegativeInt = 1  # normalised gradient-ascent steps on the noise (0: one random perturbation)
-    step_size: PositiveFloat = 1.0e-3  # η
-    # algorithm1: Jiang et al.'s Algorithm 1, δ + η g / ‖g‖_∞ (each sequence), projected onto the ∞-ball of `epsilon`
-    # | mtdnn: MT-DNN's perturbation code, δ ← (δ + η g) / ‖δ + η g‖_∞ per token (no ball, `epsilon` unused)
-    step: Literal["algorithm1", "mtdnn"] = "algorithm1"
-    epsilon: PositiveFloat | None = 1.0e-5  # radius of the ∞-norm ball the ascent steps are projected onto; null: none
-    # replayed: the perturbed passes see the clean pass's dropout masks (the term measures the perturbation alone)
-    # | fresh: each perturbed pass draws its own masks, as MT-DNN reruns the model in training mode
-    masks: Literal["replayed", "fresh"] = "replayed"
-    tasks: list[TaskName] = field(default_factory=lambda: ["sst", "quora", "sts"])  # whose batches it regularizes
-    __pydantic_config__ = SECTION
-
-    @property
-    def std(self) -> float:
-        return self.sigma ** 0.5 if self.sigma_is == "variance" else self.sigma
 
 
 def info_nce(z1: torch.Tensor, z2: torch.Tensor, temperature: float, exclude: torch.Tensor | None = None,

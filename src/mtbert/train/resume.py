@@ -14,9 +14,9 @@ from mtbert.data.batching import BatchStream
 from mtbert.model.multitask import MultitaskModel
 from mtbert.train.averaging import WeightAverager
 from mtbert.train.epoch_log import EpochLog, to_device
+from mtbert.train.methods.combine import GradientMethod
 from mtbert.train.optim import OptimizerSet
 from mtbert.train.state import StateStore, rng_state, set_rng_state
-from mtbert.train.methods.combine import GradientMethod
 
 
 @dataclass

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
+from mtbert.config.model import ModelConfig
+from mtbert.config.train import PhrasesConfig
 from mtbert.data.batching import TaskData, load_task
-from mtbert.train.phrases import PhrasesConfig, training_phrases
 from mtbert.data.sources import checkpoint_dir
 from mtbert.model.checkpoint import load_pretrained
-from mtbert.model.multitask import ModelConfig, MultitaskModel
+from mtbert.model.multitask import MultitaskModel
 from mtbert.text.tokenizer import Tokenizer
+from mtbert.train.phrases import training_phrases
 
 RAW = Path("data/raw")
 PREPARED = Path("data/prepared")

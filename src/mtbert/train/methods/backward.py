@@ -15,8 +15,8 @@ import torch
 
 from mtbert.model.multitask import MultitaskModel
 from mtbert.train.distributed import Ranks
-from mtbert.train.methods.jacobian import GradientBuffers, direction_buffer, task_jacobian, write_direction
 from mtbert.train.methods.combine import GradientMethod, RowBlock, TaskGradients, gramian_cosines
+from mtbert.train.methods.jacobian import GradientBuffers, direction_buffer, task_jacobian, write_direction
 
 __all__ = ["GradientBuffers", "backward", "forms_jacobian", "sparse_lookups"]
 

@@ -1,0 +1,398 @@
+"""reports/tables/claims.md: each claim of studies/claims.yaml, in parts (one comparison each), every part tested
+paired over seeds with Holm's correction within its claim, arms below their floor made uninformative, "without
+hurting" tested as equivalence, and one verdict for the claim that follows from its parts (analysis/verdicts.py)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from mtbert.experiments.analysis import gates as G
+from mtbert.experiments.analysis import plan
+from mtbert.experiments.analysis import rules as R
+from mtbert.experiments.analysis import verdicts as V
+from mtbert.experiments.analysis.cost import cost_line
+from mtbert.experiments.analysis.curves import METRICS as CURVE_METRICS
+from mtbert.experiments.analysis.curves import mean_curve
+from mtbert.experiments.analysis.ours import STALE_MARK, is_stale, records_of
+from mtbert.experiments.published import METRIC_COLUMNS, Published, is_nan
+from mtbert.experiments.store import load_reference
+from mtbert.experiments.study import Study
+
+CLAIMS = Path("studies/claims.yaml")
+
+Test = Literal["published", "increase", "decrease", "no_harm", "no_gain", "equivalent"]
+
+
+class ClaimPart(BaseModel):
+    """One comparison: b − a on `metric`; `split_b` compares one arm's two splits (dev against test)."""
+
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    a: str | None = None
+    b: str | None = None
+    split_b: str | None = None
+    test: Test = "published"
+    than: str | None = None  # compare the arms' gain on `metric` against their gain on this metric ("STS most")
+
+
+class FixedBudget(BaseModel):
+    """The claim is about a budget the report states ("after one epoch"): the plateau gate is lifted for these arms
+    (all, if none are named), but only at the profiles where our runs have that budget."""
+
+    model_config = ConfigDict(extra="forbid")
+    profiles: list[str]
+    arms: list[str] | None = None
+
+    def covers(self, arm: str, profile: str | None) -> bool:
+        return profile in self.profiles and (self.arms is None or arm in self.arms)
+
+
+class Claim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    report: str
+    where: str
+    claim: str  # in our words, keeping the report's quantifiers
+    study: str
+    split: str = "dev"
+    a: str | None = None
+    b: str | None = None
+    margin: float = 0.01  # the smallest effect that matters; the equivalence margin of no_harm / equivalent parts
+    parts: list[ClaimPart] = []
+    untestable: str | None = None  # why this claim cannot be tested here (then no parts)
+    fixed_budget: FixedBudget | None = None
+    caveat: str | None = None  # what a verdict here cannot speak to (shown beside it)
+
+    @model_validator(mode="after")
+    def _parts(self) -> "Claim":
+        if not self.parts and not self.untestable:
+            raise ValueError(f"claim {self.id}: give `parts`, or `untestable` with the reason")
+        for p in self.parts:
+            if not (p.a or self.a) or not (p.b or self.b or p.split_b):
+                raise ValueError(f"claim {self.id}: part on {p.metric} needs arms a and b (on the part or the claim)")
+        return self
+
+    def arms(self, part: ClaimPart) -> tuple[str, str, str, str]:
+        """(a, b, split of a, split of b)."""
+        a = part.a or self.a
+        b = part.b or self.b or a
+        return a, b, self.split, part.split_b or self.split
+
+
+def load_claims(path: Path = CLAIMS) -> list[Claim]:
+    try:
+        return [Claim.model_validate(c) for c in yaml.safe_load(path.read_text())]
+    except Exception as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def published_value(published: Published, study: Study, variant: str, metric: str) -> float | None:
+    v = study.all_variants()[variant]
+    if v.row is None:
+        return None
+    row = published.table(study.report, study.table).row(v.row)
+    columns = v.columns or {c: m for c, m in METRIC_COLUMNS.items()}
+    column = next((c for c, m in columns.items() if m == metric and c in row.values), None)
+    value = row.values.get(column) if column else None
+    return None if value is None or isinstance(value, str) or is_nan(value) else float(value)
+
+
+def direction_of(test: str, effect: float | None) -> float:
+    if test == "increase":
+        return 1.0
+    if test == "decrease":
+        return -1.0
+    if test == "published" and effect is not None:
+        return math.copysign(1.0, effect) if effect != 0 else 0.0
+    return 0.0
+
+
+def split_effect(published: Published, study: Study, arm: str, metric: str, split_a: str,
+                 split_b: str) -> float | None:
+    """The report's split_b − split_a for one row, from its tables of the two splits (e.g. Table 3 less Table 2)."""
+    row = study.all_variants()[arm].row
+    values = []
+    for split in (split_a, split_b):
+        tables = [t for t in published.reports[study.report].tables if t.kind == "results" and t.split == split
+                  and t.has_row(row or "")]
+        column = next((c for t in tables[:1] for c, m in METRIC_COLUMNS.items()
+                       if m == metric and c in t.row(row).values), None)
+        value = tables[0].row(row).values.get(column) if column else None
+        if value is None or isinstance(value, str) or is_nan(value):
+            return None
+        values.append(float(value))
+    return values[1] - values[0]
+
+
+def published_effect(published: Published, study: Study, claim: Claim, part: ClaimPart) -> float | None:
+    """The report's b − a on the part's metric (less its b − a on `than`), where it prints both arms; for one arm's
+    two splits, its split_b − split_a."""
+    a, b, split_a, split_b = claim.arms(part)
+    if a == b and split_a != split_b and not part.than:
+        return split_effect(published, study, a, part.metric, split_a, split_b)
+    if a == b or split_a != split_b:
+        return None
+    effects = []
+    for metric in (part.metric, part.than) if part.than else (part.metric,):
+        pa, pb = (published_value(published, study, arm, metric) for arm in (a, b))
+        if pa is None or pb is None:
+            return None
+        effects.append(pb - pa)
+    return effects[0] - (effects[1] if part.than else 0.0)
+
+
+def arm_view(results: dict[str, dict], variant: str, split: str, seeds: list[int]) -> tuple[G.Arm, list[dict]]:
+    """An arm on a split over the seeds read: its means, dev curves, what it ran and its per-seed metrics."""
+    records = records_of(results, variant)
+    per_seed = [records[s]["metrics"][split] for s in seeds]
+    metrics = {m for r in per_seed for m, v in r.items() if v is not None}
+    means = {m: float(np.mean([r[m] for r in per_seed])) for m in metrics if all(r.get(m) is not None for r in per_seed)}
+    curves = {m: c for m in CURVE_METRICS if (c := mean_curve(results, variant, m)) is not None}
+    first = records[seeds[0]] if seeds else {}
+    params = first.get("overrides", {})
+    diag = [records[s].get("diagnostics") or {} for s in seeds]
+    keys = {k for d in diag for k, v in d.items() if isinstance(v, (int, float))}
+    diagnostics = {k: float(np.mean([d[k] for d in diag if k in d])) for k in keys}
+    return G.Arm(variant, split, means, curves, params.get("train.mode") == "full", params.get("model.checkpoint"),
+                 params, diagnostics), per_seed
+
+
+def paired_seeds(results: dict[str, dict], claim: Claim, part: ClaimPart) -> tuple[list[int], dict[str, int]]:
+    """Seeds on which both arms ran without diverging and measured the part's metrics; diverged runs per arm."""
+    a, b, split_a, split_b = claim.arms(part)
+    ok, diverged = {}, {}
+    for arm, split in ((a, split_a), (b, split_b)):
+        recs = records_of(results, arm)
+        diverged[arm] = sum(r.get("status") == "diverged" for r in recs.values())
+        ok[(arm, split)] = {s for s, r in recs.items() if r.get("status") != "diverged" and all(
+            (r.get("metrics", {}).get(split) or {}).get(m) is not None for m in (part.metric, part.than) if m)}
+    return sorted(set.intersection(*ok.values())), diverged
+
+
+def assess(claim: Claim, study: Study, results: dict[str, dict], published: Published,
+           majority: dict[str, dict[str, float]], code: str | None = None, reference: dict | None = None) -> list[dict]:
+    """Every part of a claim: its seeds (by the seed plan), gates, Bonferroni-adjusted decision and verdict text."""
+    reference = reference or {}
+    probe, probe_checkpoint = reference.get("no_finetuning", {}), reference.get("checkpoint")
+    rows = []
+    for part in claim.parts:
+        a, b, split_a, split_b = claim.arms(part)
+        effect = published_effect(published, study, claim, part)
+        kind = {"no_harm": "no_harm", "no_gain": "no_gain", "equivalent": "equivalent"}.get(part.test, "difference")
+        direction = direction_of(part.test, effect)
+        if kind == "difference" and direction == 0:  # its verdict could only ever be "not distinguishable"
+            raise ValueError(f"{CLAIMS}: claim {claim.id}, part {a} → {b} on {part.metric}: the report prints no effect "
+                             "to take the claimed direction from; give the part test: increase, decrease or no_gain")
+        common, diverged = paired_seeds(results, claim, part)
+        seeds = plan.analysed(common)
+        stale = any(is_stale(r, code) for arm in (a, b) for r in records_of(results, arm).values())
+        row = {"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric, "than": part.than,
+               "test": part.test, "published": effect, "stale": stale, "ran": len(common), "common": common,
+               "diverged": diverged, "seeds": seeds, "gates": [], "gated": False}
+        if not common:
+            row.update(decision=None, verdict="not run yet", text=None)
+            rows.append(row)
+            continue
+        read = seeds or common  # before the first look the gates read what there is: more seeds cannot lift them
+        arm_a, per_a = arm_view(results, a, split_a, read)
+        arm_b, per_b = arm_view(results, b, split_b, read)
+        metrics = G.metrics_of(part.metric, part.than)
+        gates = []
+        for arm in (arm_a, arm_b) if a != b or split_a != split_b else (arm_a,):
+            records = [records_of(results, arm.name)[s] for s in read]
+            changed = sorted({c for r in records for c in r.get("params_changed") or []})
+            if changed:
+                gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
+            stated = claim.fixed_budget is not None and claim.fixed_budget.covers(arm.name, records[0].get("profile"))
+            gates += G.below_floor(arm, metrics, majority)
+            gates += G.undertrained(arm, metrics, majority, stated)
+            gates += G.encoder_confound(arm, metrics, probe, probe_checkpoint)
+        gates += G.inert(arm_a, arm_b, per_a, per_b)
+        gates = list(dict.fromkeys(gates))  # a dev → test part's one arm can fail the same gate twice
+        if not seeds:
+            row.update(decision=None, gates=gates, gated=bool(gates), text=None,
+                       verdict="gated" if gates else f"awaiting seeds ({len(common)} of the plan's first "
+                                                     f"{plan.LOOKS[0]} paired)")
+            rows.append(row)
+            continue
+        value = lambda r: r[part.metric] - (r[part.than] if part.than else 0.0)  # noqa: E731
+        diffs = [value(y) - value(x) for x, y in zip(per_a, per_b)]
+        decision = R.decide(diffs, kind, direction, claim.margin, len(claim.parts), plan.NOMINAL_ALPHA, effect)
+        degenerate = decision.verdict.startswith("degenerate")
+        # undecided at a look before the last: the plan's next look decides, not this one
+        pending = not gates and decision.verdict == R.UNDECIDED and plan.next_look(len(seeds)) is not None
+        verdict = "gated" if gates else (R.PENDING if pending else decision.verdict)
+        row.update(decision=decision, gates=gates, gated=bool(gates) or degenerate, verdict=verdict,
+                   text=decision.text() + (f"; {R.PENDING} ({plan.next_look(len(seeds))} seeds)" if pending else ""))
+        rows.append(row)
+    return rows
+
+
+def claim_verdict(rows: list[dict]) -> str:
+    return R.joint([r["verdict"] for r in rows], [r["gated"] for r in rows],
+                   [bool(r["decision"] and r["decision"].published_ruled_out) for r in rows])
+
+
+def _arm_text(study: Study, results: dict, arm: str, metric: str, split: str, seeds: list[int]) -> str:
+    values = [r["metrics"][split][metric] for s, r in records_of(results, arm).items() if s in seeds]
+    return "–" if not values else f"{np.mean(values):.3f}"
+
+
+def _seeds_text(row: dict) -> str:
+    """Paired seeds read (of those run); before the plan's first look, those run and what the look needs."""
+    n = len(row["seeds"])
+    if n == 0:
+        text = "0" if row["ran"] == 0 else f"{row['ran']} (first look: {plan.LOOKS[0]})"
+    else:
+        text = str(n) if n == row["ran"] else f"{n} of {row['ran']}"
+    lost = sum(row["diverged"].values())
+    return text + (f" ({lost} diverged, dropped)" if lost else "")
+
+
+def _part_line(row: dict, study: Study, results: dict) -> str:
+    d: R.Decision | None = row["decision"]
+    splits = row["split_a"] if row["split_a"] == row["split_b"] else f"{row['split_a']} → {row['split_b']}"
+    arms = f"{row['a']} → {row['b']}" if row["a"] != row["b"] else row["a"]
+    metric = row["metric"] + (f" − {row['than']}" if row["than"] else "")
+    shown_seeds = row["seeds"] or row["common"]
+    if row["than"]:
+        values = "–"
+    else:
+        values = (f"{_arm_text(study, results, row['a'], row['metric'], row['split_a'], shown_seeds)} · "
+                  f"{_arm_text(study, results, row['b'], row['metric'], row['split_b'], shown_seeds)}")
+    shown = "not printed" if row["published"] is None else f"{row['published']:+.3f}"
+    if d is not None and d.published_ruled_out:
+        shown += " (ruled out)"
+    if d is None or d.n == 0:
+        ours, ptext = "–", "–"
+    elif math.isnan(d.low):
+        ours, ptext = f"{d.mean:+.3f}", "–"
+    else:
+        ours = f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({100 * d.level:.1f}%)"
+        p = "< 0.001" if d.p < 0.001 else f"{d.p:.3f}"
+        ptext = "–" if row["gates"] else f"{p} ({d.test})"  # a gated part is not tested
+    if row["gates"]:
+        verdict = "**gated**: " + "; ".join(row["gates"])
+    else:
+        verdict = row["text"] if d is not None else row["verdict"]
+    mark = f" {STALE_MARK}" if row["stale"] else ""
+    return f"| {arms} | {metric} ({splits}) | {values} | {shown} | {ours} | {_seeds_text(row)} | {ptext} | {verdict}{mark} |"
+
+
+METHOD = [
+    "- **Gates first.** A part gets a verdict only if the experiment can answer it. Each compared arm is checked, over "
+    "the seeds the part reads, on the compared metric (for an overall score also its three components, for a `than` "
+    "part both metrics), and each failing gate is named in place of a verdict: **below floor** (a mean below its "
+    "floor: accuracy {margin} above the split's majority class, CFIMDB {margin} above chance, STS r ≥ {min_r}); "
+    "**undertrained** (the arm's mean dev curve rose by more than {rising} over its last evaluation, or it has only "
+    "one dev evaluation, or it is flat below the floor; for a claim about a budget the report states, \"after one "
+    "epoch\", only the last applies, and only to the named arms at the profiles whose runs have that budget); "
+    "**encoder confound** (a fine-tuned arm below the frozen probe of its own checkpoint on a task the checkpoint was "
+    "trained for: {trained}; probe from `reference.json`); **inert** (the arms agree to {same:g} on every metric of "
+    "every seed, or the manipulation's recorded size is below {inert:g} of the loss it joins); **set-up changed** "
+    "(the run was made with params the study has changed since: it answers another question until it is rerun). "
+    "A paired difference with no spread over the seeds gets no p-value (**degenerate**). A gated part shows its "
+    "interval but is not tested (no p) and gets no extra seeds.",
+    "- **The seed plan, fixed in advance.** A part is read on its first {look1} paired seeds; only if it is undecided "
+    "there (**second look pending**) does it get seeds up to {look2}, read once more. Each look tests at the same "
+    "nominal {alpha} (Pocock's design, calibrated for t tests on so few seeds) so that both looks together keep a "
+    "false verdict under 5% (`tests/test_seed_plan.py` simulates it). Seeds run beyond the look reached are not read "
+    "(the seeds column says \"5 of 7\"); diverged runs are counted and dropped from the pair.",
+    "- **Bonferroni within the claim, p and interval alike.** A claim of m parts tests each at {alpha}/m. A claimed "
+    "difference: a two-sided t interval at 1 − {alpha}/m, **reproduced** (or **reversed**) when it excludes 0 on the "
+    "claimed (the other) side. \"Without hurting\": one-sided non-inferiority, **no harm shown** when the lower end "
+    "of the 1 − 2·{alpha}/m interval is above −margin, **harm** when its upper end is below 0. \"Did not improve\": "
+    "the mirror (**no gain shown** / **gain**). \"Agree\": equivalence first, **equivalent** when the interval lies "
+    "inside ±margin (two one-sided tests), **differ** when it lies wholly beyond ±margin (a difference larger than the "
+    "claim allows), else not distinguishable. Every verdict reads off the printed interval; the printed p is that "
+    "test's, times m.",
+    "- **The published size as a test.** Where the report prints both numbers, a part whose interval excludes the "
+    "published b − a says **published size ruled out**, and whether ours is smaller (the \"small telescopes\" "
+    "reading: any effect here is smaller than the report's), larger, or of the other sign. An undecided part states "
+    "what its interval rules out.",
+    "- **The claim's verdict** follows from its parts, in this order: **contradicted** if any part that passed its "
+    "gates goes against it (one such part refutes a claim over all of them); else **not testable at this profile** "
+    "if any part is gated; else **awaiting runs** while any part waits for seeds; else **reproduced** if every part "
+    "supports it; else **published size ruled out** if an undecided part excludes the report's effect; else **not "
+    "distinguishable**. A claim the project cannot test at all says why: **not testable here**.",
+]
+
+
+def render_claims(claims: list[Claim], published: Published, studies: dict[str, Study],
+                  results: dict[str, dict[str, dict]], profile: str, code: str | None = None,
+                  reference: dict | None = None) -> str:
+    reference = load_reference() if reference is None else reference
+    majority = reference.get("majority", {})
+    probe = reference.get("no_finetuning", {})
+    trained = "; ".join(f"{ckpt.split('/')[-1]} on " + " and ".join(f"{m} ({why})" for m, why in tasks.items())
+                        for ckpt, tasks in G.TRAINED_FOR.items())
+    method = [line.format(trained=trained, margin=V.FLOOR_MARGIN, min_r=V.MIN_R, rising=G.STILL_RISING, same=G.SAME_RUN,
+                          inert=G.INERT_FRACTION, look1=plan.LOOKS[0], look2=plan.LOOKS[-1], alpha=plan.NOMINAL_ALPHA)
+              for line in METHOD]
+    probe_text = ", ".join(f"{split}: SST {v['sst_acc']:.3f}, Quora {v['quora_acc']:.3f}, STS r {v['sts_pearson']:.3f}"
+                           for split, v in probe.items() if {"sst_acc", "quora_acc", "sts_pearson"} <= set(v))
+    lines = ["# The reports' claims, checked", "",
+             f"Each claim in our words (keeping the report's quantifiers), where the report makes it, and its parts: "
+             f"one comparison each, b − a on a metric, paired over the seeds both arms ran at profile `{profile}`; a "
+             "part on one arm's two splits pairs its dev and test numbers seed by seed (against the report's own test "
+             "− dev), and a `than` part takes, seed by seed, b − a on its metric less b − a on the other (\"especially "
+             "on STS\"). How a verdict is reached:", "", *method, "",
+             "{setup}", "",
+             (f"The frozen probe of `{reference.get('checkpoint')}` (untouched encoder; `reference` stage): {probe_text}."
+              if probe_text else ""), "",
+             "Every table study at this profile, all reports: " + (cost_line([r for res in results.values()
+                                                                            for r in res.values()]) or "nothing run yet."),
+             ""]
+    summary = ["| report | claim | verdict |", "|---|---|---|"]
+    body, counts = [], {}
+    any_stale = False
+    for c in claims:
+        budget = (f"; about a budget the report states, ours at profile {', '.join(c.fixed_budget.profiles)}"
+                  + (f" for {', '.join(c.fixed_budget.arms)}" if c.fixed_budget.arms else "")) if c.fixed_budget else ""
+        head = [f"## {c.report} · `{c.id}`", "", f"*{c.claim}* ({c.where}; study `{c.study}`, margin {c.margin}"
+                + budget + ")", ""]
+        if c.untestable:
+            counts["not testable here"] = counts.get("not testable here", 0) + 1
+            summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | not testable here |")
+            body += head + [f"**Not testable here:** {c.untestable.strip()}", ""]
+            continue
+        study = studies[c.study]
+        res = results.get(study.name, {})
+        rows = assess(c, study, res, published, majority, code, reference)
+        joint = claim_verdict(rows)
+        counts[joint] = counts.get(joint, 0) + 1
+        stale = any(r["stale"] for r in rows)
+        any_stale |= stale
+        mark = f" {STALE_MARK}" if stale else ""
+        gates = sorted({g.split(":")[0] for r in rows for g in r["gates"]})
+        said = [f"gated parts: {', '.join(gates)}"] if gates else []
+        said += ["caveat"] if c.caveat else []
+        summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}"
+                       + (f" ({'; '.join(said)})" if said else "") + f"{mark} |")
+        caveat = [f"*Caveat:* {c.caveat.strip()}", ""] if c.caveat else []
+        body += head + [f"**Verdict: {joint}**{mark}", "", *caveat,
+                        "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [interval] (level) | "
+                        "seeds | p (test, × m) | verdict |", "|---|---|---:|---:|---:|---:|---:|---|"]
+        body += [_part_line(r, study, res) for r in rows]
+        body.append("")
+    setup = ("Our setup (MiniLM, offline Quora re-split, short budgets) differs from every report's: see "
+             "`reports/tables/<report>.md`, which lists each study's setup differences.")
+    if any_stale:  # the legend only where a mark is shown
+        setup += (f" {STALE_MARK}: some of the runs compared came from older pipeline code than this commit's, or "
+                  "from params the study has changed since (`make tables` reruns them).")
+    lines[lines.index("{setup}")] = setup
+    order = ["reproduced", "contradicted", "published size ruled out", "not distinguishable",
+             "not testable at this profile", "not testable here", R.AWAITING]
+    tally = "; ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
+    testable = sum(v for k, v in counts.items() if k not in ("not testable at this profile", "not testable here",
+                                                              R.AWAITING))
+    total = sum(counts.values())
+    lines += ["## Summary", "", f"{total} claims; {testable} with an experiment that can answer at this profile. "
+              f"Verdicts: {tally}.", ""]
+    return "\n".join(lines + summary + [""] + body).rstrip() + "\n"

@@ -1,0 +1,78 @@
+"""Dev curves of the compared arms (dev scored after every epoch of each run, averaged over seeds): a figure per table
+page, and the "still learning" mark for an arm whose curve was still rising when its budget ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mtbert.experiments.analysis.gates import STILL_RISING
+from mtbert.experiments.analysis.ours import records_of  # the verdicts' plateau gate: the pages mark by the same rule
+from mtbert.experiments.study import Study
+
+METRICS = ("sst_acc", "quora_acc", "sts_pearson", "cfimdb_acc", "overall")
+
+
+def mean_curve(results: dict[str, dict], variant: str, metric: str) -> np.ndarray | None:
+    """The variant's dev curve on `metric`, averaged over the seeds that logged one (epochs every seed reached)."""
+    curves = [r["curves"][metric] for r in records_of(results, variant).values() if metric in (r.get("curves") or {})]
+    if not curves:
+        return None
+    length = min(len(c) for c in curves)
+    return np.mean([c[:length] for c in curves], axis=0)
+
+
+def last_gain(curve: np.ndarray | None) -> float | None:
+    return None if curve is None or len(curve) < 2 else float(curve[-1] - curve[-2])
+
+
+def still_learning(results: dict[str, dict], variant: str, metric: str) -> bool:
+    gain = last_gain(mean_curve(results, variant, metric))
+    return gain is not None and gain > STILL_RISING
+
+
+def gains_table(study: Study, results: dict[str, dict], arms: list[str]) -> list[str]:
+    """Each compared arm's last-epoch gain per metric, marked where it was still learning."""
+    metrics = [m for m in METRICS if any(mean_curve(results, a, m) is not None for a in arms)]
+    if not metrics:
+        return []
+    lines = ["| arm | epochs | " + " | ".join(metrics) + " |", "|---|---:|" + "---:|" * len(metrics)]
+    for arm in arms:
+        cells, epochs = [], 0
+        for m in metrics:
+            curve = mean_curve(results, arm, m)
+            gain = last_gain(curve)
+            epochs = max(epochs, 0 if curve is None else len(curve))
+            cells.append("–" if gain is None else f"{gain:+.3f}" + (" **still learning**" if gain > STILL_RISING else ""))
+        lines.append(f"| {arm} | {epochs} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def curves_figure(study: Study, results: dict[str, dict], arms: list[str], target: Path, title: str) -> Path | None:
+    """One panel per metric, one line per compared arm (mean over seeds), dev score after each epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mtbert.io import atomic_path
+
+    metrics = [m for m in METRICS if any(mean_curve(results, a, m) is not None for a in arms)]
+    if not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.0), squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        for arm in arms:
+            curve = mean_curve(results, arm, m)
+            if curve is not None:
+                ax.plot(np.arange(1, len(curve) + 1), curve, "-o", ms=3, label=arm)
+        ax.set(title=m, xlabel="epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, dpi=90, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return target

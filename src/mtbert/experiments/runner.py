@@ -1,0 +1,49 @@
+"""Run what a study is missing: every (variant, seed) without a current record (made by this code id at the run's
+params), through one executor, each record stamped and written into the study's store as it arrives, so an
+interrupted study resumes where it stopped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mtbert.experiments import store
+from mtbert.experiments.executors import Executor
+from mtbert.experiments.provenance import budget_id, is_current
+from mtbert.experiments.study import Run, Study, profile_base, result_key
+from mtbert.report.results import git_commit
+
+
+def missing(study: Study, profile: str | None, code: str, only: list[str] | None = None,
+            rerun: bool = False, records: dict[str, dict] | None = None) -> list[Run]:
+    """The study's runs with no current record, seed by seed (a cut-short study has whole seeds); `rerun`: all."""
+    base = profile_base(profile)
+    records = store.load(study, profile) if records is None else records
+    out = []
+    for variant, seed in study.runs():
+        overrides = study.overrides(profile, variant, seed, base)
+        if only and variant not in only:
+            continue
+        if rerun or not is_current(records.get(result_key(variant, seed)), code, overrides):
+            out.append(Run(study, profile, variant, seed, overrides))
+    return out
+
+
+def stamp(run: Run, code: str, commit: str | None = None) -> dict:
+    """What every record carries besides its results: its row, seed, profile, code id, params id and commit."""
+    return {"row": run.study.all_variants()[run.variant].row, "seed": run.seed, "profile": run.profile, "code": code,
+            "budget": budget_id(run.overrides), "commit": commit or git_commit()}
+
+
+def run(todo: list[Run], executor: Executor, code: str, commit: str | None = None,
+        target: Path | None = None) -> list[tuple[Run, str]]:
+    """Every run through `executor`, each record written as it arrives (into `target` instead of the study's store
+    where given); returns the runs that failed, with their last error."""
+    commit = commit or git_commit()
+
+    def done(r: Run, record: dict) -> None:
+        store.add(target or r.study.store(r.profile), {r.key: record | stamp(r, code, commit)})
+
+    failed = executor.run(todo, done) if todo else []
+    for r, message in failed:
+        print(f"{r.name}: failed; last error: {message}", flush=True)
+    return failed
