@@ -147,6 +147,16 @@ def _execute(cmd: str, sink: TextIO) -> None:
         sys.argv = saved
 
 
+def _copy(outs: list[str], source: Path, target: Path) -> None:
+    """The stage outputs (folders or files) present under `source`, copied to the same paths under `target`."""
+    for out in outs:
+        if (source / out).is_dir():
+            shutil.copytree(source / out, target / out, dirs_exist_ok=True)
+        elif (source / out).exists():
+            (target / out).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source / out, target / out)
+
+
 def run_stages(workspace: Path, params: dict[str, Any], code: str, memo: Path | None = None,
                log: TextIO | None = None) -> None:
     """Every stage the target needs, in dvc.yaml's order, in `workspace` (the current directory), each MEMO stage's
@@ -156,22 +166,12 @@ def run_stages(workspace: Path, params: dict[str, Any], code: str, memo: Path | 
         outs = _paths(stage.get("outs"))
         kept = memo / f"{name}-{memo_key(name, stage, params, code)}" if memo and name in MEMO else None
         if kept is not None and kept.exists():
-            for out in outs:
-                if (kept / out).is_dir():
-                    shutil.copytree(kept / out, workspace / out, dirs_exist_ok=True)
-                elif (kept / out).exists():
-                    (workspace / out).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(kept / out, workspace / out)
+            _copy(outs, kept, workspace)
             continue
         _execute(stage["cmd"], sink)
         if kept is not None:  # whole or not at all: concurrent runs may make the same key
             part = kept.with_name(f"{kept.name}.{os.getpid()}.part")
-            for out in outs:
-                if (workspace / out).is_dir():
-                    shutil.copytree(workspace / out, part / out, dirs_exist_ok=True)
-                elif (workspace / out).exists():
-                    (part / out).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy(workspace / out, part / out)
+            _copy(outs, workspace, part)
             with contextlib.suppress(OSError):
                 part.rename(kept)
             shutil.rmtree(part, ignore_errors=True)
