@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.stats import pearsonr
-from sklearn.metrics import accuracy_score
 
 
 def accuracy(predictions, labels) -> float:
-    return float(accuracy_score(np.asarray(labels), np.asarray(predictions)))
+    """The share of predictions equal to their label: sklearn's accuracy_score to the bit, without its input checks,
+    which cost a bootstrap of 1,000 resamples most of its time."""
+    predictions, labels = np.asarray(predictions), np.asarray(labels)
+    if predictions.shape != labels.shape:
+        raise ValueError(f"accuracy: {predictions.shape[0]} predictions for {labels.shape[0]} labels")
+    return float(np.mean(labels == predictions))
 
 
 def pearson(scores, labels) -> float:
