@@ -194,7 +194,7 @@ class Study(BaseModel):
         section, the variant, then the seed."""
         if profile is not None and profile not in self.profiles:
             raise KeyError(f"study {self.name} has no profile {profile!r}; profiles: {sorted(self.profiles)}")
-        section = self.profiles[profile] or {} if profile is not None else {}
+        section = (self.profiles[profile] or {}) if profile is not None else {}
         v = self.all_variants()[variant]
         return (flatten(base or {}) | flatten(self.budget) | flatten(section) | flatten(v.params)
                 | seed_overrides(seed))

@@ -4,6 +4,7 @@ queue (Queue). Either starts from a workspace equal to HEAD and puts it back the
 from __future__ import annotations
 
 import collections
+import os
 import re
 import resource
 import subprocess
@@ -60,8 +61,6 @@ def exp_run(name: str, overrides: dict[str, Any]) -> tuple[bool, float, str]:
 def threads() -> int:
     """The intra-op threads the run's stages get: OMP_NUM_THREADS where set (a CPU worker's share), else torch's
     default of one per core."""
-    import os
-
     return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
 
 

@@ -28,8 +28,8 @@ class JobSpec:
     exp_name: str
     variant: str
     overrides: dict[str, Any]
+    runner: str  # module:function(spec) -> record, run inside the workspace
     env: dict[str, str] = field(default_factory=dict)
-    runner: str = "mtbert.experiments.executors.jobs:dvc_experiment"  # module:function(spec) -> record, run inside the workspace
 
 
 def prepare_workspace(spec: JobSpec) -> Path:
@@ -140,7 +140,7 @@ class Jobs:
     resources: dict[str, Any] = field(default_factory=dict)
     root: Path = Path(".")
     jobs_dir: Path = Path(".jobs")
-    runner: str = "mtbert.experiments.executors.jobs:dvc_experiment"
+    runner: str = f"{__name__}:dvc_experiment"
     env: dict[str, str] = field(default_factory=dict)
     poll_s: float = 5.0
 
@@ -158,7 +158,7 @@ class Jobs:
 
         def submit(r: Run, attempt: int, slot: Slot | None) -> None:
             spec = JobSpec(str(root), commit, cache, str(jobs_dir / "workspaces" / (slot.name if slot else r.name)),
-                           r.name, r.variant, r.overrides, env | (slot.env() if slot else {}), self.runner)
+                           r.name, r.variant, r.overrides, self.runner, env | (slot.env() if slot else {}))
             executor = make_executor(self.kind, jobs_dir / "logs", slot, self.resources)
             running.append(Submitted(r, executor.submit(run_job, spec), attempt, slot))
             print(f"submitted {r.name} (attempt {attempt + 1}{f', {slot.name}' if slot else ''})", flush=True)
