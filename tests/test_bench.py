@@ -86,3 +86,13 @@ def test_the_anchor_gets_the_same_rows_in_random_batches_of_the_same_sizes():
         assert sorted(np.concatenate([d[task] for d in dealt]).tolist()) == sorted(np.concatenate([d[task] for d in drawn]).tolist())
     assert any(not np.array_equal(np.sort(a["sst"]), b["sst"]) for a, b in zip(dealt, drawn))  # batches mixed
     assert all(np.array_equal(a[t], b[t]) for a, b in zip(dealt, random_batches(drawn, seed=0)) for t in a)
+
+
+def test_timing_runs_whole_untimed_passes_first_and_times_only_the_last_pass(monkeypatch):
+    from mtbert.bench import measure
+
+    calls, clock = [], iter([10.0, 16.0])
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: next(clock))
+    seconds = measure.time_steps(calls.append, ["a", "b", "c"], warmup=2, device=torch.device("cpu"))
+    assert calls == ["a", "b", "c"] * 3  # two untimed passes over the same steps, then the timed one
+    assert seconds == pytest.approx(2.0)  # 6 s over the timed pass's 3 steps

@@ -33,7 +33,7 @@ def _mean_tokens(steps) -> float:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="mtbert bench", description=__doc__)
     ap.add_argument("--steps", type=int, default=6, help="timed summed steps per configuration")
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1, help="untimed passes over the steps before timing them")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of every configuration but the max_length-padded "
                                                           "loop (medians and paired ratios are reported)")
     ap.add_argument("--shapes", default="minilm,bert-base")

@@ -36,11 +36,13 @@ def seconds_per_step(run_step, steps: list, device: torch.device) -> float:
 
 
 def time_steps(run_step, steps: list[Step], warmup: int, device: torch.device) -> float:
-    """Mean seconds per step over `steps` after `warmup` untimed steps (taken from the front, then reused). On a GPU
-    every step is run once first: a new batch shape costs a one-off kernel plan there (tens of ms, paid once per shape
-    in a real run), which would otherwise swamp the steady state of length-bucketed batches (performance-gpu.md)."""
-    for step in (steps if device.type == "cuda" else steps[:warmup]):
-        run_step(step)
+    """Mean seconds per step over `steps` after `warmup` untimed passes over the same steps: the steady state of a long
+    run, in which every batch shape has been seen and the process holds its peak memory. The first pass pays costs a
+    run pays once: page faults while the heap grows, a kernel plan per
+    new shape on a GPU (tens of ms); `python -m mtbert.bench.phases` times it apart."""
+    for _ in range(warmup):
+        for step in steps:
+            run_step(step)
     return seconds_per_step(run_step, steps, device)
 
 

@@ -91,7 +91,9 @@ def render(meta: dict, rows: list[dict], costs: list[dict], sizes: dict[str, int
         "## Training step: ours against the loop a careful user writes", "",
         f"The same {meta['steps']} summed steps (one batch of {meta['batch_size']} of every task: {', '.join(sizes)}) drawn "
         "from the real training data, timed after "
-        f"{meta['warmup']} warm-up step(s), each configuration in a fresh process, in {meta.get('rounds', 1)} rounds "
+        f"{meta['warmup']} untimed pass(es) over the same steps (the steady state of a long run: every batch shape seen, "
+        "the heap grown to its peak; `python -m mtbert.bench.phases` times the first pass), each configuration in a "
+        f"fresh process, in {meta.get('rounds', 1)} rounds "
         "(every configuration once per round, the max_length-padded loop only in the first): s/step is the median over "
         "rounds; ours ÷ anchor, ours ÷ anchor+buckets, anchor ÷ anchor+buckets and cost ÷ sum are ratios within a "
         "round (median, range), since this shared machine's speed drifts between minutes; ours ÷ standard is the "
