@@ -3,6 +3,7 @@
 Disabled, it writes only a marker, so the chain stays one DAG at no cost.
 """
 
+import dataclasses
 from pathlib import Path
 
 from dvclive import Live
@@ -26,7 +27,8 @@ def main() -> None:
         return
     shared = section(params, "train", HeadTrainKeys, only=("tasks", "seed", "max_train_examples", "eval_batch_size"))
     mcfg = section(params, "model", ModelConfig)
-    run = setup.build(mcfg, shared.tasks, shared.max_train_examples, shared.seed)
+    # on the whole frozen encoder: what every task computes when fine-tuning starts, with task layers (copies) or not
+    run = setup.build(dataclasses.replace(mcfg, task_layers=0), shared.tasks, shared.max_train_examples, shared.seed)
     tcfg = TrainConfig(mode="frozen", tasks=shared.tasks, epochs=cfg.epochs, epoch=cfg.epoch, steps_per_epoch=cfg.steps_per_epoch,
                        batch_size=cfg.batch_size, head_lr=cfg.lr, lr_schedule=cfg.lr_schedule,
                        warmup_ratio=cfg.warmup_ratio, seed=shared.seed, eval_batch_size=shared.eval_batch_size,

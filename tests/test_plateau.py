@@ -8,7 +8,7 @@ import json
 import pytest
 from test_resume import kill_and_resume, result, run, workspace
 
-from mtbert.config.train import PlateauConfig, TrainConfig, evaluations_without_gain
+from mtbert.config.train import PlateauConfig, TrainConfig, evaluations_without_gain, selection
 from mtbert.train.loop import stop_record
 
 
@@ -32,6 +32,16 @@ def test_the_stop_record_tells_a_plateau_from_a_cap_still_rising():
     assert rising["by"] == "cap" and rising["still_rising"]
     assert not stop_record(cfg, _history(0.50, 0.52, 0.521), 3)["still_rising"]  # levelling, not yet patient enough
     assert not TrainConfig().plateaued(_history(0.5, 0.4, 0.3, 0.2))  # patience 0: off
+
+
+def test_select_on_names_the_metric_that_keeps_the_checkpoint_and_stops_the_run():
+    history = [{"overall": 0.50, "sst_acc": 0.40}, {"overall": 0.52, "sst_acc": 0.39}, {"overall": 0.53, "sst_acc": 0.38}]
+    assert evaluations_without_gain(history, 0.0) == 0  # overall still rising
+    assert evaluations_without_gain(history, 0.0, "sst_acc") == 2  # SST fell after the first evaluation
+    assert TrainConfig(plateau=PlateauConfig(patience=2), select_on="sst_acc").plateaued(history)
+    assert not TrainConfig(plateau=PlateauConfig(patience=2)).plateaued(history)
+    assert selection(history[1], "sst_acc") == 0.39
+    assert selection({"quora_acc": 0.8}, "sst_acc") == 0.8  # a run without SST: its own metric
 
 
 @pytest.fixture(scope="module")

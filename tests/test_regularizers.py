@@ -71,6 +71,19 @@ def test_simcse_adds_its_weighted_loss_to_the_task_loss(tiny_checkpoint_dir):
     assert set(with_simcse["sts"][2]) == {"task"}
 
 
+def test_a_loss_weight_scales_its_tasks_whole_loss_and_leaves_the_logged_task_loss_alone(tiny_checkpoint_dir):
+    model, batches = _setup(tiny_checkpoint_dir)
+    model.eval()
+    simcse = SimCSEConfig(weight=0.5, temperature=0.1, tasks=["sst"])
+    plain = task_losses(model, batches, CPU, TrainConfig(simcse=simcse))
+    weighted = task_losses(model, batches, CPU, TrainConfig(simcse=simcse, loss_weights={"sst": 2.5}))
+    assert weighted["sst"][0].item() == pytest.approx(2.5 * plain["sst"][0].item(), rel=1e-6)  # SimCSE's term too
+    assert all(torch.equal(weighted[t][0], plain[t][0]) for t in plain if t != "sst")
+    assert torch.equal(weighted["sst"][2]["task"], plain["sst"][2]["task"])  # curves stay comparable across weights
+    with pytest.raises(ValueError, match="loss_weights names \\['quora'\\]"):
+        TrainConfig(tasks=["sst"], loss_weights={"quora": 2.0})
+
+
 def with_dropout(model, p: float = 0.3):
     """The tiny BERT has no dropout; give it some (hidden, attention and head) so masks matter."""
     for m in model.modules():

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from mtbert.config.types import SECTION, Dropout, Int, TaskName, param, registered
+from mtbert.config.types import SECTION, Dropout, Int, NonNegativeInt, TaskName, param, registered
 
 PoolingName = registered("pooling", "mtbert.model.pooling", "POOLINGS")
 HeadName = registered("head", "mtbert.model.heads", "HEADS")
@@ -24,6 +24,10 @@ class ModelConfig:
     head_dropout: Dropout = param(0.1, "dropout before every head's layers")
     task_dropout: dict[TaskName, Dropout] = param(factory=dict, about="per-task head dropout over head_dropout")
     encoder_dropout: Dropout | None = param(None, "the encoder's hidden dropout; null: the checkpoint's")
+    task_layers: NonNegativeInt = param(
+        0,
+        "the encoder's top k layers copied per task, each task training its own copy on its own loss (the layers below "
+        "stay shared); 0: everything shared")
     heads: dict[TaskName, HeadName] = param(
         factory=lambda: {"sst": "linear", "quora": "siamese_concat", "sts": "cosine_sbert", "cfimdb": "linear"},
         about="per task")

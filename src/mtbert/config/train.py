@@ -16,16 +16,20 @@ MethodName = registered("gradient method", "mtbert.train.methods.combine", "METH
 REGULARIZER_SECTIONS = ("simcse", "smart")
 
 
-def selection(summary: dict[str, float]) -> float:
-    """The dev number a run selects its checkpoint (and stops) by: the overall score, else the mean of what there is."""
-    return summary.get("overall", sum(summary.values()) / len(summary))
+SelectOn = Literal["overall", "sst_acc", "quora_acc", "sts_pearson"]
 
 
-def evaluations_without_gain(history: list[dict[str, float]], min_delta: float) -> int:
+def selection(summary: dict[str, float], metric: str = "overall") -> float:
+    """The dev number a run keeps its checkpoint (and stops) by: `metric` (train.select_on) where the run has it, else
+    the mean of what there is (a single-task run's own metric)."""
+    return summary.get(metric, sum(summary.values()) / len(summary))
+
+
+def evaluations_without_gain(history: list[dict[str, float]], min_delta: float, metric: str = "overall") -> int:
     """How many dev evaluations in a row, up to the last, did not beat the best before them by more than min_delta."""
     best, waited = -float("inf"), 0
     for summary in history:
-        value = selection(summary)
+        value = selection(summary, metric)
         if value > best + min_delta:  # never true for NaN
             best, waited = value, 0
         else:
@@ -105,7 +109,7 @@ class PlateauConfig:
     patience: NonNegativeInt = param(
         0,
         "dev evaluations in a row without a gain above min_delta that stop training; 0: off")
-    min_delta: NonNegativeFloat = param(0.0, "the smallest gain of the selection metric (dev overall) that counts")
+    min_delta: NonNegativeFloat = param(0.0, "the smallest gain of the selection metric (train.select_on) that counts")
     __pydantic_config__ = SECTION
 
 
@@ -165,16 +169,25 @@ class TrainConfig:
     smart: SmartConfig = param(factory=SmartConfig, about="SMART's smoothness regularizer (report 004)")
     weight_averaging: AveragingConfig = param(factory=AveragingConfig, about="SWA / EMA over the last steps")
     plateau: PlateauConfig = param(factory=PlateauConfig, about="stop once dev levels off (epochs: the cap)")
+    select_on: SelectOn = param(
+        "overall",
+        "the dev metric a run keeps its best checkpoint by and, with `plateau`, stops by: overall, or one task's")
+    loss_weights: dict[TaskName, PositiveFloat] = param(
+        factory=dict,
+        about="per-task factor on the task's loss (its regularizers included), 1 where unset, e.g. {sst: 2.0}")
     __pydantic_config__ = SECTION
 
     def plateaued(self, history: list[dict[str, float]]) -> bool:
-        return self.plateau.patience > 0 and evaluations_without_gain(history, self.plateau.min_delta) >= \
-            self.plateau.patience
+        return self.plateau.patience > 0 and \
+            evaluations_without_gain(history, self.plateau.min_delta, self.select_on) >= self.plateau.patience
 
     def __post_init__(self) -> None:
         if self.mode == "frozen" and any(getattr(self, name).weight > 0 for name in REGULARIZER_SECTIONS):
             raise ValueError("train.mode=frozen trains the heads alone; SimCSE and SMART act through the encoder: set "
                              "their weight to 0 or train.mode=full")
+        if set(self.loss_weights) - set(self.tasks):
+            raise ValueError(f"train.loss_weights names {sorted(set(self.loss_weights) - set(self.tasks))}, which "
+                             f"train.tasks {self.tasks} does not train")
         if self.epoch == "steps" and not self.steps_per_epoch:
             raise ValueError("train.epoch=steps needs train.steps_per_epoch (a positive number); for every example once "
                              "per epoch set train.epoch=one_pass")

@@ -28,7 +28,8 @@ def sentence_transformers_modules(pooling: str) -> list[dict]:
 
 def write_sentence_transformers(model, directory: Path, max_length: int) -> None:
     """The sentence-transformers files for `model` (a MultitaskModel) into `directory`, which already holds its
-    config.json, weights and tokenizer: the embedding sentence-transformers computes is the one our heads read."""
+    config.json, weights and tokenizer: the embedding sentence-transformers computes is the one our heads read (with
+    model.task_layers, the one STS's head reads: the weights hold STS's tower whole, multitask.tower_state)."""
     pooling, hidden = model.cfg.pooling, model.bert.config.hidden_size
     mode, pooler = POOLING_MODES.get(pooling, (None, False))
     write_json(directory / "modules.json", sentence_transformers_modules(pooling))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,9 @@ TASK_SPECS = {
 
 class MultitaskModel(nn.Module):
     """The encoder and a head per task; each head (and shared trunk) is initialised from a seed derived from `seed`
-    and its name, so adding a task's head changes no other head's initial weights."""
+    and its name, so adding a task's head changes no other head's initial weights. With `model.task_layers` = k the
+    encoder's top k layers move into one copy per task (`task_layers[task]`), run between the shared encoder and the
+    task's head: at initialisation every task computes what the whole encoder computed."""
 
     def __init__(self, encoder: BertModel, cfg: ModelConfig, tasks: list[str], seed: int = 0):
         super().__init__()
@@ -73,6 +76,14 @@ class MultitaskModel(nn.Module):
                 heads[task] = head_cls(encoder.config.hidden_size, spec.n_out,
                                        cfg.task_dropout.get(task, cfg.head_dropout), trunk=trunk)
         self.heads = nn.ModuleDict(heads)
+        self.task_layers = nn.ModuleDict()
+        if cfg.task_layers:
+            layers = encoder.encoder.layer
+            if cfg.task_layers > len(layers):
+                raise ValueError(f"model.task_layers {cfg.task_layers} exceeds the checkpoint's {len(layers)} layers")
+            top = len(layers) - cfg.task_layers
+            self.task_layers = nn.ModuleDict({t: copy.deepcopy(layers[top:]) for t in tasks})
+            del layers[top:]
         if cfg.encoder_dropout is not None:  # every hidden dropout of the encoder (attention dropout stays)
             encoder.config.hidden_dropout_prob = cfg.encoder_dropout
             for module in encoder.modules():
@@ -87,8 +98,9 @@ class MultitaskModel(nn.Module):
         return {name: sum(self.cfg.heads[t] == name for t in tasks) for name in self.trunks}
 
     def task_parameters(self, task: str) -> list[nn.Parameter]:
-        """Every head parameter `task`'s loss reaches: its head's, and its shared trunk's when it has one."""
-        params = list(self.heads[task].parameters())
+        """Every parameter `task`'s loss alone may reach: its head's, its own top layers', and its shared trunk's when
+        it has one."""
+        params = list(self.heads[task].parameters()) + self._own_layers([task])
         name = self.cfg.heads[task]
         if name in self.trunks:
             params += list(self.trunks[name].parameters())
@@ -96,9 +108,12 @@ class MultitaskModel(nn.Module):
 
     def head_parameters(self, tasks) -> list[nn.Parameter]:
         """What only one of `tasks` reaches: their own heads, plus a shared trunk when just one of them uses it."""
-        params = [p for t in tasks for p in self.heads[t].parameters()]
+        params = [p for t in tasks for p in self.heads[t].parameters()] + self._own_layers(tasks)
         params += [p for name, n in self._trunk_users(tasks).items() if n == 1 for p in self.trunks[name].parameters()]
         return [p for p in params if p.requires_grad]
+
+    def _own_layers(self, tasks) -> list[nn.Parameter]:
+        return [p for t in tasks if t in self.task_layers for p in self.task_layers[t].parameters()]
 
     def shared_parameters(self, tasks) -> list[nn.Parameter]:
         """What several of `tasks` reach: the encoder, and any trunk that two or more of them use."""
@@ -130,6 +145,13 @@ class MultitaskModel(nn.Module):
         return Features(self.pool(hidden, pooled, mask), hidden, mask)
 
     def head(self, task: str, features: Features) -> torch.Tensor:
+        """The task's output from the shared encoder's features (through the task's own top layers, when it has them)."""
+        if task in self.task_layers:
+            hidden, mask = features.hidden, features.mask
+            attention = mask.bool()[:, None, None, :]
+            for layer in self.task_layers[task]:
+                hidden = layer(hidden, attention)
+            features = Features(self.pool(hidden, self.bert.pooler(hidden), mask), hidden, mask)
         if self.heads[task].inputs == "siamese":
             return self.heads[task](*features.halves())  # collate stacks the a's then the b's
         return self.heads[task](features)
@@ -138,10 +160,23 @@ class MultitaskModel(nn.Module):
         return self.head(task, self.encode(batch))
 
 
+def tower_state(model: MultitaskModel) -> dict[str, torch.Tensor]:
+    """With task layers, the encoder's moved top layers as `bert.encoder.layer.<i>` taken from one task's copies (STS's,
+    else the first task's), so the saved weights also load as one whole encoder (transformers, sentence-transformers);
+    {} without task layers."""
+    if not model.task_layers:
+        return {}
+    task = "sts" if "sts" in model.task_layers else next(iter(model.task_layers))
+    below = len(model.bert.encoder.layer)
+    return {f"bert.encoder.layer.{below + int(k.split('.', 1)[0])}.{k.split('.', 1)[1]}": v.detach().clone()
+            for k, v in model.task_layers[task].state_dict().items()}  # a copy: safetensors refuses shared storage
+
+
 def save_multitask(model: MultitaskModel, directory: Path, resolved: dict, tokenizer_files: list[Path]) -> None:
-    """Weights (bert.* and heads.*) as safetensors, plus the encoder config and the resolved run config."""
+    """Weights (bert.*, heads.*, task_layers.* and the whole-encoder tower) as safetensors, plus the encoder config and
+    the resolved run config."""
     directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in (model.state_dict() | tower_state(model)).items()}
     with atomic_path(directory / "model.safetensors") as tmp:
         save_file(state, str(tmp), metadata={"format": "pt"})
     write_json(directory / "config.json", dict(vars(model.bert.config), model_type="bert"))
@@ -153,5 +188,6 @@ def save_multitask(model: MultitaskModel, directory: Path, resolved: dict, token
 
 def load_multitask(directory: Path, cfg: ModelConfig, tasks: list[str]) -> MultitaskModel:
     model = MultitaskModel(BertModel(BertConfig.from_json(directory / "config.json")), cfg, tasks)
-    model.load_state_dict(load_file(str(directory / "model.safetensors")))
+    state = load_file(str(directory / "model.safetensors"))
+    model.load_state_dict({k: v for k, v in state.items() if k not in tower_state(model)})
     return model

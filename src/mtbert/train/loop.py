@@ -50,8 +50,8 @@ def loss_name(cfg: TrainConfig, task: str) -> str:
 def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.device, cfg: TrainConfig | None = None,
                 scales: dict[str, float] | None = None, step: int = 0, ranks: Ranks = Ranks(),
                 ) -> dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
-    """Each task's loss (its task loss plus its weighted regularizers, times `scales[task]` when given: a rank's share
-    of the batch), its detached outputs, and the parts' values ("task" and each regularizer unweighted, unscaled), so
+    """Each task's loss (its task loss plus its weighted regularizers, times its `train.loss_weights` factor and
+    `scales[task]` when given: a rank's share of the batch), its detached outputs, and the parts' values ("task" and each regularizer unweighted, unscaled), so
     curves stay comparable whether regularizers are on or off. Each pass's dropout draws from seeds of its own (run
     seed, task, `step`, rank): what a regularizer or another task draws never shifts them. Outputs and parts stay on
     the device (detached): the loop reads them once per epoch, not once per step."""
@@ -73,6 +73,8 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
                 # the manipulation's size against the loss it joins: a page can tell an inert one from a null effect
                 parts[f"{name}_relative"] = (rcfg.weight * term.detach() / parts["task"].abs().clamp_min(1e-12)).float()
                 loss = loss + rcfg.weight * term
+        if task in cfg.loss_weights:
+            loss = loss * cfg.loss_weights[task]
         if scales is not None:
             loss = loss * scales[task]
         out[task] = (loss, output.detach(), parts)
@@ -105,6 +107,9 @@ class Trainer:
         if cfg.sts_loss == "cosine_embedding" and "sts" in train_data and model.cfg.heads["sts"] not in ("cosine", "cosine_corr"):
             raise ValueError(f"train.sts_loss=cosine_embedding needs model.heads.sts cosine or cosine_corr "
                              f"(it reads the head's output as 2.5 (cos + 1)), not {model.cfg.heads['sts']!r}")
+        if cfg.mode == "frozen" and model.task_layers:
+            raise ValueError(f"model.task_layers={model.cfg.task_layers} with train.mode=frozen: the per-task copies of "
+                             f"the top layers would train while the encoder stays fixed; set model.task_layers: 0")
         self.model, self.train_data, self.dev_data, self.cfg = model, train_data, dev_data, cfg
         self.out_dir, self.pad_id, self.tokenizer_files, self.ranks, self.store = out_dir, pad_id, tokenizer_files, ranks, store
         self.device = device = ranks.device()
@@ -146,7 +151,7 @@ class Trainer:
             model.bert, model.heads, trunks=model.trunks, per_task=cfg.optimizers == "per_task", encoder_lr=cfg.lr,
             encoder_wd=cfg.weight_decay, head_lr=head_lr, head_wd=head_wd, total_steps=total,
             warmup_ratio=cfg.warmup_ratio, task_steps=task_steps, lr_schedule=cfg.lr_schedule,
-            layer_decay=cfg.layer_decay)
+            layer_decay=cfg.layer_decay, task_layers=model.task_layers)
         self.averager = WeightAverager(model, cfg.weight_averaging, total)  # copies before compiling
         if cfg.compile:
             model.bert.compile(dynamic=True)  # in place: state_dict keys unchanged
@@ -284,8 +289,9 @@ class Trainer:
             self.live.log_metric(name, value)
         progress.logged.append(epoch_logged)
         progress.history.append(dev_summary)
-        if selection(dev_summary) > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
-            progress.best, progress.best_metrics = selection(dev_summary), dict(dev_summary, epoch=epoch)
+        chosen = selection(dev_summary, cfg.select_on)
+        if chosen > progress.best:  # never true for NaN (e.g. a constant STS output has no Pearson r)
+            progress.best, progress.best_metrics = chosen, dict(dev_summary, epoch=epoch)
             if self.ranks.is_main and self.out_dir is not None:
                 self.keep(scored, {t: (predictions[t], d.labels) for t, d in self.dev_data.items()})
         self.live.next_step()
@@ -330,7 +336,7 @@ class Trainer:
 def stop_record(cfg: TrainConfig, history: list[dict[str, float]], cap: int) -> dict:
     """Where and why training stopped: the plateau rule, or the cap (`epochs`), and whether dev still rose then (its
     last evaluation beat the best before it by more than min_delta)."""
-    waited = evaluations_without_gain(history, cfg.plateau.min_delta)
+    waited = evaluations_without_gain(history, cfg.plateau.min_delta, cfg.select_on)
     by = "plateau" if cfg.plateaued(history) else "cap"
     return {"epoch": len(history), "cap": cap, "by": by, "still_rising": by == "cap" and waited == 0 and len(history) > 1,
             "patience": cfg.plateau.patience, "min_delta": cfg.plateau.min_delta}

@@ -76,18 +76,26 @@ def layer_depth(name: str, layers: int) -> int:
     return layers + 1
 
 
-def encoder_groups(encoder: nn.Module, lr: float, weight_decay: float, layer_decay: float = 1.0) -> list[dict]:
+def encoder_groups(encoder: nn.Module, lr: float, weight_decay: float, layer_decay: float = 1.0,
+                   layers: int | None = None) -> list[dict]:
     """The encoder's parameter groups; with `layer_decay` < 1 each layer's rate is lr * layer_decay ** (its distance
     from the top), so the lower layers, which hold the most general features, move least (Howard & Ruder; Clark et
-    al.'s ELECTRA)."""
+    al.'s ELECTRA). `layers`: the whole encoder's depth when its top layers moved into per-task copies."""
     if layer_decay == 1.0:
         return decay_groups(encoder, lr, weight_decay)
-    layers = len(encoder.encoder.layer)
+    layers = layers or len(encoder.encoder.layer)
     by_depth: dict[int, list[nn.Parameter]] = {}
     for name, p in encoder.named_parameters():
         if p.requires_grad:
             by_depth.setdefault(layer_depth(name, layers), []).append(p)
     return [g for d in sorted(by_depth) for g in _split_decay(by_depth[d], lr * layer_decay ** (layers + 1 - d), weight_decay)]
+
+
+def task_layer_groups(stack: nn.ModuleList, lr: float, weight_decay: float, layer_decay: float = 1.0) -> list[dict]:
+    """A task's copies of the encoder's top layers, each at the rate of the layer it copies (see `encoder_groups`: the
+    top layer at lr * layer_decay, the pooler above it at lr)."""
+    return [g for i, layer in enumerate(stack)
+            for g in decay_groups(layer, lr * layer_decay ** (len(stack) - i), weight_decay)]
 
 
 def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float,
@@ -108,21 +116,27 @@ def linear_warmup_decay(optimizer: torch.optim.Optimizer, total_steps: int, warm
 def build_optimizers(encoder: nn.Module, heads: nn.ModuleDict, *, per_task: bool, encoder_lr: float, encoder_wd: float,
                      head_lr: dict[str, float], head_wd: dict[str, float], total_steps: int, warmup_ratio: float,
                      task_steps: dict[str, int] | None = None, trunks: nn.Module | None = None,
-                     lr_schedule: str = "linear", fused: bool = True, layer_decay: float = 1.0) -> OptimizerSet:
+                     lr_schedule: str = "linear", fused: bool = True, layer_decay: float = 1.0,
+                     task_layers: nn.ModuleDict | None = None) -> OptimizerSet:
     """Frozen encoders (no trainable parameters) get no optimizer; heads without parameters neither.
 
     `task_steps` counts the steps each task takes part in, so a per-task schedule decays over that task's own steps.
     `trunks` (head layers several tasks share) train at the mean head lr with the encoder's optimizer, which steps
     every step; a step without their tasks leaves them untouched (their grads are None). `fused`: one kernel per step
-    for all parameters, where torch has one for their device. `layer_decay`: see `encoder_groups`.
+    for all parameters, where torch has one for their device. `layer_decay`: see `encoder_groups`. `task_layers`: each
+    task's copies of the encoder's top layers, at the encoder's rates, with that task's head (its optimizer when per task).
     """
     def adamw(groups):
         return make_adamw(groups, fused=fused)
 
-    shared = encoder_groups(encoder, encoder_lr, encoder_wd, layer_decay)
+    own = task_layers or {}
+    depth = len(encoder.encoder.layer) + max((len(s) for s in own.values()), default=0)
+    shared = encoder_groups(encoder, encoder_lr, encoder_wd, layer_decay, depth)
     if trunks is not None:
         shared += decay_groups(trunks, sum(head_lr.values()) / len(head_lr), sum(head_wd.values()) / len(head_wd))
     head_groups = {t: decay_groups(h, head_lr[t], head_wd[t]) for t, h in heads.items()}
+    for t, stack in own.items():
+        head_groups[t] = task_layer_groups(stack, encoder_lr, encoder_wd, layer_decay) + head_groups.get(t, [])
     if not per_task:
         groups = shared + [g for gs in head_groups.values() for g in gs]
         named = {"all": adamw(groups)} if groups else {}
