@@ -38,8 +38,8 @@ def seconds_per_step(run_step, steps: list, device: torch.device) -> float:
 def time_steps(run_step, steps: list[Step], warmup: int, device: torch.device) -> float:
     """Mean seconds per step over `steps` after `warmup` untimed passes over the same steps: the steady state of a long
     run, in which every batch shape has been seen and the process holds its peak memory. The first pass pays costs a
-    run pays once: page faults while the heap grows, a kernel plan per
-    new shape on a GPU (tens of ms); `python -m mtbert.bench.phases` times it apart."""
+    run pays once (page faults while the heap grows, a kernel plan per new shape on a GPU); `python -m
+    mtbert.bench.phases` times it apart."""
     for _ in range(warmup):
         for step in steps:
             run_step(step)

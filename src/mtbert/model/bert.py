@@ -162,6 +162,11 @@ class Pooler(nn.Module):
         return torch.tanh(self.dense(hidden[:, 0]))
 
 
+def key_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """The (B, T) padding mask as the layers read it: which keys each query may attend to, (B, 1, 1, T) booleans."""
+    return attention_mask.bool()[:, None, None, :]
+
+
 class BertModel(nn.Module):
     """The encoder: returns (last hidden states (B, T, H), pooled [CLS] (B, H))."""
 
@@ -179,8 +184,7 @@ class BertModel(nn.Module):
             attention_mask = torch.ones_like(input_ids)
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
-        mask = attention_mask.bool()[:, None, None, :]
-        hidden = self.encoder(self.embeddings(input_ids, token_type_ids, inputs_embeds), mask)
+        hidden = self.encoder(self.embeddings(input_ids, token_type_ids, inputs_embeds), key_mask(attention_mask))
         return hidden, self.pooler(hidden)
 
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from mtbert.config.model import ModelConfig
 from mtbert.io import atomic_path, write_json
-from mtbert.model.bert import BertConfig, BertModel
+from mtbert.model.bert import BertConfig, BertModel, key_mask
 from mtbert.model.heads import HEADS, Features
 from mtbert.model.pooling import POOLINGS
 from mtbert.seeds import reseed
@@ -148,9 +148,8 @@ class MultitaskModel(nn.Module):
         """The task's output from the shared encoder's features (through the task's own top layers, when it has them)."""
         if task in self.task_layers:
             hidden, mask = features.hidden, features.mask
-            attention = mask.bool()[:, None, None, :]
             for layer in self.task_layers[task]:
-                hidden = layer(hidden, attention)
+                hidden = layer(hidden, key_mask(mask))
             features = Features(self.pool(hidden, self.bert.pooler(hidden), mask), hidden, mask)
         if self.heads[task].inputs == "siamese":
             return self.heads[task](*features.halves())  # collate stacks the a's then the b's
@@ -168,8 +167,9 @@ def tower_state(model: MultitaskModel) -> dict[str, torch.Tensor]:
         return {}
     task = "sts" if "sts" in model.task_layers else next(iter(model.task_layers))
     below = len(model.bert.encoder.layer)
-    return {f"bert.encoder.layer.{below + int(k.split('.', 1)[0])}.{k.split('.', 1)[1]}": v.detach().clone()
-            for k, v in model.task_layers[task].state_dict().items()}  # a copy: safetensors refuses shared storage
+    state = {tuple(k.split(".", 1)): v for k, v in model.task_layers[task].state_dict().items()}
+    # copies: safetensors refuses tensors that share storage
+    return {f"bert.encoder.layer.{below + int(i)}.{rest}": v.detach().clone() for (i, rest), v in state.items()}
 
 
 def save_multitask(model: MultitaskModel, directory: Path, resolved: dict, tokenizer_files: list[Path]) -> None:
@@ -188,6 +188,6 @@ def save_multitask(model: MultitaskModel, directory: Path, resolved: dict, token
 
 def load_multitask(directory: Path, cfg: ModelConfig, tasks: list[str]) -> MultitaskModel:
     model = MultitaskModel(BertModel(BertConfig.from_json(directory / "config.json")), cfg, tasks)
-    state = load_file(str(directory / "model.safetensors"))
-    model.load_state_dict({k: v for k, v in state.items() if k not in tower_state(model)})
+    state, tower = load_file(str(directory / "model.safetensors")), tower_state(model)
+    model.load_state_dict({k: v for k, v in state.items() if k not in tower})
     return model

@@ -51,10 +51,11 @@ def task_losses(model: MultitaskModel, batches: dict[str, dict], device: torch.d
                 scales: dict[str, float] | None = None, step: int = 0, ranks: Ranks = Ranks(),
                 ) -> dict[str, tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]:
     """Each task's loss (its task loss plus its weighted regularizers, times its `train.loss_weights` factor and
-    `scales[task]` when given: a rank's share of the batch), its detached outputs, and the parts' values ("task" and each regularizer unweighted, unscaled), so
-    curves stay comparable whether regularizers are on or off. Each pass's dropout draws from seeds of its own (run
-    seed, task, `step`, rank): what a regularizer or another task draws never shifts them. Outputs and parts stay on
-    the device (detached): the loop reads them once per epoch, not once per step."""
+    `scales[task]` when given: a rank's share of the batch), its detached outputs, and the parts' values ("task" and
+    each regularizer unweighted, unscaled), so curves stay comparable whether regularizers are on or off. Each pass's
+    dropout draws from seeds of its own (run seed, task, `step`, rank): what a regularizer or another task draws never
+    shifts them. Outputs and parts stay on the device (detached): the loop reads them once per epoch, not once per
+    step."""
     cfg = cfg or TrainConfig()
     out = {}
     for task, batch in batches.items():
