@@ -159,6 +159,33 @@ def test_a_study_run_resumes_where_it_stopped_and_reruns_what_other_code_made(tm
     assert [r.key for r in runner.missing(study, None, "c1", only=["b"], rerun=True)] == ["b@seed0", "b@seed1"]
 
 
+def test_a_run_another_study_made_is_copied_and_how_params_yaml_spells_it_does_not_matter(tmp_path, monkeypatch):
+    import json
+
+    from mtbert.experiments import runner
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text("train: {epochs: 3, lr: 0.1}\n")
+    (tmp_path / "reports" / "studies").mkdir(parents=True)
+    remedies = S(name="remedies", seeds=[0], variants={"capped": {"params": {"train": {"epochs": 8}}}})
+    runner.run(runner.missing(remedies, None, "c1"), FakeExecutor(), "c1", commit="abc")
+    # the winner becomes the default: params.yaml now says what the variant did, in another order
+    (tmp_path / "params.yaml").write_text("# the default: 8 epochs\ntrain: {lr: 0.1, epochs: 8}\n")
+    assert runner.missing(remedies, None, "c1") == []  # its run is still current: the same params in the end
+    default = S(name="default", seeds=[0, 1], variants={"recipe": {}})
+    executor = FakeExecutor()
+    runner.run(runner.missing(default, None, "c1"), executor, "c1", commit="def")
+    assert [name for name, _ in executor.calls] == ["default-recipe-seed1"]  # seed 0 was made already
+    saved = json.loads((tmp_path / "reports" / "studies" / "default.json").read_text())
+    copy = saved["recipe@seed0"]
+    assert copy["copied_from"] == "reports/studies/remedies.json:capped@seed0"
+    assert (copy["variant"], copy["commit"], copy["code"]) == ("recipe", "abc", "c1")  # where it ran, not the copy's
+    assert saved["recipe@seed1"]["commit"] == "def" and "copied_from" not in saved["recipe@seed1"]
+    executor = FakeExecutor()
+    runner.run(runner.missing(default, None, "c2"), executor, "c2", commit="ghi")  # other code: nothing to copy
+    assert len(executor.calls) == 2
+
+
 class _FakePopen:
     """subprocess.Popen's context manager with canned output and exit status."""
 

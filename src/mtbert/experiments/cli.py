@@ -81,7 +81,7 @@ def study_main(argv: list[str] | None = None) -> None:
     if study.table is not None and args.profile is None:
         raise SystemExit(f"{args.study} is a table study: name its --profile ({', '.join(study.profiles)})")
     if args.action == "run":
-        code = code_version(params=study.table is None)
+        code = code_version()
         records = store.read(args.store) if args.store else None  # resume from where the records go
         todo = runner.missing(study, args.profile, code, args.only, args.rerun, records)
         print(f"{len(todo)} runs of {study.name} missing", flush=True)

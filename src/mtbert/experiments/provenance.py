@@ -1,6 +1,7 @@
-"""What a result was computed with, as one id: the pipeline code, the pinned dependencies and the data version (and,
-for a study on params.yaml, params.yaml). A record stays current while its id and its params are unchanged; runners
-refuse uncommitted inputs, so that an id always names a commit's files."""
+"""What a result was computed with, as two ids: the code id (the pipeline code, the pinned dependencies and the data
+version) and the params id (every param the run set: its table profile's, or params.yaml's, with its study's and
+variant's overrides). A record stays current while both are unchanged; runners refuse uncommitted inputs, so that an id
+always names a commit's files."""
 
 from __future__ import annotations
 
@@ -61,10 +62,10 @@ def uncommitted(paths: list[str]) -> str:
         return ""
 
 
-def code_version(strict: bool = True, params: bool = False) -> str:
-    """The id of the pipeline code, pinned dependencies and data pin (`params`: and params.yaml, for a study that runs
-    on it). `strict` (for running) refuses uncommitted changes to any of them or to params.yaml."""
-    paths = pipeline_code() + (["params.yaml"] if params else [])
+def code_version(strict: bool = True) -> str:
+    """The id of the pipeline code, pinned dependencies and data pin (a run's params go into its params id, not here).
+    `strict` (for running) refuses uncommitted changes to any of them or to params.yaml."""
+    paths = pipeline_code()
     dirty = uncommitted([*paths, "dvc.lock", *(["params.yaml"] if Path("params.yaml").exists() else [])])
     if dirty and strict:
         raise RuntimeError(f"runs use committed code, params and data pins: commit or stash these changes first:\n"

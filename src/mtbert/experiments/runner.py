@@ -1,6 +1,7 @@
 """Run what a study is missing: every (variant, seed) without a current record (made by this code id at the run's
 params), through one executor, each record stamped and written into the study's store as it arrives, so an
-interrupted study resumes where it stopped."""
+interrupted study resumes where it stopped. A run any study already made (same code and params ids) is copied, not
+run again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from mtbert.experiments import store
 from mtbert.experiments.executors import Executor
 from mtbert.experiments.provenance import budget_id, is_current
-from mtbert.experiments.study import Run, Study, profile_base, result_key
+from mtbert.experiments.study import STUDY_STORES, TABLE_STORES, Run, Study, profile_base, result_key
 from mtbert.report.results import git_commit
 
 
@@ -34,16 +35,37 @@ def stamp(run: Run, code: str, commit: str | None = None) -> dict:
             "budget": budget_id(run.overrides), "commit": commit or git_commit()}
 
 
+def made(code: str, folders: tuple[Path, ...] = (STUDY_STORES, TABLE_STORES)) -> dict[str, tuple[str, dict]]:
+    """Every record of this code in any study's store, by params id, with where it was run (`store:key`)."""
+    out: dict[str, tuple[str, dict]] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.json")):
+            for key, record in store.read(path).items():
+                if record.get("code") == code and record.get("budget"):
+                    out.setdefault(record["budget"], (record.get("copied_from", f"{path.as_posix()}:{key}"), record))
+    return out
+
+
 def run(todo: list[Run], executor: Executor, code: str, commit: str | None = None,
         target: Path | None = None) -> list[tuple[Run, str]]:
     """Every run through `executor`, each record written as it arrives (into `target` instead of the study's store
-    where given); returns the runs that failed, with their last error."""
+    where given), except those another study made already, copied naming their source; returns the runs that failed,
+    with their last error."""
     commit = commit or git_commit()
 
-    def done(r: Run, record: dict) -> None:
-        store.add(target or r.study.store(r.profile), {r.key: record | stamp(r, code, commit)})
+    def done(r: Run, record: dict, ran_at: str | None = None) -> None:
+        store.add(target or r.study.store(r.profile), {r.key: record | stamp(r, code, ran_at or commit)})
 
-    failed = executor.run(todo, done) if todo else []
+    known, fresh = made(code) if todo else {}, []
+    for r in todo:
+        source = known.get(budget_id(r.overrides))
+        if source is None:
+            fresh.append(r)
+            continue
+        where, record = source
+        done(r, record | {"variant": r.variant, "copied_from": where}, record.get("commit"))
+        print(f"{r.key}: copied from {where} (the same code and params)", flush=True)
+    failed = executor.run(fresh, done) if fresh else []
     for r, message in failed:
         print(f"{r.name}: failed; last error: {message}", flush=True)
     return failed

@@ -27,16 +27,18 @@ from mtbert.profiles import flatten
 
 STUDIES = Path("studies")
 TABLE_STUDIES = STUDIES / "tables"
+STUDY_STORES, TABLE_STORES = Path("reports/studies"), Path("reports/tables/results")  # every study's records
 PROFILES = Path("profiles/tables")  # <profile>.yaml: what every table study's runs share at that profile
 METRICS = ("sst_acc", "quora_acc", "sts_pearson", "overall")
 # The params a run's seed drives: head initialisation, data order and dropout (train), augmentation, pretraining.
 SEED_KEYS = ("train.seed", "augment.seed", "pretrain_mlm.seed")
 
 
-def profile_base(profile: str | None, folder: Path = PROFILES) -> dict[str, Any]:
-    """The params every table study's runs share at `profile` (none for a study on params.yaml)."""
+def profile_base(profile: str | None, folder: Path = PROFILES, params: Path = Path("params.yaml")) -> dict[str, Any]:
+    """The params every run of a study shares: the table profile's file, or params.yaml for a study on it (so that a
+    record's params id names its run's whole params, however params.yaml spells them)."""
     if profile is None:
-        return {}
+        return (yaml.safe_load(params.read_text()) or {}) if params.exists() else {}
     path = folder / f"{profile}.yaml"
     if not path.exists():
         known = sorted(p.stem for p in folder.glob("*.yaml"))
@@ -202,8 +204,8 @@ class Study(BaseModel):
     def store(self, profile: str | None) -> Path:
         """Where the study's records are kept: one store per profile for a table study."""
         if self.table is not None:
-            return Path("reports/tables/results") / f"{self.name}.{profile}.json"
-        return Path("reports/studies") / f"{self.name}.json"
+            return TABLE_STORES / f"{self.name}.{profile}.json"
+        return STUDY_STORES / f"{self.name}.json"
 
 
 @dataclass

@@ -13,10 +13,10 @@ from typing import Any
 
 from mtbert.experiments import record as R
 from mtbert.experiments.executors import Done
-from mtbert.experiments.study import Run
+from mtbert.experiments.study import STUDY_STORES, TABLE_STORES, Run
 from mtbert.profiles import override_flags
 
-STORES = ("reports/studies", "reports/tables/results")  # what runs write into the workspace and must survive
+STORES = (STUDY_STORES.as_posix(), TABLE_STORES.as_posix())  # what runs write into the workspace and must survive
 
 
 def refuse_dirty() -> None:
