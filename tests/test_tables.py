@@ -55,6 +55,8 @@ def test_every_study_row_is_published_and_every_published_result_row_is_studied_
                 row = table.row(variant.row)  # raises if the row does not exist
                 for column, metric in (variant.columns or {}).items():
                     assert column in row.values and metric in set(METRIC_COLUMNS.values())
+            if variant.reading_of is not None:  # another reading of a published row: that row exists, and it has none
+                assert variant.row is None and table.has_row(variant.reading_of), (name, variant.reading_of)
         covered = {v.row for v in study.all_variants().values()} | set(study.not_run)
         if table.kind == "results":
             assert {r.row for r in table.rows} <= covered, f"{name}: rows without a variant or a reason"

@@ -73,6 +73,7 @@ class Variant(BaseModel):
     row: str | None = None
     columns: dict[str, str] | None = None  # published column -> our metric (default: every column we measure)
     about: str | None = None
+    reading_of: str | None = None  # another reading of this published row's method: claims take its numbers from it
     seeds: list[int] | None = None  # a subset of the study's seeds (rows no claim compares may run on fewer)
 
 

@@ -94,9 +94,9 @@ def load_claims(path: Path = CLAIMS) -> list[Claim]:
 
 def published_value(published: Published, study: Study, variant: str, metric: str) -> float | None:
     v = study.all_variants()[variant]
-    if v.row is None:
+    if (v.row or v.reading_of) is None:
         return None
-    row = published.table(study.report, study.table).row(v.row)
+    row = published.table(study.report, study.table).row(v.row or v.reading_of)
     columns = v.columns or {c: m for c, m in METRIC_COLUMNS.items()}
     column = next((c for c, m in columns.items() if m == metric and c in row.values), None)
     value = row.values.get(column) if column else None
