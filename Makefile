@@ -50,10 +50,12 @@ bench: $(TEST_STAMP)
 # direct (dvc.yaml's stages without DVC, WORKERS=N at once).
 # DRY=1: every variant for a couple of steps per stage at PROFILE's settings, no result written; the table of
 # ok / error, peak memory and projected time goes to reports/tables/dry-run.<profile>.md.
+# PILOT=1: first only one run of each kind of arm, and the whole profile's wall time projected from them
+# (reports/tables/pilot.<profile>.md); the runs count towards the full run.
 PROFILE ?= cpu
 tables: $(STAMP) git-identity
 	$(BIN)/mtbert tables $(if $(DRY),dry-run,run) --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) \
-		$(if $(WORKERS),--workers $(WORKERS))
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(PILOT),--pilot)
 
 clean-venv:
 	rm -rf $(VENV)

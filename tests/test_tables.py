@@ -345,6 +345,19 @@ def test_the_setup_differences_are_generated_from_the_params_the_runs_use(publis
     assert not any(line.startswith("dropout") for line in lines)  # the study sets the report's 0.3
     changed = study.model_copy(update={"budget": {**study.budget, "model": {**study.budget["model"], "head_dropout": 0.5}}})
     assert "dropout (`model.head_dropout`): report 0.3; ours 0.5" in differences(published, changed, "cpu", base)
+    # 10 epochs that are only a cap are not the report's 10 epochs; at the gpu profile (no plateau) they are
+    capped = {**base, "train": {**base["train"], "epochs": 10, "plateau": {"patience": 2, "min_delta": 0.001}}}
+    epochs = [line for line in differences(published, study, "cpu", capped) if line.startswith("epochs")]
+    assert epochs[0].startswith("epochs (`train.epochs`): report 10; ours ") and epochs[0].endswith(
+        "; at most 10 × 60 steps, stopped once dev levels off (2 evaluations in a row without a gain above 0.001) "
+        "(pcgrad)")
+    plain = {**capped, "train": {**capped["train"], "plateau": {"patience": 0, "min_delta": 0.0}, "epoch": "one_pass"}}
+    assert not any(line.startswith("epochs") and "pcgrad" in line for line in differences(published, study, "cpu", plain))
+    t4 = studies["004-t4"]
+    smart = t4.model_copy(update={"budget": {**t4.budget, "train": {**t4.budget["train"], "smart": {
+        "sigma": 1.0e-5, "ascent_steps": 0, "sigma_is": "variance", "masks": "fresh"}}}})
+    assert any("σ² = 1e-05 (read as a variance), no ascent step, each perturbed pass drawing its own dropout masks"
+               in line for line in differences(published, smart, "cpu", base))
 
 
 def test_every_table_run_validates_at_both_profiles(studies):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtbert.experiments import runner, store
+from mtbert.experiments import pilot, runner, store
 from mtbert.experiments.analysis.claims import load_claims, render_claims
 from mtbert.experiments.dry import SHAPES
 from mtbert.experiments.executors import KINDS, Executor, make
@@ -109,8 +109,9 @@ def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
     return out
 
 
-def render(profile: str) -> list[Path]:
-    """reports/tables/<report>.md and claims.md from the records present."""
+def render(profile: str, workers: int = 2) -> list[Path]:
+    """reports/tables/<report>.md, claims.md and the pilot's projection (at `workers` runs at once) from the records
+    present."""
     published, studies = load_published(), table_studies()
     results = store.page_results(studies, profile)
     code = code_version(strict=False)
@@ -127,7 +128,10 @@ def render(profile: str) -> list[Path]:
                          reference=reference, compared=compared, base=profile_base(profile))
     target = OUT / "claims.md"
     write_text(target, render_claims(claims, published, studies, results, profile, code, reference))
-    return written + [target]
+    projected = OUT / f"pilot.{profile}.md"
+    write_text(projected, pilot.render(*pilot.projection(pilot.kinds(studies, profile), code, workers), profile,
+                                       workers))
+    return written + [target, projected]
 
 
 def dry(args: argparse.Namespace) -> int:
@@ -171,6 +175,9 @@ def tables_main(argv: list[str] | None = None) -> None:
     ap.add_argument("action", choices=["run", "render", "dry-run"])
     ap.add_argument("--profile", default="cpu")
     ap.add_argument("--only", nargs="*", help="just these studies (file stems, e.g. 004-t1)")
+    ap.add_argument("--pilot", action="store_true",
+                    help="run only the pilot (the lowest seed of one variant of each kind of arm: experiments/pilot.py) "
+                         "and write its projection of the whole profile to reports/tables/pilot.<profile>.md")
     ap.add_argument("--budget-hours", type=float, default=12.0,
                     help="after the studies' own seeds, comparisons undecided at the seed plan's first look get the "
                          "seeds of its second (analysis/plan.py) while the profile's runs so far took less wall time "
@@ -197,20 +204,23 @@ def tables_main(argv: list[str] | None = None) -> None:
         executor = executor_of(args)
         todo = [r for name, s in studies.items() if not args.only or name in args.only
                 for r in runner.missing(s, args.profile, code)]
+        if args.pilot:
+            pilots = {g.pilot.name for g in pilot.kinds(studies, args.profile)}
+            todo = [r for r in todo if r.name in pilots]
         print(f"{len(todo)} runs missing at profile {args.profile}", flush=True)
 
         def run(todo: list) -> None:
             failed = runner.run(todo, executor, code)
             if failed:
-                for path in render(args.profile):
+                for path in render(args.profile, args.workers or 2):
                     print("wrote", path)
                 raise SystemExit(f"{len(failed)} runs failed every attempt (see above); rerun to retry them")
 
         run(todo)
-        if not args.only and args.executor != "queue":
+        if not args.only and not args.pilot and args.executor != "queue":
             extend(load_claims(), studies, load_published(), args.profile, code, store.load_reference(),
                    args.budget_hours, run=run)
-    for path in render(args.profile):
+    for path in render(args.profile, args.workers or 2):
         print("wrote", path)
 
 

@@ -47,14 +47,27 @@ def _shown(key: str, params: dict[str, Any]) -> str:
         steps = params.get("train.smart.ascent_steps")
         ascent = (f"{steps} ascent step{'s' if steps != 1 else ''} of {params.get('train.smart.step_size'):g} projected "
                   f"onto the ∞-ball of {params.get('train.smart.epsilon')}") if steps else "no ascent step"
-        return (f"N(0, σ²) with σ = {params.get('train.smart.sigma'):g} (read as a standard deviation), {ascent}, "
-                "dropout masks replayed from the clean pass")
+        sigma, variance = params.get("train.smart.sigma"), params.get("train.smart.sigma_is") == "variance"
+        read = f"σ² = {sigma:g} (read as a variance)" if variance else f"σ = {sigma:g} (read as a standard deviation)"
+        masks = ("each perturbed pass drawing its own dropout masks" if params.get("train.smart.masks") == "fresh"
+                 else "dropout masks replayed from the clean pass")
+        return f"N(0, σ²) with {read}, {ascent}, {masks}"
     if key == "train.epochs":
         kind = params.get("train.epoch")
-        if kind == "steps":
-            return f"{params.get('train.epochs')} × {params.get('train.steps_per_epoch')} steps"
-        return f"{params.get('train.epochs')} {kind} epochs"
+        budget = (f"{params.get('train.epochs')} × {params.get('train.steps_per_epoch')} steps" if kind == "steps"
+                  else f"{params.get('train.epochs')} {str(kind).replace('_', '-')} epochs")
+        if _capped(params):
+            return (f"at most {budget}, stopped once dev levels off ({params['train.plateau.patience']} evaluations in "
+                    f"a row without a gain above {params.get('train.plateau.min_delta'):g})")
+        return budget
     return str(params.get(key))
+
+
+def _capped(params: dict[str, Any]) -> bool:
+    """Whether `train.epochs` is only a cap: the plateau rule can stop the run before it (the earliest stop is after
+    patience + 1 evaluations)."""
+    patience = params.get("train.plateau.patience") or 0
+    return bool(patience) and (params.get("train.epochs") or 0) > patience + 1
 
 
 def differences(published: Published, study: Study, profile: str, base: dict[str, Any],
@@ -78,7 +91,8 @@ def differences(published: Published, study: Study, profile: str, base: dict[str
                 continue
             if key.startswith("train.smart.") and key != "train.smart.weight" and not params.get("train.smart.weight"):
                 continue  # SMART's settings matter only where it is on
-            if field not in ALWAYS_DIFFERENT and _same(value, params[key]):
+            if field not in ALWAYS_DIFFERENT and not (key == "train.epochs" and _capped(params)) \
+                    and _same(value, params[key]):
                 continue
             if key == "train.epoch" and params[key] == "one_pass" and "pass" in str(value).lower() \
                     and not params.get("train.max_train_examples"):

@@ -1,0 +1,98 @@
+"""The pilot before a profile's full run: the lowest seed of one variant of each kind of arm (the params that set what
+a run costs), run first and into the profile's own stores, so that their times project the whole profile's wall time
+before it is committed to (and count towards it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mtbert.experiments import store
+from mtbert.experiments.provenance import budget_id, is_current
+from mtbert.experiments.study import Run, Study, profile_base
+
+# What sets a run's cost: how much it trains and evaluates, which stages run before it, and the terms its steps add.
+COST_KEYS = ("train.mode", "train.method", "train.schedule", "train.epochs", "train.epoch", "train.steps_per_epoch",
+             "train.tasks", "pretrain_mlm.enabled", "pretrain_heads.enabled", "augment.enabled", "model.heads.sst",
+             "evaluate.splits")
+TERMS = ("train.smart.weight", "train.simcse.weight")  # on or off
+
+
+def kind_of(overrides: dict) -> tuple:
+    """A run's kind: its cost params, and which regularizer terms it adds."""
+    return tuple(str(overrides.get(k)) for k in COST_KEYS) + tuple(bool(overrides.get(t)) for t in TERMS)
+
+
+@dataclass
+class Kind:
+    """Every distinct run of one kind at a profile (a run two studies share counted once), the first its pilot."""
+
+    runs: list[Run]
+
+    @property
+    def pilot(self) -> Run:
+        return self.runs[0]
+
+
+def kinds(studies: dict[str, Study], profile: str) -> list[Kind]:
+    """The profile's runs by kind, in study order; of runs with the same params (two studies' shared arm), the first."""
+    base, seen, out = profile_base(profile), set(), {}
+    for study in studies.values():
+        seeded = sorted(study.runs(), key=lambda vs: (vs[1] is not None, vs[1] or 0))  # lowest seed first
+        for variant, seed in seeded:
+            overrides = study.overrides(profile, variant, seed, base)
+            if budget_id(overrides) in seen:
+                continue
+            seen.add(budget_id(overrides))
+            out.setdefault(kind_of(overrides), []).append(Run(study, profile, variant, seed, overrides))
+    return [Kind(runs) for runs in out.values()]
+
+
+def measured(run: Run, code: str) -> dict | None:
+    """The run's current record, if it has one."""
+    record = store.load(run.study, run.profile).get(run.key)
+    return record if is_current(record, code, run.overrides) else None
+
+
+def at_cap(seconds: float, stopped: dict | None) -> float:
+    """What a run that stopped early would have taken at its cap (its time scaled by cap over epochs run)."""
+    if not stopped or not stopped.get("epoch") or not stopped.get("cap"):
+        return seconds
+    return seconds * max(stopped["cap"], stopped["epoch"]) / stopped["epoch"]
+
+
+def projection(groups: list[Kind], code: str, workers: int) -> tuple[list[dict], tuple[float, float] | None]:
+    """Per kind: its runs, its pilot's wall seconds and what all its runs would take, as the pilot stopped and all at
+    the cap; and the profile's projected wall hours both ways at `workers` runs at once (None until every pilot ran)."""
+    rows = []
+    for g in groups:
+        record = measured(g.pilot, code)
+        seconds = record.get("wall_seconds") if record else None
+        stopped = (record or {}).get("stopped")
+        rows.append({"pilot": g.pilot.name, "runs": len(g.runs), "seconds": seconds, "stopped": stopped,
+                     "hours": None if seconds is None else seconds * len(g.runs) / 3600,
+                     "cap_hours": None if seconds is None else at_cap(seconds, stopped) * len(g.runs) / 3600})
+    if any(r["hours"] is None for r in rows):
+        return rows, None
+    return rows, (sum(r["hours"] for r in rows) / workers, sum(r["cap_hours"] for r in rows) / workers)
+
+
+def render(rows: list[dict], total: tuple[float, float] | None, profile: str, workers: int) -> str:
+    """The pilot's page: each kind's pilot, how it stopped and what its runs would take."""
+    lines = [f"# Pilot of the `{profile}` table profile", "",
+             "One run (the lowest seed of the first variant) of each kind of arm, the params that set a run's cost "
+             "being the same within a kind (`experiments/pilot.py`), run before the full profile and kept as part of "
+             "it. A kind's projected core-hours are its pilot's wall time times its runs; the bound, as if every run "
+             "of the kind trained to its cap.", "",
+             "| pilot run | runs of its kind | pilot wall (min) | stopped | projected (core-h) | bound (core-h) |",
+             "|---|---:|---:|---|---:|---:|"]
+    for r in rows:
+        s = r["stopped"]
+        how = "–" if not s else f"epoch {s['epoch']} of {s['cap']}, by {s['by']}" + (
+            ", still rising" if s.get("still_rising") else "")
+        cells = [r["pilot"], str(r["runs"]), "–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f}", how,
+                 *("–" if r[k] is None else f"{r[k]:.2f}" for k in ("hours", "cap_hours"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", (f"**Projected: {total[0]:.1f} h wall** at {workers} runs at once, at most {total[1]:.1f} h if every "
+                   "run trained to its cap; before the seed plan's second look." if total is not None
+                   else "Projection pending: not every pilot has run yet."), ""]
+    return "\n".join(lines)

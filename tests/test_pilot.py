@@ -1,0 +1,52 @@
+"""The pilot: one run of each kind of arm, and its projection of the whole profile's wall time."""
+
+import json
+
+from mtbert.experiments import pilot
+from mtbert.experiments.provenance import budget_id
+from mtbert.experiments.study import Study
+
+TABLE = {"report": "r", "table": "t", "seeds": [0, 1], "profiles": {"p": {}}}
+
+
+def _study(name, variants):
+    return Study.model_validate(TABLE | {"name": name, "variants": variants})
+
+
+def test_kinds_group_runs_by_what_they_cost_and_count_a_shared_run_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "profiles" / "tables").mkdir(parents=True)
+    (tmp_path / "profiles" / "tables" / "p.yaml").write_text("train: {mode: full, epochs: 4, lr: 1.0e-4}\n")
+    one = _study("one", {"a": {"row": "A"}, "slow_lr": {"row": "B", "params": {"train": {"lr": 1.0e-5}}},
+                         "smart": {"row": "C", "params": {"train": {"smart": {"weight": 1.0}}}},
+                         "frozen": {"row": "D", "params": {"train": {"mode": "frozen"}}}})
+    two = _study("two", {"same_as_a": {"row": "A"}, "longer": {"row": "E", "params": {"train": {"epochs": 8}}}})
+    groups = pilot.kinds({"one": one, "two": two}, "p")
+    # lr does not change the cost: a and slow_lr are one kind; two's same_as_a is one's a, counted once
+    assert [[r.name for r in g.runs] for g in groups] == [
+        ["one-a-seed0", "one-slow-lr-seed0", "one-a-seed1", "one-slow-lr-seed1"],
+        ["one-smart-seed0", "one-smart-seed1"], ["one-frozen-seed0", "one-frozen-seed1"],
+        ["two-longer-seed0", "two-longer-seed1"]]
+    assert [g.pilot.name for g in groups] == ["one-a-seed0", "one-smart-seed0", "one-frozen-seed0", "two-longer-seed0"]
+
+    (tmp_path / "reports" / "tables" / "results").mkdir(parents=True)
+    rows, total = pilot.projection(groups, "c1", workers=2)
+    assert total is None and rows[0]["seconds"] is None  # nothing has run yet
+    stores = {"one": {}, "two": {}}
+    times = {"one-a-seed0": (600.0, {"epoch": 2, "cap": 4, "by": "plateau"}), "one-smart-seed0": (1200.0, None),
+             "one-frozen-seed0": (60.0, None), "two-longer-seed0": (900.0, {"epoch": 8, "cap": 8, "by": "cap"})}
+    for g in groups:
+        r = g.pilot
+        seconds, stopped = times[r.name]
+        stores[r.study.name][r.key] = {"code": "c1", "budget": budget_id(r.overrides), "wall_seconds": seconds,
+                                       "stopped": stopped}
+    for name, records in stores.items():
+        (tmp_path / "reports" / "tables" / "results" / f"{name}.p.json").write_text(json.dumps(records))
+    rows, total = pilot.projection(groups, "c1", workers=2)
+    assert [r["hours"] for r in rows] == [600 * 4 / 3600, 1200 * 2 / 3600, 60 * 2 / 3600, 900 * 2 / 3600]
+    assert rows[0]["cap_hours"] == 1200 * 4 / 3600  # stopped at epoch 2 of 4: twice as long at the cap
+    assert total == (sum(r["hours"] for r in rows) / 2, sum(r["cap_hours"] for r in rows) / 2)
+    page = pilot.render(rows, total, "p", 2)
+    assert "| one-a-seed0 | 4 | 10.0 | epoch 2 of 4, by plateau | 0.67 | 1.33 |" in page
+    assert f"**Projected: {total[0]:.1f} h wall** at 2 runs at once, at most {total[1]:.1f} h" in page
+    assert pilot.projection(groups, "c2", workers=2)[1] is None  # records of other code are no pilot of this code
