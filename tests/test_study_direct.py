@@ -40,6 +40,8 @@ def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_res
     runs = json.loads(two.read_text())
     assert sorted(runs) == ["one_epoch@seed0", "one_epoch@seed1", "recipe@seed0", "recipe@seed1"]
     assert all(r["commit"] == "abc" and r["direct"] and r["threads"] == 1 for r in runs.values())
+    # when each ran and its CPU time, so that a profile's wall time counts runs at once once (analysis/cost.py)
+    assert all(r["started"] <= r["finished"] and 0 < r["cpu_seconds"] for r in runs.values())
     # the variant's and the seed's params reached the run: one dev score per epoch, other numbers for another seed
     assert [len(runs[f"{v}@seed0"]["curves"]["overall"]) for v in ("recipe", "one_epoch")] == [2, 1]
     assert runs["recipe@seed0"]["metrics"] != runs["recipe@seed1"]["metrics"]

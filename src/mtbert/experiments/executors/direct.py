@@ -8,13 +8,14 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import resource
 import time
 from pathlib import Path
 from typing import Any
 
 from mtbert.experiments.executors import Done
 from mtbert.experiments.provenance import code_version
-from mtbert.experiments.record import collect, diverged, diverged_record
+from mtbert.experiments.record import collect, diverged, diverged_record, now
 from mtbert.experiments.study import Run
 from mtbert.experiments.workspace import entered, run_stages
 
@@ -26,10 +27,14 @@ def run_one(root: str, variant: str, overrides: dict[str, Any], workspace: str, 
     import torch
 
     torch.set_num_threads(threads)
-    start, ws = time.perf_counter(), Path(workspace).resolve()
+    start, started, ws = time.perf_counter(), now(), Path(workspace).resolve()
     with entered(Path(root).resolve(), ws, overrides) as params:
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {threads} threads"
-        where = {"device": device, "threads": threads, "direct": True}
+
+        def where() -> dict:  # when it ran (runs at once overlap: the profile's wall time counts them once), CPU time
+            return {"device": device, "threads": threads, "direct": True, "started": started, "finished": now(),
+                    "cpu_seconds": round(_cpu_seconds(), 1)}
+
         try:
             with open("run.log", "w") as log:
                 run_stages(ws, params, code, Path(memo), log)
@@ -37,8 +42,14 @@ def run_one(root: str, variant: str, overrides: dict[str, Any], workspace: str, 
             reason = diverged(f"{Path('run.log').read_text()}\n{err}")
             if reason is None:
                 raise
-            return diverged_record(variant, overrides, reason, time.perf_counter() - start) | where
-        return collect(variant, overrides, time.perf_counter() - start) | where
+            return diverged_record(variant, overrides, reason, time.perf_counter() - start) | where()
+        return collect(variant, overrides, time.perf_counter() - start) | where()
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process (a run's own: each runs in a fresh one) and of any it waited for."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 class Direct:
