@@ -100,6 +100,19 @@ def test_the_scratch_workspace_cuts_dev_and_test_only(workspace, tmp_path):
     assert pd.read_csv(ws / "data/prepared/sts/dev.csv").equals(pd.read_csv(workspace / "data/prepared/sts/dev.csv").head(5))
 
 
+def test_a_fresh_scratch_workspace_keeps_only_the_resumable_states_a_cut_off_run_left(workspace, tmp_path):
+    from mtbert.experiments.workspace import scratch
+
+    ws = scratch(workspace, tmp_path / "ws")
+    (ws / ".state" / "finetune").mkdir(parents=True)
+    (ws / ".state" / "finetune" / "state.json").write_text("{}")
+    (ws / "metrics.json").write_text("{}")  # a half-run's output: gone on the next start
+    ws = scratch(workspace, tmp_path / "ws")
+    assert (ws / ".state" / "finetune" / "state.json").read_text() == "{}"
+    assert not (ws / "metrics.json").exists() and (ws / "dvc.yaml").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ws"]  # nothing left beside it
+
+
 def test_the_stage_list_is_dvc_yamls_and_the_memo_key_names_what_made_the_outputs(tmp_path):
     import copy
 

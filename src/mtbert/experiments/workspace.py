@@ -24,6 +24,7 @@ from mtbert.profiles import flatten
 
 PROVIDED = ("data/raw", "data/prepared")  # read in place from this repository: their stages never run here
 TARGET = "evaluate"  # the stage whose outputs (metrics.json) a run is for
+STATE = ".state"  # where the stage scripts keep their resumable states (stages/finetune.py, stages/pretrain_mlm.py)
 # Stages whose outputs depend on their declared params, the code and the data alone, and cost minutes: run once per
 # distinct key, as DVC's run cache would, and copied into every later run with the same key.
 MEMO = ("augment", "pretrain_mlm")
@@ -77,12 +78,20 @@ def stages(dvc_yaml: Path = Path("dvc.yaml"), target: str = TARGET) -> dict[str,
 
 
 def scratch(root: Path, workspace: Path, eval_rows: int = 0) -> Path:
-    """A workspace whose data/raw and data/prepared are this one's (read only), with the stages and dvc.yaml; with
+    """A workspace whose data/raw and data/prepared are this one's (read only), with the stages and dvc.yaml, and the
+    resumable states a cut-off run in the same place left (each stage resumes only a state its code and params wrote);
+    with
     `eval_rows`, each dev and test split cut to its first that many rows (scoring whole splits is most of a dry run's
     cost, and not what it checks)."""
+    kept = workspace.with_name(workspace.name + ".state")  # a cut-off run's resumable states (stages check they fit)
+    if (workspace / STATE).exists():
+        shutil.rmtree(kept, ignore_errors=True)
+        (workspace / STATE).rename(kept)
     if workspace.exists():
         shutil.rmtree(workspace)
     (workspace / "data").mkdir(parents=True)
+    if kept.exists():
+        kept.rename(workspace / STATE)
     (workspace / "data" / "raw").symlink_to((root / "data" / "raw").resolve())
     prepared = (root / "data" / "prepared").resolve()
     if not eval_rows:
