@@ -122,6 +122,23 @@ def test_an_arm_still_rising_at_its_end_is_undertrained_and_a_levelled_one_is_no
     assert "flat at the floor on quora_acc" in G.undertrained(flat, ("quora_acc",), MAJORITY, fixed_budget=True)[0]
 
 
+def test_runs_of_a_plateau_rule_are_read_at_their_own_ends_and_an_arm_mostly_capped_while_rising_is_undertrained():
+    from mtbert.experiments.analysis.curves import capped, last_gains
+
+    stop = lambda by, rising: {"epoch": 3, "cap": 3, "by": by, "still_rising": rising, "patience": 2}  # noqa: E731
+    # one run stopped at epoch 4 on a plateau, one rising to its cap at 6: the mean curve (4 epochs) ends +0.030,
+    # while each run at its own end gained -0.010 and +0.020
+    runs = [{"curves": {"sst_acc": [0.30, 0.33, 0.34, 0.33]}, "stopped": stop("plateau", False)},
+            {"curves": {"sst_acc": [0.30, 0.32, 0.35, 0.38, 0.39, 0.41]}, "stopped": stop("cap", True)}]
+    assert last_gains(runs)["sst_acc"] == pytest.approx(0.005)
+    assert capped(runs) == (1, 2)
+    arm = _arm(curves={"sst_acc": [0.30, 0.325, 0.345, 0.355]}, last_gains=last_gains(runs), capped=capped(runs))
+    assert G.undertrained(arm, ("sst_acc",), MAJORITY) == ["undertrained: b reached its cap still rising on 1 of 2 runs"]
+    assert G.undertrained(_arm(curves=arm.curves, last_gains=arm.last_gains, capped=(1, 3)), ("sst_acc",), MAJORITY) == []
+    assert G.undertrained(arm, ("sst_acc",), MAJORITY, fixed_budget=True) == []  # the report's own budget
+    assert capped([{"curves": {}, "stopped": stop("cap", True) | {"patience": 0}}]) == (0, 0)  # no rule: no count
+
+
 def test_a_fine_tuned_arm_under_the_frozen_probe_of_a_task_its_checkpoint_knows_is_confounded():
     under = _arm(means={"sst_acc": 0.40, "quora_acc": 0.68, "sts_pearson": 0.71, "overall": 0.65})
     said = G.encoder_confound(under, G.metrics_of("overall"), PROBE, MINILM)

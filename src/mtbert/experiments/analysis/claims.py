@@ -18,7 +18,7 @@ from mtbert.experiments.analysis import rules as R
 from mtbert.experiments.analysis import verdicts as V
 from mtbert.experiments.analysis.cost import cost_line
 from mtbert.experiments.analysis.curves import METRICS as CURVE_METRICS
-from mtbert.experiments.analysis.curves import mean_curve
+from mtbert.experiments.analysis.curves import capped, last_gains, mean_curve
 from mtbert.experiments.analysis.ours import STALE_MARK, is_stale, records_of
 from mtbert.experiments.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.experiments.store import load_reference
@@ -159,8 +159,9 @@ def arm_view(results: dict[str, dict], variant: str, split: str, seeds: list[int
     diag = [records[s].get("diagnostics") or {} for s in seeds]
     keys = {k for d in diag for k, v in d.items() if isinstance(v, (int, float))}
     diagnostics = {k: float(np.mean([d[k] for d in diag if k in d])) for k in keys}
+    read = [records[s] for s in seeds]
     return G.Arm(variant, split, means, curves, params.get("train.mode") == "full", params.get("model.checkpoint"),
-                 params, diagnostics), per_seed
+                 params, diagnostics, last_gains(read), capped(read)), per_seed
 
 
 def paired_seeds(results: dict[str, dict], claim: Claim, part: ClaimPart) -> tuple[list[int], dict[str, int]]:

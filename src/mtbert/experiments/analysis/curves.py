@@ -23,12 +23,25 @@ def mean_curve(results: dict[str, dict], variant: str, metric: str) -> np.ndarra
     return np.mean([c[:length] for c in curves], axis=0)
 
 
-def last_gain(curve: np.ndarray | None) -> float | None:
-    return None if curve is None or len(curve) < 2 else float(curve[-1] - curve[-2])
+def last_gains(records: list[dict]) -> dict[str, float]:
+    """metric -> the mean over runs of each run's gain over its own last dev evaluation (runs stopped by a plateau
+    rule end at different epochs: each is read at its own end)."""
+    gains: dict[str, list[float]] = {}
+    for r in records:
+        for m, c in (r.get("curves") or {}).items():
+            if len(c) >= 2:
+                gains.setdefault(m, []).append(float(c[-1] - c[-2]))
+    return {m: float(np.mean(g)) for m, g in gains.items()}
+
+
+def capped(records: list[dict]) -> tuple[int, int]:
+    """(runs that reached their cap while dev was still rising, runs trained under a plateau rule)."""
+    ruled = [r["stopped"] for r in records if (r.get("stopped") or {}).get("patience")]
+    return sum(s.get("by") == "cap" and bool(s.get("still_rising")) for s in ruled), len(ruled)
 
 
 def still_learning(results: dict[str, dict], variant: str, metric: str) -> bool:
-    gain = last_gain(mean_curve(results, variant, metric))
+    gain = last_gains(list(records_of(results, variant).values())).get(metric)
     return gain is not None and gain > STILL_RISING
 
 
@@ -37,15 +50,17 @@ def gains_table(study: Study, results: dict[str, dict], arms: list[str]) -> list
     metrics = [m for m in METRICS if any(mean_curve(results, a, m) is not None for a in arms)]
     if not metrics:
         return []
-    lines = ["| arm | epochs | " + " | ".join(metrics) + " |", "|---|---:|" + "---:|" * len(metrics)]
+    lines = ["| arm | epochs | stopped at the cap still rising | " + " | ".join(metrics) + " |",
+             "|---|---:|---:|" + "---:|" * len(metrics)]
     for arm in arms:
-        cells, epochs = [], 0
-        for m in metrics:
-            curve = mean_curve(results, arm, m)
-            gain = last_gain(curve)
-            epochs = max(epochs, 0 if curve is None else len(curve))
-            cells.append("–" if gain is None else f"{gain:+.3f}" + (" **still learning**" if gain > STILL_RISING else ""))
-        lines.append(f"| {arm} | {epochs} | " + " | ".join(cells) + " |")
+        records = list(records_of(results, arm).values())
+        gains, (at_cap, ruled) = last_gains(records), capped(records)
+        lengths = sorted({len(c) for r in records for c in (r.get("curves") or {}).values()})
+        epochs = "0" if not lengths else str(lengths[0]) if len(lengths) == 1 else f"{lengths[0]}–{lengths[-1]}"
+        cells = ["–" if gains.get(m) is None else f"{gains[m]:+.3f}" + (
+            " **still learning**" if gains[m] > STILL_RISING else "") for m in metrics]
+        cap = "–" if not ruled else f"{at_cap} of {ruled}" + (" **still learning**" if 2 * at_cap >= ruled else "")
+        lines.append(f"| {arm} | {epochs} | {cap} | " + " | ".join(cells) + " |")
     return lines
 
 

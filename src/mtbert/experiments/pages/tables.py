@@ -197,9 +197,11 @@ def render_report(rid: str, report: Report, studies: dict[str, Study], results: 
             figure = curves_figure(study, res, arms, out / "figures" / f"{study.name}.{profile}.curves.png",
                                    f"{table.table}: dev after each epoch, mean over seeds (compared arms)")
             if figure is not None:
-                lines += [f"Dev curves of the compared arms and each one's gain over its last epoch (an arm still "
-                          f"rising by more than {STILL_RISING} is **still learning**: its budget ended before it "
-                          "levelled off):", "", f"![{table.table} dev curves](figures/{figure.name})", "",
+                lines += [f"Dev curves of the compared arms (the mean over seeds, to the epochs every seed "
+                          f"reached) and each one's gain over its last epoch, each run read at its own end (an arm "
+                          f"still rising by more than {STILL_RISING}, or at its cap still rising on half its runs or "
+                          "more, is **still learning**: its budget ended before it levelled off):", "",
+                          f"![{table.table} dev curves](figures/{figure.name})", "",
                           *gains_table(study, res, arms), ""]
         if study and study.notes:
             lines += [f"*Notes:* {study.notes.strip()}", ""]
