@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from mtbert.experiments import store
+from mtbert.experiments import pilot, store
 from mtbert.experiments.analysis.claims import assess, claim_verdict, load_claims, render_claims
 from mtbert.experiments.provenance import code_version
 from mtbert.experiments.published import load_published
@@ -33,13 +33,16 @@ def committed():
         rows = {c.id: assess(c, studies[c.study], results.get(c.study, {}), published, reference["majority"], code,
                              reference)
                 for c in claims if not c.untestable}
-        page = render_claims(claims, published, studies, results, "cpu", code, reference)
-        yield {"studies": studies, "results": results, "claims": claims, "reference": reference, "code": code,
+        pilots = pilot.pilot_records(pilot.kinds(studies, "cpu"), code)
+        page = render_claims(claims, published, studies, results, "cpu", code, reference, pilots)
+        yield {"pilots": pilots, "studies": studies, "results": results, "claims": claims, "reference": reference, "code": code,
                "rows": rows, "page": page}
 
 
 def test_the_committed_claims_page_is_what_the_committed_results_say(committed):
     assert (PAGES / "claims.md").read_text() == committed["page"]
+    # the pilot's hours are stated once it has run (the page names how many of its runs are in)
+    assert ("Of them, the pilot" in committed["page"]) == bool(committed["pilots"])
 
 
 def _runs(results: dict, arm: str, seeds: list[int]) -> list[dict]:

@@ -126,11 +126,12 @@ def render(profile: str, workers: int = 2) -> list[Path]:
     reference = store.load_reference()
     written = render_all(published, studies, results, profile, data_sizes() if has_data_table else {}, code=code,
                          reference=reference, compared=compared, base=profile_base(profile))
+    groups = pilot.kinds(studies, profile)
     target = OUT / "claims.md"
-    write_text(target, render_claims(claims, published, studies, results, profile, code, reference))
+    write_text(target, render_claims(claims, published, studies, results, profile, code, reference,
+                                     pilot.pilot_records(groups, code)))
     projected = OUT / f"pilot.{profile}.md"
-    write_text(projected, pilot.render(*pilot.projection(pilot.kinds(studies, profile), code, workers), profile,
-                                       workers))
+    write_text(projected, pilot.render(*pilot.projection(groups, code, workers), profile, workers))
     return written + [target, projected]
 
 

@@ -60,6 +60,11 @@ def at_cap(seconds: float, stopped: dict | None) -> float:
     return seconds * max(stopped["cap"], stopped["epoch"]) / stopped["epoch"]
 
 
+def pilot_records(groups: list[Kind], code: str) -> list[dict]:
+    """The pilot runs' current records (those made so far)."""
+    return [r for g in groups if (r := measured(g.pilot, code)) is not None]
+
+
 def projection(groups: list[Kind], code: str, workers: int) -> tuple[list[dict], tuple[float, float] | None]:
     """Per kind: its runs, its pilot's wall seconds and what all its runs would take, as the pilot stopped and all at
     the cap; and the profile's projected wall hours both ways at `workers` runs at once (None until every pilot ran)."""

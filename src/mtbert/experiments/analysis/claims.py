@@ -327,7 +327,7 @@ METHOD = [
 
 def render_claims(claims: list[Claim], published: Published, studies: dict[str, Study],
                   results: dict[str, dict[str, dict]], profile: str, code: str | None = None,
-                  reference: dict | None = None) -> str:
+                  reference: dict | None = None, pilot: list[dict] | None = None) -> str:
     reference = load_reference() if reference is None else reference
     majority = reference.get("majority", {})
     probe = reference.get("no_finetuning", {})
@@ -349,6 +349,8 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
               if probe_text else ""), "",
              "Every table study at this profile, all reports: " + (cost_line([r for res in results.values()
                                                                             for r in res.values()]) or "nothing run yet."),
+             *([f"Of them, the pilot (one run of each kind of arm, run first to size the profile: "
+                f"[pilot.{profile}.md](pilot.{profile}.md)): {cost_line(pilot)}"] if pilot else []),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]
     body, counts = [], {}
