@@ -122,7 +122,7 @@ def test_an_arm_still_rising_at_its_end_is_undertrained_and_a_levelled_one_is_no
     assert "flat at the floor on quora_acc" in G.undertrained(flat, ("quora_acc",), MAJORITY, fixed_budget=True)[0]
 
 
-def test_runs_of_a_plateau_rule_are_read_at_their_own_ends_and_an_arm_mostly_capped_while_rising_is_undertrained():
+def test_runs_of_a_plateau_rule_are_read_at_their_own_ends_and_an_arm_mostly_stopped_by_its_cap_is_undertrained():
     from mtbert.experiments.analysis.curves import capped, last_gains
 
     stop = lambda by, rising: {"epoch": 3, "cap": 3, "by": by, "still_rising": rising, "patience": 2}  # noqa: E731
@@ -133,10 +133,12 @@ def test_runs_of_a_plateau_rule_are_read_at_their_own_ends_and_an_arm_mostly_cap
     assert last_gains(runs)["sst_acc"] == pytest.approx(0.005)
     assert capped(runs) == (1, 2)
     arm = _arm(curves={"sst_acc": [0.30, 0.325, 0.345, 0.355]}, last_gains=last_gains(runs), capped=capped(runs))
-    assert G.undertrained(arm, ("sst_acc",), MAJORITY) == ["undertrained: b reached its cap still rising on 1 of 2 runs"]
+    assert G.undertrained(arm, ("sst_acc",), MAJORITY) == [
+        "undertrained: b reached its cap before levelling off on 1 of 2 runs"]
     assert G.undertrained(_arm(curves=arm.curves, last_gains=arm.last_gains, capped=(1, 3)), ("sst_acc",), MAJORITY) == []
     assert G.undertrained(arm, ("sst_acc",), MAJORITY, fixed_budget=True) == []  # the report's own budget
     assert capped([{"curves": {}, "stopped": stop("cap", True) | {"patience": 0}}]) == (0, 0)  # no rule: no count
+    assert capped([{"curves": {}, "stopped": stop("cap", False)}]) == (1, 1)  # the cap stopped it, last step or not
 
 
 def test_a_fine_tuned_arm_under_the_frozen_probe_of_a_task_its_checkpoint_knows_is_confounded():

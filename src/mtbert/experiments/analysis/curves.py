@@ -35,9 +35,10 @@ def last_gains(records: list[dict]) -> dict[str, float]:
 
 
 def capped(records: list[dict]) -> tuple[int, int]:
-    """(runs that reached their cap while dev was still rising, runs trained under a plateau rule)."""
+    """(runs that reached their cap before their plateau rule stopped them, runs trained under a plateau rule): a run
+    the cap stopped did not level off by the rule's own standard, whatever its last evaluation did."""
     ruled = [r["stopped"] for r in records if (r.get("stopped") or {}).get("patience")]
-    return sum(s.get("by") == "cap" and bool(s.get("still_rising")) for s in ruled), len(ruled)
+    return sum(s.get("by") == "cap" for s in ruled), len(ruled)
 
 
 def still_learning(results: dict[str, dict], variant: str, metric: str) -> bool:
@@ -50,7 +51,7 @@ def gains_table(study: Study, results: dict[str, dict], arms: list[str]) -> list
     metrics = [m for m in METRICS if any(mean_curve(results, a, m) is not None for a in arms)]
     if not metrics:
         return []
-    lines = ["| arm | epochs | stopped at the cap still rising | " + " | ".join(metrics) + " |",
+    lines = ["| arm | epochs | reached the cap (not levelled off) | " + " | ".join(metrics) + " |",
              "|---|---:|---:|" + "---:|" * len(metrics)]
     for arm in arms:
         records = list(records_of(results, arm).values())

@@ -47,7 +47,7 @@ class Arm:
     # metric -> mean over seeds of each run's gain over its own last dev evaluation (runs of a plateau rule end at
     # different epochs, so the mean curve's last step is not every run's); absent: read off the mean curve
     last_gains: dict[str, float] = field(default_factory=dict)
-    capped: tuple[int, int] = (0, 0)  # runs that reached their cap still rising, of those trained under a plateau rule
+    capped: tuple[int, int] = (0, 0)  # runs that reached their cap, of those trained under a plateau rule
 
 
 def metrics_of(metric: str, than: str | None = None) -> tuple[str, ...]:
@@ -68,8 +68,8 @@ def below_floor(arm: Arm, metrics: tuple[str, ...], majority: dict) -> list[str]
 
 
 def undertrained(arm: Arm, metrics: tuple[str, ...], majority: dict, fixed_budget: bool = False) -> list[str]:
-    """Still rising by more than STILL_RISING at the end, at its cap still rising on half its runs or more (runs under
-    a plateau rule), flat at the floor, or one dev evaluation (no plateau shown)."""
+    """Still rising by more than STILL_RISING at the end, stopped by its cap rather than its plateau rule on half its
+    runs or more, flat at the floor, or one dev evaluation (no plateau shown)."""
     flat, rising, single = [], [], False
     for m in metrics:
         curve = arm.curves.get(m)
@@ -86,7 +86,7 @@ def undertrained(arm: Arm, metrics: tuple[str, ...], majority: dict, fixed_budge
             rising.append(f"{m} ({arm.last_gains.get(m, curve[-1] - curve[-2]):+.4f})")
     capped, ruled = arm.capped
     at_cap = [] if fixed_budget or not ruled or 2 * capped < ruled else [
-        f"reached its cap still rising on {capped} of {ruled} runs"]
+        f"reached its cap before levelling off on {capped} of {ruled} runs"]
     said = ([f"still rising over its last dev evaluation on {', '.join(rising)}"] if rising else []) + at_cap + (
         [f"flat at the floor on {', '.join(flat)}"] if flat else []) + (
         ["one dev evaluation, no plateau shown"] if single else [])

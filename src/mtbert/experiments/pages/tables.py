@@ -199,8 +199,8 @@ def render_report(rid: str, report: Report, studies: dict[str, Study], results: 
             if figure is not None:
                 lines += [f"Dev curves of the compared arms (the mean over seeds, to the epochs every seed "
                           f"reached) and each one's gain over its last epoch, each run read at its own end (an arm "
-                          f"still rising by more than {STILL_RISING}, or at its cap still rising on half its runs or "
-                          "more, is **still learning**: its budget ended before it levelled off):", "",
+                          f"still rising by more than {STILL_RISING}, or stopped by its cap rather than by dev levelling off on "
+                          "half its runs or more, is **still learning**: its budget ended before it levelled off):", "",
                           f"![{table.table} dev curves](figures/{figure.name})", "",
                           *gains_table(study, res, arms), ""]
         if study and study.notes:
