@@ -47,6 +47,18 @@ def test_questions_tell_better_equivalent_and_indistinguishable_apart():
     assert sts.p > 0.05 and sts.p_tost > 0.05
 
 
+def test_a_question_names_the_arm_its_cap_stopped_on_half_its_runs_unless_the_study_compares_recipes_as_shipped():
+    results = _results(SST_ONLY, QUORA_ONLY, STS_ONLY, MULTI)
+    for s in SEEDS:  # multitask: the cap stopped 3 of 5 runs; sst_only: 2 of 5
+        for variant, capped in (("multitask", s < 3), ("sst_only", s < 2)):
+            results[result_key(variant, s)]["stopped"] = {"by": "cap" if capped else "plateau", "patience": 2}
+    said = [v for _, _, v in answer(STUDY, results, "dev", MAJORITY)]
+    gate = "`multitask` reached its cap before levelling off on 3 of 5 runs"
+    assert said == [f"gated: {gate}"] * 3  # every question compares multitask; sst_only (2 of 5) passes
+    shipped = STUDY.model_copy(update={"levelled_off": False})
+    assert [v for _, _, v in answer(shipped, results, "dev", MAJORITY)][0] == "`multitask` better"
+
+
 def test_a_question_is_uninformative_when_an_arm_is_at_the_majority_class():
     at_majority = [0.63, 0.635, 0.63, 0.632, 0.63]  # not above 0.63 + 0.01
     (_, _, _), (_, part, said), _ = answer(STUDY, _results(SST_ONLY, at_majority, STS_ONLY, MULTI), "dev", MAJORITY)

@@ -131,6 +131,7 @@ class Study(BaseModel):
     questions: list[Question] = []
     question_margin: float = 0.01
     dev_only: bool = False  # a study that chooses: its page leaves test off
+    levelled_off: bool = True  # its questions need arms that levelled off (False: recipes compared as shipped, capped)
     notes: str | None = None
     superseded: str | None = None  # what in the code has changed since the results were measured
     # a table study: the published table it regenerates, its budgets per profile

@@ -1,6 +1,7 @@
 """A study's declared questions (`questions:` in its file: is b better, worse or the same as a on one metric?) read as
-verdicts over the seeds: each arm against its floor, two-sided paired t-tests and equivalence within a margin, with
-Holm's correction across the study's questions on each split."""
+verdicts over the seeds: each arm against its floor and, where its runs had a plateau rule, levelled off (the cap
+stopped fewer than half of them; a study choosing a recipe at one cap compares them as shipped), two-sided paired
+t-tests and equivalence within a margin, with Holm's correction across the study's questions on each split."""
 
 from __future__ import annotations
 
@@ -9,11 +10,24 @@ import math
 from mtbert.eval.confidence import paired_difference
 from mtbert.experiments.analysis import stats
 from mtbert.experiments.analysis import verdicts as V
+from mtbert.experiments.analysis.curves import capped
+from mtbert.experiments.analysis.ours import records_of
 from mtbert.experiments.study import Study
 
 
-def verdict(part: V.Part, a: str, b: str) -> str:
-    """The equivalence reading of one comparison, with "differ" said as which arm is better."""
+def not_levelled(study: Study, results: dict, arm: str) -> str:
+    """Why `arm` did not level off ('' where it did, had no plateau rule, or the study compares recipes as shipped)."""
+    if not study.levelled_off:
+        return ""
+    at_cap, ruled = capped(list(records_of(results, arm).values()))
+    return f"`{arm}` reached its cap before levelling off on {at_cap} of {ruled} runs" if ruled and 2 * at_cap >= ruled \
+        else ""
+
+
+def verdict(part: V.Part, a: str, b: str, gates: tuple[str, ...] = ()) -> str:
+    """The equivalence reading of one comparison, with "differ" said as which arm is better; the gates instead, if any."""
+    if gates:
+        return "gated: " + "; ".join(gates)
     said = V.part_verdict(part)
     if said == "differ":  # significant; and where TOST also holds, smaller than the margin
         small = f", by less than {part.margin:g}" if part.p_tost < V.ALPHA else ""
@@ -43,7 +57,8 @@ def answer(study: Study, results: dict, split: str, majority: dict | None = None
                             p=V.t_pvalue([y - x for x, y in zip(xa, xb)]), p_tost=V.tost_pvalue(xa, xb, margin),
                             below_floor=below))
     V.adjust_parts(parts)
-    return [(q, p, verdict(p, q.a, q.b)) for q, p in zip(questions, parts)]
+    return [(q, p, verdict(p, q.a, q.b, tuple(g for arm in (q.a, q.b) if (g := not_levelled(study, results, arm)))))
+            for q, p in zip(questions, parts)]
 
 
 def line(study: Study, results: dict, reference: dict | None, split: str) -> str:
@@ -74,6 +89,9 @@ def section(study: Study, results: dict, reference: dict | None, splits: tuple[s
                          f"{_p(p.p)} | {_p(p.p_tost)} | {said} |")
     return ("## Questions\n\n" + "\n".join(lines) + "\n\n"
             f"Paired over seeds. A verdict needs both arms above their floors (majority class + {V.FLOOR_MARGIN}, or STS "
-            f"r ≥ {V.MIN_R}). Better/worse: two-sided paired t, Holm-adjusted across this study's questions on the split, "
+            f"r ≥ {V.MIN_R})" + (" and levelled off (where their runs had a plateau rule, the cap stopped fewer than half "
+                                 "of them; else the verdict names the gate)" if study.levelled_off else
+                                 "; the arms are compared as shipped, at one cap, whether or not they levelled off") +
+            ". Better/worse: two-sided paired t, Holm-adjusted across this study's questions on the split, "
             f"below {V.ALPHA}; equivalent: two one-sided tests put the difference within ±{margin:g} (Holm likewise); "
             "otherwise the two cannot be told apart at this number of seeds, and the interval bounds what is still possible.")
