@@ -141,7 +141,8 @@ def _fake_runs(monkeypatch, diverge=(), alternate=False):
     def collect(variant, overrides, seconds):
         seed = overrides["train.seed"]
         sst = 0.40 + 0.01 * seed + ((0.03 * (-1) ** seed if alternate else 0.03) if variant == "fancy" else 0.0)
-        return {"variant": variant, "overrides": overrides, "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}}}
+        return {"variant": variant, "overrides": overrides, "metrics": {"dev": {"sst_acc": sst, "overall": 0.6 + sst / 10}},
+                "wall_seconds": seconds}
 
     monkeypatch.setattr(dvc, "exp_run", exp_run)
     monkeypatch.setattr(dvc.R, "collect", collect)
