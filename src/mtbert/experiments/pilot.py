@@ -40,9 +40,9 @@ def kinds(studies: dict[str, Study], profile: str) -> list[Kind]:
         seeded = sorted(study.runs(), key=lambda vs: (vs[1] is not None, vs[1] or 0))  # lowest seed first
         for variant, seed in seeded:
             overrides = study.overrides(profile, variant, seed, base)
-            if budget_id(overrides) in seen:
+            if (key := budget_id(overrides)) in seen:
                 continue
-            seen.add(budget_id(overrides))
+            seen.add(key)
             out.setdefault(kind_of(overrides), []).append(Run(study, profile, variant, seed, overrides))
     return [Kind(runs) for runs in out.values()]
 
