@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from mtbert.experiments.analysis import gates as G
+from mtbert.experiments.analysis.claims import summary_line
 from mtbert.experiments.analysis.rules import PENDING, UNDECIDED, decide, joint
 
 MAJORITY = {"dev": {"sst_acc": 0.25, "quora_acc": 0.61}}
@@ -108,6 +109,17 @@ def test_the_claim_verdict_from_its_parts_and_their_gates():
 def _arm(name="b", means=None, curves=None, fine_tuned=True, checkpoint=MINILM, **kw):
     means = {"sst_acc": 0.45, "quora_acc": 0.80, "sts_pearson": 0.85, "overall": 0.72} if means is None else means
     return G.Arm(name, "dev", means, {k: np.array(v) for k, v in (curves or {}).items()}, fine_tuned, checkpoint, **kw)
+
+
+def test_the_summary_counts_answered_claims_and_the_gates_that_stopped_the_rest():
+    counts = {"reproduced": 2, "contradicted": 1, "not distinguishable": 3, "not testable at this profile": 4,
+              "not testable here": 1, "awaiting runs": 2}
+    line = summary_line(counts, {"encoder confound": 1, "undertrained": 3, "below floor": 1})
+    assert line == ("13 claims; 6 with an experiment that can answer at this profile: 2 reproduced, 1 contradicted, "
+                    "3 not distinguishable. 4 not testable at this profile (the gates that stopped them: undertrained "
+                    "in 3, below floor in 1, encoder confound in 1). 1 not testable here; 2 awaiting runs.")
+    assert summary_line({"reproduced": 1}, {}) == "1 claims; 1 with an experiment that can answer at this profile: " \
+                                                  "1 reproduced."
 
 
 def test_an_arm_still_rising_at_its_end_is_undertrained_and_a_levelled_one_is_not():

@@ -46,6 +46,20 @@ def test_the_committed_claims_page_is_what_the_committed_results_say(committed):
     assert ("Of them, the pilot" in committed["page"]) == bool(committed["pilots"])
 
 
+def test_the_readme_status_quotes_the_claims_page(committed):
+    """The README's Status is the page's summary sentence and its hours (the whole profile's, the pilot's); links
+    may point elsewhere from the README's folder."""
+    lines = committed["page"].splitlines()
+    quoted = [lines[lines.index("## Summary") + 2]] + [ln for ln in lines if ln.startswith(("Every table study",
+                                                                                              "Of them, the pilot"))]
+    def plain(text: str) -> str:
+        return " ".join(re.sub(r"\]\([^)]*\)", "]", text).split())
+
+    readme = plain((ROOT / "README.md").read_text())
+    for line in quoted:
+        assert plain(line) in readme, f"README.md's Status lacks this line of claims.md:\n{line}"
+
+
 def _runs(results: dict, arm: str, seeds: list[int]) -> list[dict]:
     return [results[f"{arm}@seed{s}"] for s in seeds]
 

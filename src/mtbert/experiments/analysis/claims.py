@@ -235,6 +235,23 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
     return rows
 
 
+ANSWERED = ("reproduced", "contradicted", "published size ruled out", "not distinguishable")
+
+
+def summary_line(counts: dict[str, int], stopped_by: dict[str, int]) -> str:
+    """The page's verdicts in one sentence (the README's Status quotes it): claims an experiment here can answer and
+    their verdicts, then what stopped the rest; `stopped_by` counts the gated claims each gate stopped."""
+    testable = sum(counts.get(k, 0) for k in ANSWERED)
+    said = ", ".join(f"{counts[k]} {k}" for k in ANSWERED if counts.get(k))
+    line = (f"{sum(counts.values())} claims; {testable} with an experiment that can answer at this profile"
+            + (f": {said}." if said else "."))
+    if counts.get(R.GATED):
+        gates = ", ".join(f"{g} in {n}" for g, n in sorted(stopped_by.items(), key=lambda kv: (-kv[1], kv[0])))
+        line += f" {counts[R.GATED]} {R.GATED} (the gates that stopped them: {gates})."
+    rest = [f"{counts[k]} {k}" for k in ("not testable here", R.AWAITING) if counts.get(k)]
+    return line + (f" {'; '.join(rest).capitalize()}." if rest else "")
+
+
 def claim_verdict(rows: list[dict]) -> str:
     return R.joint([r["verdict"] for r in rows], [r["gated"] for r in rows],
                    [bool(r["decision"] and r["decision"].published_ruled_out) for r in rows])
@@ -353,7 +370,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
                 f"[pilot.{profile}.md](pilot.{profile}.md)): {cost_line(pilot)}"] if pilot else []),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]
-    body, counts = [], {}
+    body, counts, stopped_by = [], {}, {}
     any_stale = False
     for c in claims:
         budget = (f"; about a budget the report states, ours at profile {', '.join(c.fixed_budget.profiles)}"
@@ -374,6 +391,9 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         any_stale |= stale
         mark = f" {STALE_MARK}" if stale else ""
         gates = sorted({g.split(":")[0] for r in rows for g in r["gates"]})
+        if joint == R.GATED:
+            for g in gates:
+                stopped_by[g] = stopped_by.get(g, 0) + 1
         said = [f"gated parts: {', '.join(gates)}"] if gates else []
         said += ["caveat"] if c.caveat else []
         summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}"
@@ -390,12 +410,5 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         setup += (f" {STALE_MARK}: some of the runs compared came from older pipeline code than this commit's, or "
                   "from params the study has changed since (`make tables` reruns them).")
     lines[lines.index("{setup}")] = setup
-    order = ["reproduced", "contradicted", "published size ruled out", "not distinguishable",
-             "not testable at this profile", "not testable here", R.AWAITING]
-    tally = "; ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
-    testable = sum(v for k, v in counts.items() if k not in ("not testable at this profile", "not testable here",
-                                                              R.AWAITING))
-    total = sum(counts.values())
-    lines += ["## Summary", "", f"{total} claims; {testable} with an experiment that can answer at this profile. "
-              f"Verdicts: {tally}.", ""]
+    lines += ["## Summary", "", summary_line(counts, stopped_by), ""]
     return "\n".join(lines + summary + [""] + body).rstrip() + "\n"

@@ -19,6 +19,7 @@ CONTRADICTS = ("reversed", "harm", "gain", "differ")
 UNDECIDED = "not distinguishable"
 PENDING = "second look pending"  # undecided at the seed plan's first look: its second decides
 AWAITING = "awaiting runs"
+GATED = "not testable at this profile"  # a claim with a gated part and no part against it
 
 
 @dataclass
@@ -129,7 +130,7 @@ def joint(verdicts: list[str], gated: list[bool], ruled_out: list[bool]) -> str:
     if any(v in CONTRADICTS for v, g in zip(verdicts, gated) if not g):
         return "contradicted"
     if any(gated):
-        return "not testable at this profile"
+        return GATED
     if any(v in ("not run yet", PENDING) or v.startswith("awaiting") for v in verdicts):
         return AWAITING
     if all(v in SUPPORTS for v in verdicts):
