@@ -5,6 +5,7 @@ cut-off study resumes with what is missing."""
 from __future__ import annotations
 
 import json
+import time
 
 import yaml
 from conftest import tiny_workspace
@@ -54,3 +55,28 @@ def test_two_workers_give_every_run_the_numbers_one_worker_gives_and_a_rerun_res
         {k: v["wall_seconds"] for k, v in kept.items()}  # only the missing run ran again
     assert resumed["recipe@seed1"]["metrics"] == runs["recipe@seed1"]["metrics"]
     assert resumed["recipe@seed1"]["curves"] == runs["recipe@seed1"]["curves"]
+
+
+def test_a_run_cut_off_and_resumed_records_the_time_of_both_legs(tmp_path):
+    from mtbert.experiments.analysis.cost import elapsed_hours
+    from mtbert.experiments.executors.ledger import Ledger
+
+    path = tmp_path / ".state" / "ledger.json"
+    first = Ledger(path, every=0.05).__enter__()  # a leg killed mid-way: never exited, its last write stays
+    time.sleep(0.3)
+    assert json.loads(path.read_text())["wall_seconds"] >= 0.2
+    path.write_text(json.dumps({"wall_seconds": 600.0, "cpu_seconds": 550.0, "legs": 1}))  # what it had spent
+    first._stop.set()
+    first._thread.join()
+    with Ledger(path, every=0.05) as second:
+        sum(i * i for i in range(3_000_000))  # some CPU time of its own
+        spent = second.totals()
+    assert spent["legs"] == 2 and spent["earlier_wall_seconds"] == 600.0
+    assert 600.0 <= spent["wall_seconds"] < 610 and 550.0 < spent["cpu_seconds"] < 560
+    assert not path.exists()  # a finished leg leaves nothing for a later rerun of the same run to add
+    with Ledger(path) as fresh:
+        assert "legs" not in fresh.totals() and fresh.totals()["wall_seconds"] < 5
+    # the profile's wall time: this leg's [started, finished] plus the earlier legs' seconds
+    record = {"started": "2026-12-02T10:00:00+00:00", "finished": "2026-12-02T10:30:00+00:00",
+              "earlier_wall_seconds": 1800.0}
+    assert elapsed_hours([record]) == 1.0

@@ -7,9 +7,11 @@ from datetime import datetime
 
 def elapsed_hours(records: list[dict]) -> float:
     """Wall-clock hours the runs took together: the union of their [started, finished] intervals (runs in parallel
-    count once, pauses between sessions not at all), plus the wall time of records without timestamps."""
+    count once, pauses between sessions not at all), plus the wall time of records without timestamps and of the
+    earlier legs of runs cut off and resumed (their intervals cover the last leg only)."""
     spans, loose = [], 0.0
     for r in records:
+        loose += r.get("earlier_wall_seconds") or 0
         if r.get("started") and r.get("finished"):
             spans.append((datetime.fromisoformat(r["started"]).timestamp(),
                           datetime.fromisoformat(r["finished"]).timestamp()))

@@ -8,16 +8,15 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-import resource
-import time
 from pathlib import Path
 from typing import Any
 
 from mtbert.experiments.executors import Done
+from mtbert.experiments.executors.ledger import Ledger
 from mtbert.experiments.provenance import code_version
 from mtbert.experiments.record import collect, diverged, diverged_record, now
 from mtbert.experiments.study import Run
-from mtbert.experiments.workspace import entered, run_stages
+from mtbert.experiments.workspace import STATE, entered, run_stages
 
 
 def run_one(root: str, variant: str, overrides: dict[str, Any], workspace: str, threads: int, code: str,
@@ -27,13 +26,12 @@ def run_one(root: str, variant: str, overrides: dict[str, Any], workspace: str, 
     import torch
 
     torch.set_num_threads(threads)
-    start, started, ws = time.perf_counter(), now(), Path(workspace).resolve()
-    with entered(Path(root).resolve(), ws, overrides) as params:
+    started, ws = now(), Path(workspace).resolve()
+    with entered(Path(root).resolve(), ws, overrides) as params, Ledger(Path(STATE) / "ledger.json") as ledger:
         device = torch.cuda.get_device_name() if torch.cuda.is_available() else f"CPU, {threads} threads"
 
-        def where() -> dict:  # when it ran (runs at once overlap: the profile's wall time counts them once), CPU time
-            return {"device": device, "threads": threads, "direct": True, "started": started, "finished": now(),
-                    "cpu_seconds": round(_cpu_seconds(), 1)}
+        def where() -> dict:  # when this leg ran (runs at once overlap: the profile's wall time counts them once)
+            return {"device": device, "threads": threads, "direct": True, "started": started, "finished": now()}
 
         try:
             with open("run.log", "w") as log:
@@ -42,14 +40,10 @@ def run_one(root: str, variant: str, overrides: dict[str, Any], workspace: str, 
             reason = diverged(f"{Path('run.log').read_text()}\n{err}")
             if reason is None:
                 raise
-            return diverged_record(variant, overrides, reason, time.perf_counter() - start) | where()
-        return collect(variant, overrides, time.perf_counter() - start) | where()
-
-
-def _cpu_seconds() -> float:
-    """CPU time of this process (a run's own: each runs in a fresh one) and of any it waited for."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+            spent = ledger.totals()
+            return diverged_record(variant, overrides, reason, spent["wall_seconds"]) | where() | spent
+        spent = ledger.totals()
+        return collect(variant, overrides, spent["wall_seconds"]) | where() | spent
 
 
 class Direct:
