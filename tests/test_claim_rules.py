@@ -184,3 +184,26 @@ def test_an_inert_manipulation_is_caught_by_identical_metrics_or_its_recorded_si
                                           "(< 0.001)"]
     b.diagnostics = {"smart/relative_size": 0.09}
     assert G.inert(a, b, same, moved) == []
+
+
+def test_a_claims_finding_line_names_its_parts_intervals_published_sizes_and_gates():
+    from types import SimpleNamespace
+
+    from mtbert.experiments.analysis.claims import FINDING_PARTS, finding
+    from mtbert.experiments.analysis.rules import Decision
+
+    def row(verdict, gates=(), ruled=False, than=None):
+        d = Decision(0.02, 0.01, 0.03, 0.987, 5, 0.01, "t", verdict, published=-0.05, published_ruled_out=ruled)
+        return {"a": "simple", "b": "lstm", "split_a": "test", "split_b": "test", "metric": "sst_acc", "than": than,
+                "published": -0.05, "decision": d, "gates": list(gates), "gated": bool(gates), "verdict": verdict}
+
+    claim = SimpleNamespace(report="002", id="lstm-head-lowers-sst")
+    line = finding(claim, [row("reversed", ruled=True), row("reversed", gates=["undertrained: lstm rose", "below floor: x"],
+                                                             ruled=True)], "contradicted")
+    assert line == ("- **002 · [lstm-head-lowers-sst](#002--lstm-head-lowers-sst)**: contradicted. simple → lstm, "
+                    "sst_acc (test) +0.020 [+0.010, +0.030] against the published -0.050 (ruled out): reversed; "
+                    "simple → lstm, sst_acc (test) +0.020 [+0.010, +0.030] against the published -0.050: gated "
+                    "(undertrained, below floor).")  # a gated part rules nothing out: it was not tested
+    many = finding(claim, [row("reproduced")] * FINDING_PARTS + [row("x", gates=["inert: same"]), row("reproduced")],
+                   "not testable at this profile")
+    assert many.endswith("; and 2 more parts (1 gated).")

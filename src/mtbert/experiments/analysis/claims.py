@@ -303,6 +303,35 @@ def _part_line(row: dict, study: Study, results: dict) -> str:
     return f"| {arms} | {metric} ({splits}) | {values} | {shown} | {ours} | {_seeds_text(row)} | {ptext} | {verdict}{mark} |"
 
 
+FINDING_PARTS = 4  # parts spelled out in a claim's one-line finding; the rest counted
+
+
+def _part_finding(row: dict) -> str:
+    """One part in words: the comparison, our interval beside the published size, and its verdict or its gates."""
+    arms = f"{row['a']} → {row['b']}" if row["a"] != row["b"] else row["a"]
+    split = row["split_a"] if row["split_a"] == row["split_b"] else f"{row['split_a']} → {row['split_b']}"
+    said = f"{arms}, {row['metric']}" + (f" − {row['than']}" if row["than"] else "") + f" ({split})"
+    d: R.Decision | None = row["decision"]
+    if d is not None and d.n and not math.isnan(d.low):
+        said += f" {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
+    if row["published"] is not None:
+        said += f" against the published {row['published']:+.3f}" + (" (ruled out)" if d and d.published_ruled_out
+                                                                       and not row["gates"] else "")
+    if row["gates"]:
+        return said + ": gated (" + ", ".join(dict.fromkeys(g.split(":")[0] for g in row["gates"])) + ")"
+    return said + f": {row['verdict']}"
+
+
+def finding(claim: Claim, rows: list[dict], joint: str) -> str:
+    """A claim's finding in one line a researcher could quote: its verdict, then each part (the first few)."""
+    parts = [_part_finding(r) for r in rows[:FINDING_PARTS]]
+    rest = rows[FINDING_PARTS:]
+    if rest:
+        gated = sum(r["gated"] for r in rest)
+        parts.append(f"and {len(rest)} more part{'s' * (len(rest) > 1)} ({gated} gated)")
+    return f"- **{claim.report} · [{claim.id}](#{claim.report}--{claim.id})**: {joint}. " + "; ".join(parts) + "."
+
+
 METHOD = [
     "- **Gates first.** A part gets a verdict only if the experiment can answer it. Each compared arm is checked, over "
     "the seeds the part reads, on the compared metric (for an overall score also its three components, for a `than` "
@@ -370,6 +399,9 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
                 f"[pilot.{profile}.md](pilot.{profile}.md)): {cost_line(pilot)}"] if pilot else []),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]
+    findings = ["## Findings, one line each", "",
+                "Each claim's verdict, then its parts: ours b − a [interval at the part's level] against the published "
+                "b − a, and the part's verdict or the gates that stopped it (details in the claim's section).", ""]
     body, counts, stopped_by = [], {}, {}
     any_stale = False
     for c in claims:
@@ -380,6 +412,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         if c.untestable:
             counts["not testable here"] = counts.get("not testable here", 0) + 1
             summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | not testable here |")
+            findings.append(f"- **{c.report} · [{c.id}](#{c.report}--{c.id})**: not testable here.")
             body += head + [f"**Not testable here:** {c.untestable.strip()}", ""]
             continue
         study = studies[c.study]
@@ -398,6 +431,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         said += ["caveat"] if c.caveat else []
         summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}"
                        + (f" ({'; '.join(said)})" if said else "") + f"{mark} |")
+        findings.append(finding(c, rows, joint) + (" (caveat in its section)" if c.caveat else ""))
         caveat = [f"*Caveat:* {c.caveat.strip()}", ""] if c.caveat else []
         body += head + [f"**Verdict: {joint}**{mark}", "", *caveat,
                         "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [interval] (level) | "
@@ -411,4 +445,4 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
                   "from params the study has changed since (`make tables` reruns them).")
     lines[lines.index("{setup}")] = setup
     lines += ["## Summary", "", summary_line(counts, stopped_by), ""]
-    return "\n".join(lines + summary + [""] + body).rstrip() + "\n"
+    return "\n".join(lines + summary + [""] + findings + [""] + body).rstrip() + "\n"
