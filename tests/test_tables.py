@@ -444,3 +444,18 @@ def test_every_executor_refuses_uncommitted_params_or_code(tiny_repo, executor):
     (tiny_repo / "src" / "m.py").write_text("# edited training code\n")
     with pytest.raises(RuntimeError, match="commit or stash"):
         study_main(["run", "studies/s.yaml", "--executor", executor])
+
+
+def test_the_second_look_budget_counts_only_runs_at_the_current_code(monkeypatch):
+    from types import SimpleNamespace
+
+    from mtbert.experiments import extend
+
+    def run(code, start, end):
+        return {"code": code, "started": f"2026-12-02T{start}:00+00:00", "finished": f"2026-12-02T{end}:00+00:00"}
+
+    records = {"a@seed0": run("new", "10:00", "11:00"), "a@seed1": run("old", "08:00", "10:00")}
+    monkeypatch.setattr(extend.store, "load", lambda study, profile: records)
+    studies = {"x": SimpleNamespace(same_runs_as=None), "y": SimpleNamespace(same_runs_as="x")}
+    assert extend.spent_hours(studies, "cpu", "new") == pytest.approx(1.0)
+    assert extend.spent_hours(studies, "cpu", "old") == pytest.approx(2.0)

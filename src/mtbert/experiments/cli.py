@@ -179,10 +179,10 @@ def tables_main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pilot", action="store_true",
                     help="run only the pilot (the lowest seed of one variant of each kind of arm: experiments/pilot.py) "
                          "and write its projection of the whole profile to reports/tables/pilot.<profile>.md")
-    ap.add_argument("--budget-hours", type=float, default=12.0,
+    ap.add_argument("--budget-hours", type=float, default=24.0,
                     help="after the studies' own seeds, comparisons undecided at the seed plan's first look get the "
-                         "seeds of its second (analysis/plan.py) while the profile's runs so far took less wall time "
-                         "than this (0: none)")
+                         "seeds of its second (analysis/plan.py) while the profile's runs at this code so far took less "
+                         "wall time than this (0: none; 24: the cpu profile's limit on 2 cores)")
     add_executor_args(ap)
     ap.add_argument("--steps", type=int, default=2, help="dry-run: training steps per stage")
     ap.add_argument("--checkpoint", default="bert-base", choices=sorted(SHAPES),

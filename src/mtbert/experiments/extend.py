@@ -65,9 +65,11 @@ def undecided(claims: list[Claim], studies: dict[str, Study], published: Publish
     return list(todo.values())
 
 
-def spent_hours(studies: dict[str, Study], profile: str) -> float:
-    """Wall-clock hours the profile's runs took so far (runs in parallel counted once)."""
-    return elapsed_hours([r for s in studies.values() if not s.same_runs_as for r in store.load(s, profile).values()])
+def spent_hours(studies: dict[str, Study], profile: str, code: str) -> float:
+    """Wall-clock hours the profile's runs at `code` took so far (runs in parallel counted once): records of older
+    code (a rerun at new code starts its budget afresh) are not part of it."""
+    return elapsed_hours([r for s in studies.values() if not s.same_runs_as for r in store.load(s, profile).values()
+                          if r.get("code") == code])
 
 
 def extend(claims: list[Claim], studies: dict[str, Study], published: Published, profile: str, code: str,
@@ -76,11 +78,11 @@ def extend(claims: list[Claim], studies: dict[str, Study], published: Published,
     """Round after round, the runs the seed plan asks for (`run` runs a round), until none is left or the budget is
     spent; runs made."""
     made = 0
-    while spent_hours(studies, profile) < budget_hours:
+    while spent_hours(studies, profile, code) < budget_hours:
         todo = undecided(claims, studies, published, profile, code, reference)
         if not todo:
             break
-        print(f"{len(todo)} more runs for comparisons the seed plan has not finished ({spent_hours(studies, profile):.1f} h of "
+        print(f"{len(todo)} more runs for comparisons the seed plan has not finished ({spent_hours(studies, profile, code):.1f} h of "
               f"{budget_hours} spent)", flush=True)
         run(todo)
         made += len(todo)
