@@ -191,45 +191,38 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
             raise ValueError(f"{CLAIMS}: claim {claim.id}, part {a} → {b} on {part.metric}: the report prints no effect "
                              "to take the claimed direction from; give the part test: increase, decrease or no_gain")
         common, diverged = paired_seeds(results, claim, part)
-        seeds = plan.analysed(common)
         stale = any(is_stale(r, code) for arm in (a, b) for r in records_of(results, arm).values())
         row = {"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric, "than": part.than,
                "test": part.test, "published": effect, "stale": stale, "ran": len(common), "common": common,
-               "diverged": diverged, "seeds": seeds, "gates": [], "gated": False}
+               "diverged": diverged, "seeds": [], "gates": [], "gated": False}
         if not common:
             row.update(decision=None, verdict="not run yet", text=None)
             rows.append(row)
             continue
-        read = seeds or common  # before the first look the gates read what there is: more seeds cannot lift them
-        arm_a, per_a = arm_view(results, a, split_a, read)
-        arm_b, per_b = arm_view(results, b, split_b, read)
-        metrics = G.metrics_of(part.metric, part.than)
-        gates = []
-        for arm in (arm_a, arm_b) if a != b or split_a != split_b else (arm_a,):
-            records = [records_of(results, arm.name)[s] for s in read]
-            changed = sorted({c for r in records for c in r.get("params_changed") or []})
-            if changed:
-                gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
-            stated = claim.fixed_budget is not None and claim.fixed_budget.covers(arm.name, records[0].get("profile"))
-            gates += G.below_floor(arm, metrics, majority)
-            gates += G.undertrained(arm, metrics, majority, stated)
-            gates += G.encoder_confound(arm, metrics, probe, probe_checkpoint)
-        gates += G.inert(arm_a, arm_b, per_a, per_b)
-        gates = list(dict.fromkeys(gates))  # a dev → test part's one arm can fail the same gate twice
-        if not seeds:
-            row.update(decision=None, gates=gates, gated=bool(gates), text=None,
-                       verdict="gated" if gates else f"awaiting seeds ({len(common)} of the plan's first "
-                                                     f"{plan.LOOKS[0]} paired)")
+        looks = [k for k in plan.LOOKS if k <= len(common)]
+        if not looks:  # before the first look: the gates on what there is, provisional (more seeds may lift them)
+            gates = _gates(claim, part, a, b, split_a, split_b, results, sorted(common), majority, probe,
+                           probe_checkpoint)
+            row.update(decision=None, gates=gates, text=None,
+                       verdict=f"awaiting seeds ({len(common)} of the plan's first {plan.LOOKS[0]} paired)"
+                               + (f"; provisionally gated: {'; '.join(gates)}" if gates else ""))
             rows.append(row)
             continue
-        value = lambda r: r[part.metric] - (r[part.than] if part.than else 0.0)  # noqa: E731
-        diffs = [value(y) - value(x) for x, y in zip(per_a, per_b)]
-        decision = R.decide(diffs, kind, direction, claim.margin, len(claim.parts), plan.NOMINAL_ALPHA, effect)
+        for k in looks:  # the plan's looks in turn: the first that gates or decides the part is the one it is read at
+            seeds = sorted(common)[:k]
+            gates = _gates(claim, part, a, b, split_a, split_b, results, seeds, majority, probe, probe_checkpoint)
+            _, per_a = arm_view(results, a, split_a, seeds)
+            _, per_b = arm_view(results, b, split_b, seeds)
+            value = lambda r: r[part.metric] - (r[part.than] if part.than else 0.0)  # noqa: E731
+            diffs = [value(y) - value(x) for x, y in zip(per_a, per_b)]
+            decision = R.decide(diffs, kind, direction, claim.margin, len(claim.parts), plan.NOMINAL_ALPHA, effect)
+            if gates or decision.verdict != R.UNDECIDED:
+                break
         degenerate = decision.verdict.startswith("degenerate")
         # undecided at a look before the last: the plan's next look decides, not this one
         pending = not gates and decision.verdict == R.UNDECIDED and plan.next_look(len(seeds)) is not None
         verdict = "gated" if gates else (R.PENDING if pending else decision.verdict)
-        row.update(decision=decision, gates=gates, gated=bool(gates) or degenerate, verdict=verdict,
+        row.update(seeds=seeds, decision=decision, gates=gates, gated=bool(gates) or degenerate, verdict=verdict,
                    text=decision.text() + (f"; {R.PENDING} ({plan.next_look(len(seeds))} seeds)" if pending else ""))
         rows.append(row)
     return rows
@@ -250,6 +243,26 @@ def summary_line(counts: dict[str, int], stopped_by: dict[str, int]) -> str:
         line += f" {counts[R.GATED]} {R.GATED} (the gates that stopped them: {gates})."
     rest = [f"{counts[k]} {k}" for k in ("not testable here", R.AWAITING) if counts.get(k)]
     return line + (f" {'; '.join(rest).capitalize()}." if rest else "")
+
+
+def _gates(claim: Claim, part, a: str, b: str, split_a: str, split_b: str, results: dict, seeds: list[int],
+           majority: dict, probe: dict, probe_checkpoint: str | None) -> list[str]:
+    """Every gate a part fails on `seeds`, each arm checked on the compared metrics (see METHOD)."""
+    arm_a, per_a = arm_view(results, a, split_a, seeds)
+    arm_b, per_b = arm_view(results, b, split_b, seeds)
+    metrics = G.metrics_of(part.metric, part.than)
+    gates = []
+    for arm in (arm_a, arm_b) if a != b or split_a != split_b else (arm_a,):
+        records = [records_of(results, arm.name)[s] for s in seeds]
+        changed = sorted({c for r in records for c in r.get("params_changed") or []})
+        if changed:
+            gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
+        stated = claim.fixed_budget is not None and claim.fixed_budget.covers(arm.name, records[0].get("profile"))
+        gates += G.below_floor(arm, metrics, majority)
+        gates += G.undertrained(arm, metrics, majority, stated)
+        gates += G.encoder_confound(arm, metrics, probe, probe_checkpoint)
+    gates += G.inert(arm_a, arm_b, per_a, per_b)
+    return list(dict.fromkeys(gates))  # a dev → test part's one arm can fail the same gate twice
 
 
 def claim_verdict(rows: list[dict]) -> str:
@@ -295,7 +308,7 @@ def _part_line(row: dict, study: Study, results: dict) -> str:
         ours = f"{d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}] ({100 * d.level:.1f}%)"
         p = "< 0.001" if d.p < 0.001 else f"{d.p:.3f}"
         ptext = "–" if row["gates"] else f"{p} ({d.test})"  # a gated part is not tested
-    if row["gates"]:
+    if row["gates"] and row["gated"]:
         verdict = "**gated**: " + "; ".join(row["gates"])
     else:
         verdict = row["text"] if d is not None else row["verdict"]
@@ -317,7 +330,7 @@ def _part_finding(row: dict) -> str:
     if row["published"] is not None:
         said += f" against the published {row['published']:+.3f}" + (" (ruled out)" if d and d.published_ruled_out
                                                                        and not row["gates"] else "")
-    if row["gates"]:
+    if row["gates"] and row["gated"]:
         return said + ": gated (" + ", ".join(dict.fromkeys(g.split(":")[0] for g in row["gates"])) + ")"
     return said + f": {row['verdict']}"
 
@@ -423,7 +436,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         stale = any(r["stale"] for r in rows)
         any_stale |= stale
         mark = f" {STALE_MARK}" if stale else ""
-        gates = sorted({g.split(":")[0] for r in rows for g in r["gates"]})
+        gates = sorted({g.split(":")[0] for r in rows if r["gated"] for g in r["gates"]})
         if joint == R.GATED:
             for g in gates:
                 stopped_by[g] = stopped_by.get(g, 0) + 1
