@@ -22,7 +22,7 @@ from mtbert.experiments.analysis.curves import capped, last_gains, mean_curve
 from mtbert.experiments.analysis.ours import STALE_MARK, is_stale, records_of
 from mtbert.experiments.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.experiments.store import load_reference
-from mtbert.experiments.study import Study
+from mtbert.experiments.study import Study, split_key
 
 CLAIMS = Path("studies/claims.yaml")
 
@@ -153,7 +153,8 @@ def arm_view(results: dict[str, dict], variant: str, split: str, seeds: list[int
     per_seed = [records[s]["metrics"][split] for s in seeds]
     metrics = {m for r in per_seed for m, v in r.items() if v is not None}
     means = {m: float(np.mean([r[m] for r in per_seed])) for m in metrics if all(r.get(m) is not None for r in per_seed)}
-    curves = {m: c for m in CURVE_METRICS if (c := mean_curve(results, variant, m)) is not None}
+    read_only = {k: r for k, r in results.items() for name, seed in [split_key(k)] if name == variant and seed in seeds}
+    curves = {m: c for m in CURVE_METRICS if (c := mean_curve(read_only, variant, m)) is not None}
     first = records[seeds[0]] if seeds else {}
     params = first.get("overrides", {})
     diag = [records[s].get("diagnostics") or {} for s in seeds]
@@ -330,8 +331,11 @@ def _part_finding(row: dict) -> str:
     if row["published"] is not None:
         said += f" against the published {row['published']:+.3f}" + (" (ruled out)" if d and d.published_ruled_out
                                                                        and not row["gates"] else "")
+    names = ", ".join(dict.fromkeys(g.split(":")[0] for g in row["gates"]))
     if row["gates"] and row["gated"]:
-        return said + ": gated (" + ", ".join(dict.fromkeys(g.split(":")[0] for g in row["gates"])) + ")"
+        return said + f": gated ({names})"
+    if row["gates"]:  # before the first look
+        return said + f": {row['verdict'].split(';')[0]}, provisionally gated ({names})"
     return said + f": {row['verdict']}"
 
 
