@@ -162,7 +162,8 @@ def arm_view(results: dict[str, dict], variant: str, split: str, seeds: list[int
     diagnostics = {k: float(np.mean([d[k] for d in diag if k in d])) for k in keys}
     read = [records[s] for s in seeds]
     return G.Arm(variant, split, means, curves, params.get("train.mode") == "full", params.get("model.checkpoint"),
-                 params, diagnostics, last_gains(read), capped(read)), per_seed
+                 params, diagnostics, last_gains(read), capped(read),
+                 {m: [r[m] for r in per_seed] for m in means}), per_seed
 
 
 def paired_seeds(results: dict[str, dict], claim: Claim, part: ClaimPart) -> tuple[list[int], dict[str, int]]:

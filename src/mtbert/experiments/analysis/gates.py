@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from mtbert.experiments.analysis.verdicts import floor
 
@@ -48,6 +49,7 @@ class Arm:
     # different epochs, so the mean curve's last step is not every run's); absent: read off the mean curve
     last_gains: dict[str, float] = field(default_factory=dict)
     capped: tuple[int, int] = (0, 0)  # runs that reached their cap, of those trained under a plateau rule
+    values: dict[str, list[float]] = field(default_factory=dict)  # metric -> its value on each seed read
 
 
 def metrics_of(metric: str, than: str | None = None) -> tuple[str, ...]:
@@ -93,19 +95,28 @@ def undertrained(arm: Arm, metrics: tuple[str, ...], majority: dict, fixed_budge
     return [f"undertrained: {arm.name} " + "; ".join(said)] if said else []
 
 
+def upper_bound(values: list[float], level: float = 0.95) -> float:
+    """The upper end of the two-sided t interval of the values' mean (their one value, for one)."""
+    if len(values) < 2:
+        return float(np.mean(values))
+    half = stats.t.ppf((1 + level) / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
+    return float(np.mean(values) + half)
+
+
 def encoder_confound(arm: Arm, metrics: tuple[str, ...], probe: dict, probe_checkpoint: str | None) -> list[str]:
-    """A fine-tuned arm below the frozen probe of its own checkpoint on a task that checkpoint was trained for (why:
-    TRAINED_FOR)."""
+    """A fine-tuned arm credibly below the frozen probe of its own checkpoint on a task that checkpoint was trained
+    for (why: TRAINED_FOR): the 95% interval of its mean over the seeds read lies below the probe, so that an arm
+    within noise of the probe is not gated by chance."""
     trained = TRAINED_FOR.get(arm.checkpoint or "", {})
     if not arm.fine_tuned or not trained or arm.checkpoint != probe_checkpoint:
         return []
     under = []
     for m in metrics:
         ref, value = probe.get(arm.split, {}).get(m), arm.means.get(m)
-        if m in trained and ref is not None and value is not None and value < ref:
+        if m in trained and ref is not None and value is not None and upper_bound(arm.values.get(m, [value])) < ref:
             under.append(f"{m} {value:.4f} < {ref:.4f}")
-    return [f"encoder confound: {arm.name} (fine-tuned, {arm.split}) below the frozen probe on {', '.join(under)}"] \
-        if under else []
+    return [f"encoder confound: {arm.name} (fine-tuned, {arm.split}) below the frozen probe on {', '.join(under)} "
+            f"(95% interval over seeds)"] if under else []
 
 
 def inert(a: Arm, b: Arm, per_seed_a: list[dict[str, float]], per_seed_b: list[dict[str, float]]) -> list[str]:
