@@ -48,6 +48,6 @@ def test_kinds_group_runs_by_what_they_cost_and_count_a_shared_run_once(tmp_path
     assert total == (sum(r["hours"] for r in rows) / 2, sum(r["cap_hours"] for r in rows) / 2)
     page = pilot.render(rows, total, "p", 2)
     assert "| one-a-seed0 | 4 | 10.0 | epoch 2 of 4, by plateau | 0.67 | 1.33 |" in page
-    assert f"**Projected: {total[0]:.1f} h wall** at 2 runs at once, at most {total[1]:.1f} h" in page
+    assert f"**Projected: {total[1]:.1f} h wall if every run trained to its cap**, {total[0]:.1f} h as the pilots stopped, at 2 runs at once" in page
     assert pilot.projection(groups, "c2", workers=2)[1] is None  # records of other code are no pilot of this code
     assert [r["wall_seconds"] for r in pilot.pilot_records(groups, "c1")] == [600.0, 1200.0, 60.0, 900.0]

@@ -84,11 +84,17 @@ def projection(groups: list[Kind], code: str, workers: int) -> tuple[list[dict],
 def render(rows: list[dict], total: tuple[float, float] | None, profile: str, workers: int) -> str:
     """The pilot's page: each kind's pilot, how it stopped and what its runs would take."""
     lines = [f"# Pilot of the `{profile}` table profile", "",
-             "One run (the lowest seed of the first variant) of each kind of arm, the params that set a run's cost "
-             "being the same within a kind (`experiments/pilot.py`), run before the full profile and kept as part of "
-             "it. A kind's projected core-hours are its pilot's wall time times its runs; the bound, as if every run "
-             "of the kind trained to its cap.", "",
-             "| pilot run | runs of its kind | pilot wall (min) | stopped | projected (core-h) | bound (core-h) |",
+             "One run (the lowest seed of the first variant) of each kind of arm, run before the full profile and kept "
+             "as part of it. A kind is the runs that share the params we take to set a run's cost (`COST_KEYS` in "
+             "`experiments/pilot.py`: mode, method, schedule, epochs and steps, tasks, pretraining, augmentation, SST "
+             "head, splits scored, SMART/SimCSE on or off); learning rate, optimizers and pooling are not among them, "
+             "and they change where a plateau rule stops a run, so a kind's runs may stop earlier or later than its "
+             "pilot. A kind's projected worker-hours are its pilot's wall time times its runs; the cap's, as if every "
+             "run of the kind trained to its cap (the pilot's time scaled by cap / epochs run: an estimate, not a "
+             "bound on time). Stages outside the runs (prepare, reference) and the seed plan's second look are not "
+             "counted. `stopped`: the epoch the run ended at and why (its plateau rule, or the cap); *still rising*: "
+             "its last dev evaluation beat its best before by more than the rule's min_delta.", "",
+             "| pilot run | runs of its kind | pilot wall (min) | stopped | projected (worker-h) | at the cap (worker-h) |",
              "|---|---:|---:|---|---:|---:|"]
     for r in rows:
         s = r["stopped"]
@@ -97,7 +103,7 @@ def render(rows: list[dict], total: tuple[float, float] | None, profile: str, wo
         cells = [r["pilot"], str(r["runs"]), "–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f}", how,
                  *("–" if r[k] is None else f"{r[k]:.2f}" for k in ("hours", "cap_hours"))]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", (f"**Projected: {total[0]:.1f} h wall** at {workers} runs at once, at most {total[1]:.1f} h if every "
-                   "run trained to its cap; before the seed plan's second look." if total is not None
+    lines += ["", (f"**Projected: {total[1]:.1f} h wall if every run trained to its cap**, {total[0]:.1f} h as the "
+                   f"pilots stopped, at {workers} runs at once; before the seed plan's second look." if total is not None
                    else "Projection pending: not every pilot has run yet."), ""]
     return "\n".join(lines)

@@ -1,6 +1,6 @@
-"""reports/tables/claims.md: each claim of studies/claims.yaml, in parts (one comparison each), every part tested
-paired over seeds with Holm's correction within its claim, arms below their floor made uninformative, "without
-hurting" tested as equivalence, and one verdict for the claim that follows from its parts (analysis/verdicts.py)."""
+"""reports/tables/claims.md: each claim of studies/claims.yaml, in parts (one comparison each), each part gated first
+(gates.py), read at the seed plan's looks (plan.py) and tested paired over seeds with Bonferroni within its claim
+(rules.py), and one verdict for the claim that follows from its parts."""
 
 from __future__ import annotations
 
@@ -355,17 +355,22 @@ METHOD = [
     "the seeds the part reads, on the compared metric (for an overall score also its three components, for a `than` "
     "part both metrics), and each failing gate is named in place of a verdict: **below floor** (a mean below its "
     "floor: accuracy {margin} above the split's majority class, CFIMDB {margin} above chance, STS r ≥ {min_r}); "
-    "**undertrained** (the arm's mean dev curve rose by more than {rising} over its last evaluation, or it has only "
-    "one dev evaluation, or it is flat below the floor; for a claim about a budget the report states, \"after one "
-    "epoch\", only the last applies, and only to the named arms at the profiles whose runs have that budget); "
-    "**encoder confound** (a fine-tuned arm below the frozen probe of its own checkpoint on a task the checkpoint was "
-    "trained for: {trained}; probe from `reference.json`); **inert** (the arms agree to {same:g} on every metric of "
+    "**undertrained** (the arm's runs rose by more than {rising} on average over their own last evaluations, or its "
+    "cap rather than its plateau rule stopped half its runs or more, or it has only one dev evaluation, or its mean "
+    "curve is never above the floor; for a claim about a budget the report states, \"after one epoch\", only the "
+    "last applies, and only to the named arms at the profiles whose runs have that budget); **encoder confound** (a "
+    "fine-tuned arm whose 95% interval over the seeds read lies below the frozen probe of its own checkpoint on a "
+    "task the checkpoint was trained for: {trained}; probe from `reference.json`, mean-pooled whatever the arm's "
+    "pooling); **inert** (the arms agree to {same:g} on every metric of "
     "every seed, or the manipulation's recorded size is below {inert:g} of the loss it joins); **set-up changed** "
     "(the run was made with params the study has changed since: it answers another question until it is rerun). "
-    "A paired difference with no spread over the seeds gets no p-value (**degenerate**). A gated part shows its "
-    "interval but is not tested (no p) and gets no extra seeds.",
+    "A paired difference with no spread over the seeds gets no p-value (**degenerate**, counted as gated). A gated "
+    "part shows its interval but is not tested (no p) and gets no extra seeds. Before the first look a part's gates "
+    "are provisional and its claim awaits runs. Every number of a fine-tuned run is its best dev epoch's (the "
+    "checkpoint kept), so dev numbers are selected on dev.",
     "- **The seed plan, fixed in advance.** A part is read on its first {look1} paired seeds; only if it is undecided "
-    "there (**second look pending**) does it get seeds up to {look2}, read once more. Each look tests at the same "
+    "there (**second look pending**) does it get seeds up to {look2}, read once more; a part is read at the first "
+    "look that gates or decides it. Each look tests at the same "
     "nominal {alpha} (Pocock's design, calibrated for t tests on so few seeds) so that both looks together keep a "
     "false verdict under 5% (`tests/test_seed_plan.py` simulates it). Seeds run beyond the look reached are not read "
     "(the seeds column says \"5 of 7\"); diverged runs are counted and dropped from the pair.",
@@ -380,7 +385,8 @@ METHOD = [
     "- **The published size as a test.** Where the report prints both numbers, a part whose interval excludes the "
     "published b − a says **published size ruled out**, and whether ours is smaller (the \"small telescopes\" "
     "reading: any effect here is smaller than the report's), larger, or of the other sign. An undecided part states "
-    "what its interval rules out.",
+    "what its interval rules out. **Reproduced** is about the direction: a reproduced claim can have the published "
+    "size ruled out on some parts, and the summary says so.",
     "- **The claim's verdict** follows from its parts, in this order: **contradicted** if any part that passed its "
     "gates goes against it (one such part refutes a claim over all of them); else **not testable at this profile** "
     "if any part is gated; else **awaiting runs** while any part waits for seeds; else **reproduced** if every part "
@@ -446,6 +452,9 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
             for g in gates:
                 stopped_by[g] = stopped_by.get(g, 0) + 1
         said = [f"gated parts: {', '.join(gates)}"] if gates else []
+        smaller = sum(bool(r["decision"] and r["decision"].published_ruled_out) for r in rows if not r["gated"])
+        if joint == "reproduced" and smaller:
+            said.append(f"published size ruled out on {smaller} of {len(rows)} parts")
         said += ["caveat"] if c.caveat else []
         summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}"
                        + (f" ({'; '.join(said)})" if said else "") + f"{mark} |")

@@ -1,5 +1,6 @@
 """Dev curves of the compared arms (dev scored after every epoch of each run, averaged over seeds): a figure per table
-page, and the "still learning" mark for an arm whose curve was still rising when its budget ended."""
+page, with the marks of the undertrained gate: **still rising** (by more than STILL_RISING over its last evaluation)
+and **cap reached** (its cap, not its plateau rule, stopped half its runs or more)."""
 
 from __future__ import annotations
 
@@ -47,11 +48,11 @@ def still_learning(results: dict[str, dict], variant: str, metric: str) -> bool:
 
 
 def gains_table(study: Study, results: dict[str, dict], arms: list[str]) -> list[str]:
-    """Each compared arm's last-epoch gain per metric, marked where it was still learning."""
+    """Each compared arm's last-epoch gain per metric and the runs its cap stopped, marked where the gate fires."""
     metrics = [m for m in METRICS if any(mean_curve(results, a, m) is not None for a in arms)]
     if not metrics:
         return []
-    lines = ["| arm | epochs | reached the cap (not levelled off) | " + " | ".join(metrics) + " |",
+    lines = ["| arm | epochs | stopped by the cap (of its runs under a plateau rule) | " + " | ".join(metrics) + " |",
              "|---|---:|---:|" + "---:|" * len(metrics)]
     for arm in arms:
         records = list(records_of(results, arm).values())
@@ -59,8 +60,8 @@ def gains_table(study: Study, results: dict[str, dict], arms: list[str]) -> list
         lengths = sorted({len(c) for r in records for c in (r.get("curves") or {}).values()})
         epochs = "0" if not lengths else str(lengths[0]) if len(lengths) == 1 else f"{lengths[0]}–{lengths[-1]}"
         cells = ["–" if gains.get(m) is None else f"{gains[m]:+.3f}" + (
-            " **still learning**" if gains[m] > STILL_RISING else "") for m in metrics]
-        cap = "–" if not ruled else f"{at_cap} of {ruled}" + (" **still learning**" if 2 * at_cap >= ruled else "")
+            " **still rising**" if gains[m] > STILL_RISING else "") for m in metrics]
+        cap = "–" if not ruled else f"{at_cap} of {ruled}" + (" **cap reached**" if 2 * at_cap >= ruled else "")
         lines.append(f"| {arm} | {epochs} | {cap} | " + " | ".join(cells) + " |")
     return lines
 

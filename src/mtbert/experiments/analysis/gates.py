@@ -1,5 +1,5 @@
 """Whether a comparison can answer at all, before any verdict: each compared arm must clear its floor (every component
-of an overall too), have levelled off (not still rising at its last dev evaluation, not flat at the floor), not be a
+of an overall too), have levelled off (not still rising at its last dev evaluation, not stopped by its cap, not never above the floor), not be a
 fine-tuned arm below the frozen checkpoint on a task the checkpoint was already trained for, and the manipulation must
 measurably do something. Each failing gate is one line naming the arm, the metric and the numbers."""
 
@@ -13,7 +13,7 @@ from scipy import stats
 
 from mtbert.experiments.analysis.verdicts import floor
 
-# An arm is still learning when its mean dev curve rose by more than this over its last evaluation.
+# An arm is still rising when its runs rose by more than this on average over their own last evaluations.
 STILL_RISING = 0.01
 # Two arms whose every metric agrees to this on every seed ran the same computation: the manipulation did nothing.
 SAME_RUN = 1e-6
@@ -71,7 +71,7 @@ def below_floor(arm: Arm, metrics: tuple[str, ...], majority: dict) -> list[str]
 
 def undertrained(arm: Arm, metrics: tuple[str, ...], majority: dict, fixed_budget: bool = False) -> list[str]:
     """Still rising by more than STILL_RISING at the end, stopped by its cap rather than its plateau rule on half its
-    runs or more, flat at the floor, or one dev evaluation (no plateau shown)."""
+    runs or more, never above the floor over its whole curve, or one dev evaluation (no plateau shown)."""
     flat, rising, single = [], [], False
     for m in metrics:
         curve = arm.curves.get(m)
@@ -90,7 +90,7 @@ def undertrained(arm: Arm, metrics: tuple[str, ...], majority: dict, fixed_budge
     at_cap = [] if fixed_budget or not ruled or 2 * capped < ruled else [
         f"reached its cap before levelling off on {capped} of {ruled} runs"]
     said = ([f"still rising over its last dev evaluation on {', '.join(rising)}"] if rising else []) + at_cap + (
-        [f"flat at the floor on {', '.join(flat)}"] if flat else []) + (
+        [f"never above the floor on {', '.join(flat)}"] if flat else []) + (
         ["one dev evaluation, no plateau shown"] if single else [])
     return [f"undertrained: {arm.name} " + "; ".join(said)] if said else []
 

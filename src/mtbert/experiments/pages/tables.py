@@ -198,9 +198,10 @@ def render_report(rid: str, report: Report, studies: dict[str, Study], results: 
                                    f"{table.table}: dev after each epoch, mean over seeds (compared arms)")
             if figure is not None:
                 lines += [f"Dev curves of the compared arms (the mean over seeds, to the epochs every seed "
-                          f"reached) and each one's gain over its last epoch, each run read at its own end (an arm "
-                          f"still rising by more than {STILL_RISING}, or stopped by its cap rather than by dev levelling off on "
-                          "half its runs or more, is **still learning**: its budget ended before it levelled off):", "",
+                          f"reached) and each one's gain over its last epoch, each run read at its own end. An arm "
+                          f"whose runs rose by more than {STILL_RISING} on average over their last evaluation (**still "
+                          "rising**), or whose cap rather than dev levelling off stopped half its runs or more (**cap "
+                          "reached**), did not level off: the undertrained gate of claims.md:", "",
                           f"![{table.table} dev curves](figures/{figure.name})", "",
                           *gains_table(study, res, arms), ""]
         if study and study.notes:
