@@ -417,10 +417,14 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
              "{setup}", "",
              (f"The frozen probe of `{reference.get('checkpoint')}` (untouched encoder; `reference` stage): {probe_text}."
               if probe_text else ""), "",
-             "Every table study at this profile, all reports: " + (cost_line([r for res in results.values()
-                                                                            for r in res.values()]) or "nothing run yet."),
+             "Every table study at this profile, all reports, at this commit's pipeline code: "
+             + (cost_line([r for res in results.values() for r in res.values() if r.get("code") == code])
+                or "nothing run yet."),
              *([f"Of them, the pilot (one run of each kind of arm, run first to size the profile: "
                 f"[pilot.{profile}.md](pilot.{profile}.md)): {cost_line(pilot)}"] if pilot else []),
+             *([f"Still to rerun (older code, †): {cost_line(older)}"] if (older := [
+                 r for res in results.values() for r in res.values() if code is not None and r.get("code") != code])
+               else []),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]
     findings = ["## Findings, one line each", "",
