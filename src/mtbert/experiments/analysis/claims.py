@@ -203,8 +203,8 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
             continue
         looks = [k for k in plan.LOOKS if k <= len(common)]
         if not looks:  # before the first look: the gates on what there is, provisional (more seeds may lift them)
-            gates = _gates(claim, part, a, b, split_a, split_b, results, sorted(common), majority, probe,
-                           probe_checkpoint)
+            gates, _, _ = _gates(claim, part, a, b, split_a, split_b, results, sorted(common), majority, probe,
+                                 probe_checkpoint)
             row.update(decision=None, gates=gates, text=None,
                        verdict=f"awaiting seeds ({len(common)} of the plan's first {plan.LOOKS[0]} paired)"
                                + (f"; provisionally gated: {'; '.join(gates)}" if gates else ""))
@@ -212,9 +212,8 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
             continue
         for k in looks:  # the plan's looks in turn: the first that gates or decides the part is the one it is read at
             seeds = sorted(common)[:k]
-            gates = _gates(claim, part, a, b, split_a, split_b, results, seeds, majority, probe, probe_checkpoint)
-            _, per_a = arm_view(results, a, split_a, seeds)
-            _, per_b = arm_view(results, b, split_b, seeds)
+            gates, per_a, per_b = _gates(claim, part, a, b, split_a, split_b, results, seeds, majority, probe,
+                                         probe_checkpoint)
             value = lambda r: r[part.metric] - (r[part.than] if part.than else 0.0)  # noqa: E731
             diffs = [value(y) - value(x) for x, y in zip(per_a, per_b)]
             decision = R.decide(diffs, kind, direction, claim.margin, len(claim.parts), plan.NOMINAL_ALPHA, effect)
@@ -248,8 +247,9 @@ def summary_line(counts: dict[str, int], stopped_by: dict[str, int]) -> str:
 
 
 def _gates(claim: Claim, part, a: str, b: str, split_a: str, split_b: str, results: dict, seeds: list[int],
-           majority: dict, probe: dict, probe_checkpoint: str | None) -> list[str]:
-    """Every gate a part fails on `seeds`, each arm checked on the compared metrics (see METHOD)."""
+           majority: dict, probe: dict, probe_checkpoint: str | None) -> tuple[list[str], list[dict], list[dict]]:
+    """Every gate a part fails on `seeds`, each arm checked on the compared metrics (see METHOD), and both arms'
+    per-seed metrics."""
     arm_a, per_a = arm_view(results, a, split_a, seeds)
     arm_b, per_b = arm_view(results, b, split_b, seeds)
     metrics = G.metrics_of(part.metric, part.than)
@@ -264,7 +264,7 @@ def _gates(claim: Claim, part, a: str, b: str, split_a: str, split_b: str, resul
         gates += G.undertrained(arm, metrics, majority, stated)
         gates += G.encoder_confound(arm, metrics, probe, probe_checkpoint)
     gates += G.inert(arm_a, arm_b, per_a, per_b)
-    return list(dict.fromkeys(gates))  # a dev → test part's one arm can fail the same gate twice
+    return list(dict.fromkeys(gates)), per_a, per_b  # a dev → test part's one arm can fail the same gate twice
 
 
 def claim_verdict(rows: list[dict]) -> str:

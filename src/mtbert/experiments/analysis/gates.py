@@ -1,5 +1,5 @@
 """Whether a comparison can answer at all, before any verdict: each compared arm must clear its floor (every component
-of an overall too), have levelled off (not still rising at its last dev evaluation, not stopped by its cap, not never above the floor), not be a
+of an overall too), have levelled off (not still rising at its last dev evaluation, not stopped by its cap, above the floor somewhere), not be a
 fine-tuned arm below the frozen checkpoint on a task the checkpoint was already trained for, and the manipulation must
 measurably do something. Each failing gate is one line naming the arm, the metric and the numbers."""
 
@@ -9,8 +9,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
+from mtbert.eval.confidence import t_interval
 from mtbert.experiments.analysis.verdicts import floor
 
 # An arm is still rising when its runs rose by more than this on average over their own last evaluations.
@@ -95,12 +95,10 @@ def undertrained(arm: Arm, metrics: tuple[str, ...], majority: dict, fixed_budge
     return [f"undertrained: {arm.name} " + "; ".join(said)] if said else []
 
 
-def upper_bound(values: list[float], level: float = 0.95) -> float:
-    """The upper end of the two-sided t interval of the values' mean (their one value, for one)."""
-    if len(values) < 2:
-        return float(np.mean(values))
-    half = stats.t.ppf((1 + level) / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values))
-    return float(np.mean(values) + half)
+def _upper(values: list[float]) -> float:
+    """The upper end of the 95% t interval of the values' mean (the one value, for one)."""
+    mean, _, high = t_interval(values)
+    return mean if len(values) < 2 else high
 
 
 def encoder_confound(arm: Arm, metrics: tuple[str, ...], probe: dict, probe_checkpoint: str | None) -> list[str]:
@@ -113,7 +111,7 @@ def encoder_confound(arm: Arm, metrics: tuple[str, ...], probe: dict, probe_chec
     under = []
     for m in metrics:
         ref, value = probe.get(arm.split, {}).get(m), arm.means.get(m)
-        if m in trained and ref is not None and value is not None and upper_bound(arm.values.get(m, [value])) < ref:
+        if m in trained and ref is not None and value is not None and _upper(arm.values.get(m, [value])) < ref:
             under.append(f"{m} {value:.4f} < {ref:.4f}")
     return [f"encoder confound: {arm.name} (fine-tuned, {arm.split}) below the frozen probe on {', '.join(under)} "
             f"(95% interval over seeds)"] if under else []
