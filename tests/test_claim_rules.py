@@ -213,3 +213,53 @@ def test_a_claims_finding_line_names_its_parts_intervals_published_sizes_and_gat
     many = finding(claim, [row("reproduced")] * FINDING_PARTS + [row("x", gates=["inert: same"]), row("reproduced")],
                    "not testable at this profile")
     assert many.endswith("; and 2 more parts (1 gated).")
+
+
+def test_a_claim_part_without_a_direction_is_refused():
+    from mtbert.experiments.analysis import claims as C
+    from mtbert.experiments.published import load_published
+    from mtbert.experiments.study import table_studies
+
+    study = table_studies()["004-t3"]
+    a, b = list(study.all_variants())[:2]
+    claim = C.Claim(id="no-direction", report="004", where="nowhere", claim="b beats a overall", study="004-t3",
+                    a=a, b=b, parts=[{"metric": "overall", "test": "published"}])
+    claim.parts[0].test = "published"
+    study.variants[b].row = None  # no published row: no effect to take the claimed direction from
+    study.variants[b].about = "a run of ours"
+    with pytest.raises(ValueError, match=f"no-direction, part {a} → {b} on overall: the report prints no effect"):
+        C.assess(claim, study, {}, load_published(), {})
+
+
+
+def test_a_part_is_read_at_the_first_look_that_decides_it_and_later_seeds_do_not_reopen_it():
+    """The plan as tests/test_seed_plan.py simulates it: decided at 5 seeds stays decided whatever seeds 5-9 (run for
+    another part on the same arms) say; undecided at 5 is read again at 10; before 5, any gate is provisional."""
+    from mtbert.experiments.analysis import claims as C
+    from mtbert.experiments.published import load_published
+    from mtbert.experiments.study import table_studies
+
+    study = table_studies()["004-t3"]
+    a, b = list(study.all_variants())[:2]
+    claim = C.Claim(id="b-raises-sst", report="004", where="nowhere", claim="b raises SST", study="004-t3", a=a, b=b,
+                    parts=[{"metric": "sst_acc", "test": "increase"}])
+
+    def results(gains: list[float], base: float = 0.45) -> dict:
+        def rec(v):
+            return {"metrics": {"dev": {"sst_acc": v}}, "curves": {"sst_acc": [v - 0.05, v, v]}, "overrides": {}}
+        noise = [0.003, -0.002, 0.004, -0.001, 0.0, 0.002, -0.003, 0.001, -0.004, 0.002]
+        out = {f"{a}@seed{s}": rec(base + noise[s]) for s in range(len(gains))}
+        return out | {f"{b}@seed{s}": rec(base + noise[s] + g) for s, g in enumerate(gains)}
+
+    clear = [0.02, 0.021, 0.019, 0.022, 0.02]
+    row, = C.assess(claim, study, results(clear + [-0.05, -0.06, -0.04, -0.05, -0.07]), load_published(), {})
+    assert row["seeds"] == [0, 1, 2, 3, 4] and row["verdict"] == "reproduced"
+    unclear = [0.02, -0.02, 0.01, -0.015, 0.005]
+    row, = C.assess(claim, study, results(unclear + [0.02, -0.01, 0.0, 0.01, -0.02]), load_published(), {})
+    assert len(row["seeds"]) == 10 and row["verdict"] == "not distinguishable"
+    row, = C.assess(claim, study, results(unclear), load_published(), {})
+    assert row["verdict"] == "second look pending"
+    row, = C.assess(claim, study, results([0.02, 0.02], base=0.05), load_published(),
+                    {"dev": {"sst_acc": 0.25}})  # below the floor on 2 seeds: provisional, the claim awaits runs
+    assert not row["gated"] and "provisionally gated: below floor" in row["verdict"]
+    assert C.claim_verdict([row]) == "awaiting runs"

@@ -1,7 +1,13 @@
+"""A study's declared questions read as verdicts: the numbers behind each, the gates, Holm and equivalence."""
+
+import math
+
+import numpy as np
 import pytest
 import yaml
+from scipy import stats
 
-from mtbert.experiments.analysis.questions import answer
+from mtbert.experiments.analysis.questions import answer, holm, tost_pvalue
 from mtbert.experiments.pages.study import render
 from mtbert.experiments.study import Study, load_study, result_key
 
@@ -66,8 +72,6 @@ def test_a_question_is_uninformative_when_an_arm_is_at_the_majority_class():
 
 
 def test_holm_corrects_across_the_study_questions():
-    from scipy import stats
-
     results = _results(SST_ONLY, QUORA_ONLY, STS_ONLY, MULTI)
     raw = stats.ttest_1samp([0.02, 0.03, 0.025, 0.02, 0.03], 0.0).pvalue
     (_, sst, _), *_ = answer(STUDY, results, "dev", MAJORITY)
@@ -100,3 +104,23 @@ def test_a_difference_both_significant_and_inside_the_margin_says_both():
     small = [(a + d, q - e, s) for (a, q, s), d, e in zip(MULTI, [0] * 5, [0.004, 0.0045, 0.005, 0.0035, 0.004])]
     (_, _, _), (_, part, said), _ = answer(STUDY, _results(SST_ONLY, QUORA_ONLY, STS_ONLY, small), "dev", MAJORITY)
     assert part.p < 0.05 and part.p_tost < 0.05 and said == "`multitask` worse, by less than 0.01"
+
+
+def test_holm_on_the_textbook_example():
+    # sorted p: 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1 = 0.02, 0.03, 0.06, 0.04 -> monotone: 0.02, 0.03, 0.06, 0.06
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert math.isnan(holm([0.01, math.nan])[1]) and holm([0.01, math.nan])[0] == pytest.approx(0.01)
+
+
+
+def test_equivalence_is_the_larger_of_two_one_sided_t_tests_by_hand():
+    a = np.array([0.50, 0.52, 0.49, 0.51, 0.50])
+    b = a + np.array([0.004, -0.002, 0.003, 0.001, -0.001])
+    d = b - a
+    se = d.std(ddof=1) / math.sqrt(len(d))
+    margin = 0.01
+    p_low = 1 - stats.t.cdf((d.mean() + margin) / se, len(d) - 1)  # H0: diff <= -margin
+    p_high = stats.t.cdf((d.mean() - margin) / se, len(d) - 1)  # H0: diff >= +margin
+    assert tost_pvalue(a, b, margin) == pytest.approx(max(p_low, p_high), rel=1e-9)
+    assert tost_pvalue(a, b, margin) < 0.05  # within ±0.01: equivalent
+    assert tost_pvalue(a, a + 0.02 + d, margin) > 0.5  # shifted by 0.02: not within the margin

@@ -1,2 +1,3 @@
-"""What the runs say: intervals over seeds, paired differences, floors and gates, verdicts with Holm and equivalence,
-the claims of studies/claims.yaml and the seed plan fixed before any run."""
+"""What the runs say: intervals over seeds, paired differences, floors and gates, the claims of studies/claims.yaml
+decided by their rules (Bonferroni within a claim, at the seed plan's looks) and a study's own questions (Holm and
+equivalence)."""

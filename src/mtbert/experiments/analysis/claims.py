@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from mtbert.experiments.analysis import gates as G
 from mtbert.experiments.analysis import plan
 from mtbert.experiments.analysis import rules as R
-from mtbert.experiments.analysis import verdicts as V
+from mtbert.experiments.analysis import floors as F
 from mtbert.experiments.analysis.cost import cost_line
 from mtbert.experiments.analysis.curves import METRICS as CURVE_METRICS
 from mtbert.experiments.analysis.curves import capped, last_gains, mean_curve
@@ -403,7 +403,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
     probe = reference.get("no_finetuning", {})
     trained = "; ".join(f"{ckpt.split('/')[-1]} on " + " and ".join(f"{m} ({why})" for m, why in tasks.items())
                         for ckpt, tasks in G.TRAINED_FOR.items())
-    method = [line.format(trained=trained, margin=V.FLOOR_MARGIN, min_r=V.MIN_R, rising=G.STILL_RISING, same=G.SAME_RUN,
+    method = [line.format(trained=trained, margin=F.FLOOR_MARGIN, min_r=F.MIN_R, rising=G.STILL_RISING, same=G.SAME_RUN,
                           inert=G.INERT_FRACTION, look1=plan.LOOKS[0], look2=plan.LOOKS[-1], alpha=plan.NOMINAL_ALPHA)
               for line in METHOD]
     probe_text = ", ".join(f"{split}: SST {v['sst_acc']:.3f}, Quora {v['quora_acc']:.3f}, STS r {v['sts_pearson']:.3f}"

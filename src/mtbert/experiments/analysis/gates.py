@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mtbert.eval.confidence import t_interval
-from mtbert.experiments.analysis.verdicts import floor
+from mtbert.experiments.analysis.floors import floor
 
 # An arm is still rising when its runs rose by more than this on average over their own last evaluations.
 STILL_RISING = 0.01

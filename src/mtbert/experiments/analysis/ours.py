@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from mtbert.eval.confidence import paired_difference, t_interval
-from mtbert.experiments.analysis.verdicts import fisher_interval
+from mtbert.experiments.analysis.stats import fisher_interval
 from mtbert.experiments.published import METRIC_COLUMNS, Table
 from mtbert.experiments.study import Study, Variant, split_key
 

@@ -1,12 +1,25 @@
-"""A study's results summarised over seeds: each variant's mean with its 95% t interval, and its paired difference
-to the study's first variant on the seeds both have."""
+"""A study's results summarised over seeds: each variant's mean with its 95% t interval (through Fisher's z for a
+correlation), and its paired difference to the study's first variant on the seeds both have."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from scipy import stats
 
 from mtbert.eval.confidence import paired_difference, t_interval
 from mtbert.experiments.study import METRICS, Study, result_key
+
+
+def fisher_interval(rs, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean correlation over seeds and its interval through Fisher's z (t over the seeds' z): never outside [-1, 1]."""
+    z = np.arctanh(np.clip(np.asarray(rs, dtype=float), -0.999999, 0.999999))
+    mean = float(np.tanh(z.mean()))
+    if len(z) < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf((1 + level) / 2, len(z) - 1) * z.std(ddof=1) / math.sqrt(len(z)))
+    return mean, float(np.tanh(z.mean() - half)), float(np.tanh(z.mean() + half))
 
 
 def per_seed(study: Study, results: dict, variant: str, split: str = "dev") -> dict[int | None, dict[str, float]]:
