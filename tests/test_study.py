@@ -1,4 +1,5 @@
 import pytest
+import yaml
 
 from mtbert.experiments.pages.study import render
 from mtbert.experiments.study import Study, load_study
@@ -279,3 +280,29 @@ def test_a_dvc_executor_refuses_a_dirty_workspace(monkeypatch):
     for executor in (dvc.Queue(jobs=2), dvc.Sequential()):
         with pytest.raises(RuntimeError, match="commit or stash"):
             executor.run([], lambda r, rec: None)
+
+
+def test_the_page_says_where_each_variant_stopped_and_draws_its_dev_curves(tmp_path, monkeypatch):
+    from mtbert.experiments.pages.study import report_study
+    from mtbert.experiments.study import result_key
+
+    study = S(name="s", seeds=[0, 1], variants={"short": {}, "long": {}})
+    results = _seeded(study, {"short": [0.70, 0.71], "long": [0.74, 0.75]})
+    curves = {"short": [[0.60, 0.65, 0.70], [0.61, 0.66, 0.71]], "long": [[0.70, 0.74, 0.73, 0.74], [0.71, 0.75, 0.75]]}
+    for v, runs in curves.items():
+        for seed, curve in enumerate(runs):
+            results[result_key(v, seed)] |= {"curves": {"overall": curve},
+                                            "stopped": {"by": "cap" if v == "short" or seed else "plateau", "patience": 2}}
+    text = render(study, results)
+    # short: +0.05 over its last epoch on both seeds, its cap stopped both; long: +0.01 and 0.00, the cap stopped 1 of 2
+    assert "| short | 3 | 2 of 2 **cap reached** | +0.050 **still rising** |" in text
+    assert "| long | 3–4 | 1 of 2 **cap reached** | +0.005 |" in text
+    assert "![s dev curves](figures/s-curves.png)" in text and "gates the questions" not in text  # it asks none
+    assert "## Where training stopped" not in render(study, _seeded(study, {"short": [0.7, 0.7], "long": [0.7, 0.7]}))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "s.yaml").write_text(yaml.safe_dump(study.model_dump(exclude_none=True)))
+    from mtbert.io import write_json
+    write_json(tmp_path / "reports" / "studies" / "s.json", results)
+    report_study(tmp_path / "studies" / "s.yaml")
+    assert (tmp_path / "reports" / "figures" / "s-curves.png").stat().st_size > 1000

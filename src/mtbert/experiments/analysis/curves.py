@@ -72,23 +72,26 @@ def curves_figure(study: Study, results: dict[str, dict], arms: list[str], targe
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from mtbert.io import atomic_path
 
     metrics = [m for m in METRICS if any(mean_curve(results, a, m) is not None for a in arms)]
     if not metrics:
         return None
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.4 * len(metrics) + 1.4, 3.0), squeeze=False,
+                             layout="constrained")
+    lines = {}
     for ax, m in zip(axes[0], metrics):
-        for arm in arms:
+        for i, arm in enumerate(arms):  # an arm keeps its colour in every panel, whichever arms a panel lacks
             curve = mean_curve(results, arm, m)
             if curve is not None:
-                ax.plot(np.arange(1, len(curve) + 1), curve, "-o", ms=3, label=arm)
+                lines[arm], = ax.plot(np.arange(1, len(curve) + 1), curve, "-o", ms=3, color=f"C{i % 10}", label=arm)
         ax.set(title=m, xlabel="epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
+    fig.legend(lines.values(), lines.keys(), fontsize=7, loc="outside right center")
     with atomic_path(target) as tmp:
         fig.savefig(tmp, dpi=90, format="png", metadata={"Software": None})
     plt.close(fig)

@@ -1,5 +1,6 @@
 """A study's page (reports/<study>.md): one row per variant (mean and 95% t interval over seeds when the study has
-seeds, with paired differences to the first variant), the no-fine-tuning reference rows, diagnostics, notes."""
+seeds, with paired differences to the first variant), where training stopped, the no-fine-tuning reference rows,
+diagnostics, notes."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import math
 from pathlib import Path
 
 from mtbert.experiments.analysis import questions, stats
+from mtbert.experiments.analysis.curves import STILL_RISING, curves_figure, gains_table
 from mtbert.experiments.store import load_reference, read
 from mtbert.experiments.study import SEED_KEYS, Study, load_study, result_key
 from mtbert.io import write_text
@@ -74,6 +76,27 @@ def seeded_tables(study: Study, results: dict) -> str:
     if study.dev_only:  # a study that chooses something: its test numbers stay out of sight
         test = "\n\nTest numbers are left off this page (`dev_only`): this study chooses, so it is read on dev alone."
     return "## Over seeds (dev): mean [95% t interval]\n\n" + "\n".join(lines) + noise + paired_part + test
+
+
+def has_curves(results: dict) -> bool:
+    return any(len(c) > 1 for r in results.values() for c in (r.get("curves") or {}).values())
+
+
+def stopping(study: Study, results: dict) -> str:
+    """Where each variant's runs stopped: its dev curve (the figure report_study draws), its last-epoch gains and how
+    many runs its cap rather than its plateau rule stopped."""
+    if not has_curves(results):
+        return ""
+    reading = "" if not study.questions else (
+        " A variant marked **cap reached** gates the questions that compare it." if study.levelled_off else
+        " This study compares its variants as shipped at this cap: the marks qualify its answers, they do not gate them.")
+    return ("## Where training stopped\n\n"
+            f"Dev after each epoch, mean over seeds (to the epochs every seed reached), and each variant's gain over its "
+            f"last evaluation, each run read at its own end. **still rising**: its runs rose by more than {STILL_RISING} "
+            "on average over their last evaluation; **cap reached**: the cap (`train.epochs`), not dev levelling off, "
+            f"stopped half its runs or more.{reading}\n\n"
+            f"![{study.name} dev curves](figures/{study.name}-curves.png)\n\n"
+            + "\n".join(gains_table(study, results, list(study.variants))))
 
 
 def render(study: Study, results: dict, reference: dict | None = None) -> str:
@@ -164,6 +187,7 @@ def render(study: Study, results: dict, reference: dict | None = None) -> str:
         + (f" Seeds: {seeds} (each drives {', '.join(f'`{k}`' for k in SEED_KEYS)})." if seeds else ""),
         seeded_tables(study, all_runs) if seeds else "",
         questions.section(study, all_runs, reference, ("dev",) if study.dev_only else ("dev", "test")),
+        stopping(study, all_runs),
         (f"## Runs on seed {seeds[0]}\n\n" if seeds else "") + "\n".join(rows),
         "s/step: mean wall time of a training step; vs first: ratio to the first variant's. conflicts: share of measured "
         "steps whose task gradients on the shared encoder had negative cosine (mean over task pairs).",
@@ -185,6 +209,9 @@ def report_study(path: Path) -> Path:
         if r and r.get("pretrain_mlm"):
             plots.pretraining_curves(r["pretrain_mlm"], target.parent / "figures" / f"{study.name}-{variant}.png",
                                      f"{study.name} / {variant}: further MLM+NSP pretraining")
+    if has_curves(results):
+        curves_figure(study, results, list(study.variants), target.parent / "figures" / f"{study.name}-curves.png",
+                      f"{study.name}: dev after each epoch, mean over seeds")
     reference = load_reference()
     write_text(target, render(study, results, reference))
     return target
