@@ -80,3 +80,11 @@ def test_a_run_cut_off_and_resumed_records_the_time_of_both_legs(tmp_path):
     record = {"started": "2026-12-02T10:00:00+00:00", "finished": "2026-12-02T10:30:00+00:00",
               "earlier_wall_seconds": 1800.0}
     assert elapsed_hours([record]) == 1.0
+
+
+def test_progress_says_what_is_left_at_the_pace_so_far():
+    from mtbert.experiments.executors.direct import progress
+
+    # 3 of 30 runs in 1.5 h: 0.5 h a run, 27 left -> 13.5 h
+    assert progress(3, 30, "a@seed1", 613.4, 5400) == "[3/30] a@seed1 done in 613 s · 1.5 h elapsed, about 13.5 h left at this pace"
+    assert progress(30, 30, "b@seed4", 90, 7200) == "[30/30] b@seed4 done in 90 s · 2.0 h elapsed"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,13 @@ def run_one(root: str, variant: str, overrides: dict[str, Any], workspace: str, 
         return collect(variant, overrides, spent["wall_seconds"]) | where() | spent
 
 
+def progress(n: int, total: int, key: str, seconds: float, elapsed: float) -> str:
+    """One finished run, with the time so far and what is left at the pace so far (runs done per hour of wall)."""
+    left = elapsed / n * (total - n)
+    pace = f"{elapsed / 3600:.1f} h elapsed" + (f", about {left / 3600:.1f} h left at this pace" if n < total else "")
+    return f"[{n}/{total}] {key} done in {seconds:.0f} s · {pace}"
+
+
 class Direct:
     """`workers` runs at once, each `threads` intra-op threads (default: the cores shared out)."""
 
@@ -59,6 +67,7 @@ class Direct:
         memo.mkdir(parents=True, exist_ok=True)
         print(f"{len(todo)} runs pending; {self.workers} at once, {self.threads} threads each", flush=True)
         failed: list[tuple[Run, str]] = []
+        start = time.monotonic()
         # spawn: each run gets a fresh interpreter (CUDA cannot be forked into, and no state leaks between runs)
         with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                     max_tasks_per_child=1) as pool:
@@ -73,5 +82,5 @@ class Direct:
                     print(f"[{n}/{len(todo)}] {r.key} FAILED: {type(err).__name__}: {err}", flush=True)
                     continue
                 done(r, record)
-                print(f"[{n}/{len(todo)}] {r.key} done in {record['wall_seconds']:.0f} s", flush=True)
+                print(progress(n, len(todo), r.key, record["wall_seconds"], time.monotonic() - start), flush=True)
         return failed
