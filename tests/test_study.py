@@ -291,12 +291,12 @@ def test_the_page_says_where_each_variant_stopped_and_draws_its_dev_curves(tmp_p
     curves = {"short": [[0.60, 0.65, 0.70], [0.61, 0.66, 0.71]], "long": [[0.70, 0.74, 0.73, 0.74], [0.71, 0.75, 0.75]]}
     for v, runs in curves.items():
         for seed, curve in enumerate(runs):
-            results[result_key(v, seed)] |= {"curves": {"overall": curve},
+            results[result_key(v, seed)] |= {"curves": {"overall": curve}, "best_epoch": curve.index(max(curve)) + 1,
                                             "stopped": {"by": "cap" if v == "short" or seed else "plateau", "patience": 2}}
     text = render(study, results)
     # short: +0.05 over its last epoch on both seeds, its cap stopped both; long: +0.01 and 0.00, the cap stopped 1 of 2
-    assert "| short | 3 | 2 of 2 **cap reached** | +0.050 **still rising** |" in text
-    assert "| long | 3–4 | 1 of 2 **cap reached** | +0.005 |" in text
+    assert "| short | 3 | 3 | 2 of 2 **cap reached** | +0.050 **still rising** |" in text
+    assert "| long | 3–4 | 2 | 1 of 2 **cap reached** | +0.005 |" in text  # best at epoch 2 on both seeds
     assert "![s dev curves](figures/s-curves.png)" in text and "gates the questions" not in text  # it asks none
     assert "## Where training stopped" not in render(study, _seeded(study, {"short": [0.7, 0.7], "long": [0.7, 0.7]}))
     monkeypatch.chdir(tmp_path)

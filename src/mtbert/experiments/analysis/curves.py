@@ -47,22 +47,29 @@ def still_learning(results: dict[str, dict], variant: str, metric: str) -> bool:
     return gain is not None and gain > STILL_RISING
 
 
+def spread(values: list[int]) -> str:
+    """Whole numbers over runs as one cell: "8", "4–8" or "–"."""
+    values = sorted(set(values))
+    return "–" if not values else str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+
+
 def gains_table(study: Study, results: dict[str, dict], arms: list[str]) -> list[str]:
-    """Each compared arm's last-epoch gain per metric and the runs its cap stopped, marked where the gate fires."""
+    """Each compared arm's epochs (run, and best on dev), last-epoch gain per metric and the runs its cap stopped,
+    marked where the gate fires."""
     metrics = [m for m in METRICS if any(mean_curve(results, a, m) is not None for a in arms)]
     if not metrics:
         return []
-    lines = ["| arm | epochs | stopped by the cap (of its runs under a plateau rule) | " + " | ".join(metrics) + " |",
-             "|---|---:|---:|" + "---:|" * len(metrics)]
+    lines = ["| arm | epochs | best epoch | stopped by the cap (of its runs under a plateau rule) | "
+             + " | ".join(metrics) + " |", "|---|---:|---:|---:|" + "---:|" * len(metrics)]
     for arm in arms:
         records = list(records_of(results, arm).values())
         gains, (at_cap, ruled) = last_gains(records), capped(records)
-        lengths = sorted({len(c) for r in records for c in (r.get("curves") or {}).values()})
-        epochs = "0" if not lengths else str(lengths[0]) if len(lengths) == 1 else f"{lengths[0]}–{lengths[-1]}"
+        epochs = spread([len(c) for r in records for c in (r.get("curves") or {}).values()])
+        best = spread([r["best_epoch"] for r in records if r.get("best_epoch")])
         cells = ["–" if gains.get(m) is None else f"{gains[m]:+.3f}" + (
             " **still rising**" if gains[m] > STILL_RISING else "") for m in metrics]
         cap = "–" if not ruled else f"{at_cap} of {ruled}" + (" **cap reached**" if 2 * at_cap >= ruled else "")
-        lines.append(f"| {arm} | {epochs} | {cap} | " + " | ".join(cells) + " |")
+        lines.append(f"| {arm} | {epochs} | {best} | {cap} | " + " | ".join(cells) + " |")
     return lines
 
 
