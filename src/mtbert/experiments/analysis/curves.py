@@ -53,6 +53,12 @@ def spread(values: list[int]) -> str:
     return "–" if not values else str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
 
 
+def marks() -> str:
+    """What the two marks of gains_table mean, in the words every page uses."""
+    return (f"**still rising**: its runs rose by more than {STILL_RISING} on average over their last evaluation; "
+            "**cap reached**: the cap (`train.epochs`), not dev levelling off, stopped half its runs or more")
+
+
 def gains_table(study: Study, results: dict[str, dict], arms: list[str]) -> list[str]:
     """Each compared arm's epochs (run, and best on dev), last-epoch gain per metric and the runs its cap stopped,
     marked where the gate fires."""

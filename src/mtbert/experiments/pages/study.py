@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from mtbert.experiments.analysis import questions, stats
-from mtbert.experiments.analysis.curves import STILL_RISING, curves_figure, gains_table
+from mtbert.experiments.analysis.curves import curves_figure, gains_table, marks
 from mtbert.experiments.store import load_reference, read
 from mtbert.experiments.study import SEED_KEYS, Study, load_study, result_key
 from mtbert.io import write_text
@@ -92,9 +92,7 @@ def stopping(study: Study, results: dict) -> str:
         " This study compares its variants as shipped at this cap: the marks qualify its answers, they do not gate them.")
     return ("## Where training stopped\n\n"
             f"Dev after each epoch, mean over seeds (to the epochs every seed reached), and each variant's gain over its "
-            f"last evaluation, each run read at its own end. **still rising**: its runs rose by more than {STILL_RISING} "
-            "on average over their last evaluation; **cap reached**: the cap (`train.epochs`), not dev levelling off, "
-            f"stopped half its runs or more.{reading}\n\n"
+            f"last evaluation, each run read at its own end. {marks()}.{reading}\n\n"
             f"![{study.name} dev curves](figures/{study.name}-curves.png)\n\n"
             + "\n".join(gains_table(study, results, list(study.variants))))
 

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 from mtbert.experiments.analysis.cost import cost_line
-from mtbert.experiments.analysis.curves import STILL_RISING, curves_figure, gains_table
+from mtbert.experiments.analysis.curves import curves_figure, gains_table, marks
 from mtbert.experiments.analysis.ours import STALE_MARK, Cell, cell, is_stale, metric_of_column, row_variants
 from mtbert.experiments.pages.setup import differences
 from mtbert.experiments.published import METRIC_COLUMNS, Published, Report, Table, is_nan
@@ -198,10 +198,9 @@ def render_report(rid: str, report: Report, studies: dict[str, Study], results: 
                                    f"{table.table}: dev after each epoch, mean over seeds (compared arms)")
             if figure is not None:
                 lines += [f"Dev curves of the compared arms (the mean over seeds, to the epochs every seed "
-                          f"reached) and each one's gain over its last epoch, each run read at its own end. An arm "
-                          f"whose runs rose by more than {STILL_RISING} on average over their last evaluation (**still "
-                          "rising**), or whose cap rather than dev levelling off stopped half its runs or more (**cap "
-                          "reached**), did not level off: the undertrained gate of claims.md:", "",
+                          f"reached) and each one's gain over its last epoch, each run read at its own end. "
+                          f"{marks()}. An arm with either mark did not level off: the undertrained gate of claims.md.",
+                          "",
                           f"![{table.table} dev curves](figures/{figure.name})", "",
                           *gains_table(study, res, arms), ""]
         if study and study.notes:
