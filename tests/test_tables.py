@@ -278,7 +278,7 @@ def test_every_table_run_sets_only_params_that_exist(studies):
     from mtbert.experiments.study import profile_base
     from mtbert.profiles import flatten, open_maps
 
-    params = set(flatten(yaml.safe_load((ROOT / "params.yaml").read_text())))
+    params = set(flatten(yaml.safe_load((ROOT / "params.yaml").read_text()), keep_empty=True))
     maps = open_maps(ROOT / "params.yaml")
     assert {"train.task_lr", "train.task_weight_decay", "model.task_dropout"} <= maps
     params |= {k for name, study in studies.items() for v, s in study.runs()

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from mtbert.profiles import apply
+
 NOT_PIPELINE = ("report",)  # stages that only render: their code does not change a result
 PINS = ("requirements.lock",)  # the pinned dependencies: a torch or torchjd upgrade can move every number
 DATA_STAGES = ("download", "prepare")  # their outputs in dvc.lock pin the data every run reads
@@ -75,7 +77,10 @@ def code_version(strict: bool = True) -> str:
 
 
 def budget_id(overrides: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:16]
+    """The params id: what the overrides set once applied in order (an empty map counts as unset, so that pinning a
+    map empty names the same run as leaving params.yaml's empty map alone)."""
+    applied = {k: v for k, v in apply({}, overrides).items() if v != {}}
+    return hashlib.sha256(json.dumps(applied, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def is_current(record: dict | None, code: str, overrides: dict[str, Any]) -> bool:

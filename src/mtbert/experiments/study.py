@@ -200,8 +200,12 @@ class Study(BaseModel):
             raise KeyError(f"study {self.name} has no profile {profile!r}; profiles: {sorted(self.profiles)}")
         section = (self.profiles[profile] or {}) if profile is not None else {}
         v = self.all_variants()[variant]
-        return (flatten(base or {}) | flatten(self.budget) | flatten(section) | flatten(v.params)
-                | seed_overrides(seed))
+        out: dict[str, Any] = {}
+        for part in (base or {}, self.budget, section, v.params, seed_overrides(seed)):
+            for key, value in flatten(part, keep_empty=True).items():
+                out.pop(key, None)  # a later part's key goes after what it overrides: `apply` reads them in order
+                out[key] = value
+        return out
 
     def store(self, profile: str | None) -> Path:
         """Where the study's records are kept: one store per profile for a table study."""

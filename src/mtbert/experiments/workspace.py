@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import pandas as pd
 import yaml
 
-from mtbert.profiles import flatten
+from mtbert.profiles import apply, flatten, tree
 
 PROVIDED = ("data/raw", "data/prepared")  # read in place from this repository: their stages never run here
 TARGET = "evaluate"  # the stage whose outputs (metrics.json) a run is for
@@ -28,28 +28,6 @@ STATE = ".state"  # where the stage scripts keep their resumable states (stages/
 # Stages whose outputs depend on their declared params, the code and the data alone, and cost minutes: run once per
 # distinct key, as DVC's run cache would, and copied into every later run with the same key.
 MEMO = ("augment", "pretrain_mlm")
-
-
-def tree(flat: dict[str, Any]) -> dict[str, Any]:
-    """{"train.lr": 1} -> {"train": {"lr": 1}}."""
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        node = out
-        *path, last = key.split(".")
-        for part in path:
-            node = node.setdefault(part, {})
-        node[last] = value
-    return out
-
-
-def merge(base: dict, overlay: dict) -> dict:
-    """`overlay`'s leaves written into `base` (in place; returned)."""
-    for k, v in overlay.items():
-        if isinstance(v, dict) and isinstance(base.get(k), dict):
-            merge(base[k], v)
-        else:
-            base[k] = v
-    return base
 
 
 def _paths(entries: list) -> list[str]:
@@ -111,11 +89,16 @@ def scratch(root: Path, workspace: Path, eval_rows: int = 0) -> Path:
     return workspace
 
 
+def run_params(params: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A run's params.yaml: `params` under its flat overrides (an empty map among them pins that map empty)."""
+    return tree(apply(flatten(params, keep_empty=True), overrides))
+
+
 @contextlib.contextmanager
 def entered(root: Path, workspace: Path, overrides: dict[str, Any], eval_rows: int = 0) -> Iterator[dict[str, Any]]:
     """A fresh scratch workspace (`scratch`) whose params.yaml is `root`'s under `overrides`, as the current
     directory while inside; yields its params."""
-    params = merge(yaml.safe_load((root / "params.yaml").read_text()), tree(overrides))
+    params = run_params(yaml.safe_load((root / "params.yaml").read_text()), overrides)
     scratch(root, workspace, eval_rows)
     (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     here = Path.cwd()
