@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -116,8 +117,18 @@ def test_the_schema_describes_each_key_and_lists_registry_names():
     assert set(made["properties"]) == set(top)
 
 
+# Where the CPU recipe (params.yaml) departs from the classes' defaults: the choices issue 37 made on dev. The classes
+# are pipeline code, so moving their defaults would mark every run made since stale; they move with the next change
+# that reruns the studies anyway. Every other key must agree.
+RECIPE_CHOICES = {"model": {"task_layers"}, "train": {"epochs", "plateau"}}
+
+
 @pytest.mark.parametrize("name", list(SECTIONS))
 def test_every_config_class_defaults_to_exactly_params_yaml(name):
-    """One set of defaults: a config built with no params is the committed params.yaml's."""
+    """One set of defaults: a config built with no params is the committed params.yaml's, but for the recipe's
+    listed choices (each of which must really differ, so the list cannot outlive them)."""
     cls = SECTIONS[name]
-    assert cls() == section(read_params(ROOT / "params.yaml"), name, cls)
+    committed = section(read_params(ROOT / "params.yaml"), name, cls)
+    chosen = RECIPE_CHOICES.get(name, set())
+    assert all(getattr(cls(), k) != getattr(committed, k) for k in chosen), "drop the keys that agree again"
+    assert dataclasses.replace(cls(), **{k: getattr(committed, k) for k in chosen}) == committed
