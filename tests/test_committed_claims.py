@@ -6,6 +6,7 @@ interval of a correlation on any page leaves [-1, 1]."""
 from __future__ import annotations
 
 import collections
+import json
 import re
 
 import numpy as np
@@ -59,6 +60,21 @@ def test_the_readme_status_quotes_the_claims_page(committed):
     readme = plain((ROOT / "README.md").read_text())
     for line in quoted:
         assert plain(line) in readme, f"README.md's Status lacks this line of claims.md:\n{line}"
+
+
+def test_the_hours_count_each_stored_run_once(committed):
+    """A study that shows another's runs (`same_runs_as`) adds none of its own to the profile's count."""
+    now = older = 0
+    for name, study in committed["studies"].items():
+        path = PAGES / "results" / f"{name}.cpu.json"
+        if study.same_runs_as or not path.exists():
+            continue
+        records = [r for r in json.loads(path.read_text()).values() if r["variant"] in study.all_variants()]
+        now += sum(r["code"] == committed["code"] for r in records)
+        older += sum(r["code"] != committed["code"] for r in records)
+    page = committed["page"]
+    assert f"at this commit's pipeline code: {now} runs" in page
+    assert (f"Still to rerun (older code, †): {older} runs" in page) == bool(older)
 
 
 def _runs(results: dict, arm: str, seeds: list[int]) -> list[dict]:

@@ -408,6 +408,9 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
               for line in METHOD]
     probe_text = ", ".join(f"{split}: SST {v['sst_acc']:.3f}, Quora {v['quora_acc']:.3f}, STS r {v['sts_pearson']:.3f}"
                            for split, v in probe.items() if {"sst_acc", "quora_acc", "sts_pearson"} <= set(v))
+    # each record once: a study that shows another's runs (`same_runs_as`) would count them twice
+    runs = [r for name, res in results.items() if not (name in studies and studies[name].same_runs_as)
+            for r in res.values()]
     lines = ["# The reports' claims, checked", "",
              f"Each claim in our words (keeping the report's quantifiers), where the report makes it, and its parts: "
              f"one comparison each, b − a on a metric, paired over the seeds both arms ran at profile `{profile}`; a "
@@ -418,12 +421,12 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
              (f"The frozen probe of `{reference.get('checkpoint')}` (untouched encoder; `reference` stage): {probe_text}."
               if probe_text else ""), "",
              "Every table study at this profile, all reports, at this commit's pipeline code: "
-             + (cost_line([r for res in results.values() for r in res.values() if r.get("code") == code])
+             + (cost_line([r for r in runs if r.get("code") == code])
                 or "nothing run yet."),
              *([f"Of them, the pilot (one run of each kind of arm, run first to size the profile: "
                 f"[pilot.{profile}.md](pilot.{profile}.md)): {cost_line(pilot)}"] if pilot else []),
              *([f"Still to rerun (older code, †): {cost_line(older)}"] if (older := [
-                 r for res in results.values() for r in res.values() if code is not None and r.get("code") != code])
+                 r for r in runs if code is not None and r.get("code") != code])
                else []),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]
