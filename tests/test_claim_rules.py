@@ -207,7 +207,7 @@ def test_a_claims_finding_line_names_its_parts_intervals_published_sizes_and_gat
     line = finding(claim, [row("reversed", ruled=True), row("reversed", gates=["undertrained: lstm rose", "below floor: x"],
                                                              ruled=True)], "contradicted")
     assert line == ("- **002 · [lstm-head-lowers-sst](#002--lstm-head-lowers-sst)**: contradicted. simple → lstm, "
-                    "sst_acc (test) +0.020 [+0.010, +0.030] against the published -0.050 (ruled out): reversed; "
+                    "sst_acc (test) +0.020 [+0.010, +0.030] against the published -0.050 (ruled out: the other sign): reversed; "
                     "simple → lstm, sst_acc (test) +0.020 [+0.010, +0.030] against the published -0.050: gated "
                     "(undertrained, below floor).")  # a gated part rules nothing out: it was not tested
     many = finding(claim, [row("reproduced")] * FINDING_PARTS + [row("x", gates=["inert: same"]), row("reproduced")],

@@ -51,3 +51,7 @@ def test_kinds_group_runs_by_what_they_cost_and_count_a_shared_run_once(tmp_path
     assert f"**Projected: {total[1]:.1f} h wall if every run trained to its cap**, {total[0]:.1f} h as the pilots stopped, at 2 runs at once" in page
     assert pilot.projection(groups, "c2", workers=2)[1] is None  # records of other code are no pilot of this code
     assert [r["wall_seconds"] for r in pilot.pilot_records(groups, "c1")] == [600.0, 1200.0, 60.0, 900.0]
+    # what is left: every run but the pilots, at their kinds' pilot times; none of them replaces an older record
+    assert pilot.remaining(groups, "c1", workers=2) == {"runs": 6, "older": 0, "workers": 2,
+                                                        "hours": (600 * 3 + 1200 + 60 + 900) / 2 / 3600}
+    assert pilot.remaining(groups, "c2", workers=2) == {"runs": 10, "older": 4, "hours": None, "workers": 2}

@@ -314,6 +314,20 @@ def test_wall_time_counts_runs_in_parallel_once_and_pauses_not_at_all():
     assert cost_line(records[:2]) == "2 runs: 1.50 h wall."
 
 
+def test_a_run_shown_again_or_copied_to_another_arm_counts_once():
+    from mtbert.experiments.analysis.cost import cost_line, still_to_run
+
+    run = {"variant": "a", "seed": 0, "code": "c", "budget": "b0", "started": "2026-12-02T10:00:00+00:00",
+           "finished": "2026-12-02T11:00:00+00:00", "wall_seconds": 3600, "cpu_seconds": 3600}
+    copied = run | {"variant": "twin", "copied_from": "one.json:a@seed0"}
+    other_seed = run | {"seed": 1, "budget": "b1", "started": "2026-12-02T11:00:00+00:00",
+                        "finished": "2026-12-02T12:00:00+00:00"}
+    assert cost_line([run, dict(run), copied, other_seed]) == "2 runs: 2.00 h wall, 2.00 h of CPU time (measured for 2 of them)."
+    assert still_to_run({"runs": 3, "older": 2, "hours": 1.25, "workers": 2}) == (
+        "Still to rerun: 3 runs (2 replace older-code records, †), about 1.2 h wall at 2 at once by the pilot's times.")
+    assert still_to_run({"runs": 3, "older": 0, "hours": None, "workers": 2}) == "Still to rerun: 3 runs."
+
+
 def test_a_dataset_table_needs_the_prepared_splits_and_shows_their_row_counts(tiny_repo):
     from mtbert.experiments.cli import tables_main as main
 

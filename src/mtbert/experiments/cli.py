@@ -129,7 +129,7 @@ def render(profile: str, workers: int = 2) -> list[Path]:
     groups = pilot.kinds(studies, profile)
     target = OUT / "claims.md"
     write_text(target, render_claims(claims, published, studies, results, profile, code, reference,
-                                     pilot.pilot_records(groups, code)))
+                                     pilot.pilot_records(groups, code), pilot.remaining(groups, code, workers)))
     projected = OUT / f"pilot.{profile}.md"
     write_text(projected, pilot.render(*pilot.projection(groups, code, workers), profile, workers))
     return written + [target, projected]

@@ -81,6 +81,22 @@ def projection(groups: list[Kind], code: str, workers: int) -> tuple[list[dict],
     return rows, (sum(r["hours"] for r in rows) / workers, sum(r["cap_hours"] for r in rows) / workers)
 
 
+def remaining(groups: list[Kind], code: str, workers: int) -> dict:
+    """The runs still to make at this code, how many of them replace an older record, and the wall hours they would
+    take at `workers` runs at once, as their kinds' pilots stopped (None until every pilot ran)."""
+    left = older = 0
+    seconds = 0.0
+    for g in groups:
+        pilot = measured(g.pilot, code)
+        for run in g.runs:
+            if measured(run, code) is None:
+                left += 1
+                older += run.key in store.load(run.study, run.profile)
+                seconds = seconds + pilot["wall_seconds"] if pilot and seconds is not None else None
+    return {"runs": left, "older": older, "hours": None if seconds is None else seconds / workers / 3600,
+            "workers": workers}
+
+
 def render(rows: list[dict], total: tuple[float, float] | None, profile: str, workers: int) -> str:
     """The pilot's page: each kind's pilot, how it stopped and what its runs would take."""
     lines = [f"# Pilot of the `{profile}` table profile", "",
@@ -92,14 +108,15 @@ def render(rows: list[dict], total: tuple[float, float] | None, profile: str, wo
              "pilot. A kind's projected worker-hours are its pilot's wall time times its runs; the cap's, as if every "
              "run of the kind trained to its cap (the pilot's time scaled by cap / epochs run: an estimate, not a "
              "bound on time). Stages outside the runs (prepare, reference) and the seed plan's second look are not "
-             "counted. `stopped`: the epoch the run ended at and why (its plateau rule, or the cap); *still rising*: "
-             "its last dev evaluation beat its best before by more than the rule's min_delta.", "",
+             "counted. `stopped`: the epoch the run ended at and why (its plateau rule, or the cap); *still improving*: "
+             "its last dev evaluation beat its best before by more than the plateau rule's min_delta (not the claims' "
+             "*undertrained* gate, which asks for a rise of 0.01 on average).", "",
              "| pilot run | runs of its kind | pilot wall (min) | stopped | projected (worker-h) | at the cap (worker-h) |",
              "|---|---:|---:|---|---:|---:|"]
     for r in rows:
         s = r["stopped"]
         how = "–" if not s else f"epoch {s['epoch']} of {s['cap']}, by {s['by']}" + (
-            ", still rising" if s.get("still_rising") else "")
+            ", still improving" if s.get("still_rising") else "")
         cells = [r["pilot"], str(r["runs"]), "–" if r["seconds"] is None else f"{r['seconds'] / 60:.1f}", how,
                  *("–" if r[k] is None else f"{r[k]:.2f}" for k in ("hours", "cap_hours"))]
         lines.append("| " + " | ".join(cells) + " |")

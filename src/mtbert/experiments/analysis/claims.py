@@ -16,7 +16,7 @@ from mtbert.experiments.analysis import gates as G
 from mtbert.experiments.analysis import plan
 from mtbert.experiments.analysis import rules as R
 from mtbert.experiments.analysis import floors as F
-from mtbert.experiments.analysis.cost import cost_line
+from mtbert.experiments.analysis.cost import cost_line, still_to_run
 from mtbert.experiments.analysis.curves import METRICS as CURVE_METRICS
 from mtbert.experiments.analysis.curves import capped, last_gains, mean_curve
 from mtbert.experiments.analysis.ours import STALE_MARK, is_stale, records_of
@@ -300,7 +300,7 @@ def _part_line(row: dict, study: Study, results: dict) -> str:
         values = (f"{_arm_text(study, results, row['a'], row['metric'], row['split_a'], shown_seeds)} · "
                   f"{_arm_text(study, results, row['b'], row['metric'], row['split_b'], shown_seeds)}")
     shown = "not printed" if row["published"] is None else f"{row['published']:+.3f}"
-    if d is not None and d.published_ruled_out:
+    if d is not None and d.published_ruled_out and not row["gates"]:  # a gated part is not tested: it rules nothing out
         shown += " (ruled out)"
     if d is None or d.n == 0:
         ours, ptext = "–", "–"
@@ -330,8 +330,8 @@ def _part_finding(row: dict) -> str:
     if d is not None and d.n and not math.isnan(d.low):
         said += f" {d.mean:+.3f} [{d.low:+.3f}, {d.high:+.3f}]"
     if row["published"] is not None:
-        said += f" against the published {row['published']:+.3f}" + (" (ruled out)" if d and d.published_ruled_out
-                                                                       and not row["gates"] else "")
+        said += f" against the published {row['published']:+.3f}" + (
+            f" (ruled out: {d.size_against_published()})" if d and d.published_ruled_out and not row["gates"] else "")
     names = ", ".join(dict.fromkeys(g.split(":")[0] for g in row["gates"]))
     if row["gates"] and row["gated"]:
         return said + f": gated ({names})"
@@ -365,7 +365,7 @@ METHOD = [
     "every seed, or the manipulation's recorded size is below {inert:g} of the loss it joins); **set-up changed** "
     "(the run was made with params the study has changed since: it answers another question until it is rerun). "
     "A paired difference with no spread over the seeds gets no p-value (**degenerate**, counted as gated). A gated "
-    "part shows its interval but is not tested (no p) and gets no extra seeds. Before the first look a part's gates "
+    "part shows its interval but is not tested (no p, no published size ruled out) and gets no extra seeds. Before the first look a part's gates "
     "are provisional and its claim awaits runs. Every number of a fine-tuned run is its best dev epoch's (the "
     "checkpoint kept), so dev numbers are selected on dev.",
     "- **The seed plan, fixed in advance.** A part is read on its first {look1} paired seeds; only if it is undecided "
@@ -386,7 +386,9 @@ METHOD = [
     "published b − a says **published size ruled out**, and whether ours is smaller (the \"small telescopes\" "
     "reading: any effect here is smaller than the report's), larger, or of the other sign. An undecided part states "
     "what its interval rules out. **Reproduced** is about the direction: a reproduced claim can have the published "
-    "size ruled out on some parts, and the summary says so.",
+    "size ruled out on some parts, and the summary says so. The published b − a is one run of another model on "
+    "other splits, taken as exact: its own seed-to-seed spread is not in our interval, so a narrow miss says less "
+    "than a wide one.",
     "- **The claim's verdict** follows from its parts, in this order: **contradicted** if any part that passed its "
     "gates goes against it (one such part refutes a claim over all of them); else **not testable at this profile** "
     "if any part is gated; else **awaiting runs** while any part waits for seeds; else **reproduced** if every part "
@@ -397,7 +399,8 @@ METHOD = [
 
 def render_claims(claims: list[Claim], published: Published, studies: dict[str, Study],
                   results: dict[str, dict[str, dict]], profile: str, code: str | None = None,
-                  reference: dict | None = None, pilot: list[dict] | None = None) -> str:
+                  reference: dict | None = None, pilot: list[dict] | None = None, left: dict | None = None) -> str:
+    """claims.md: the method, what the runs cost and have left (`pilot.remaining`), the summary, each claim."""
     reference = load_reference() if reference is None else reference
     majority = reference.get("majority", {})
     probe = reference.get("no_finetuning", {})
@@ -408,9 +411,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
               for line in METHOD]
     probe_text = ", ".join(f"{split}: SST {v['sst_acc']:.3f}, Quora {v['quora_acc']:.3f}, STS r {v['sts_pearson']:.3f}"
                            for split, v in probe.items() if {"sst_acc", "quora_acc", "sts_pearson"} <= set(v))
-    # each record once: a study that shows another's runs (`same_runs_as`) would count them twice
-    runs = [r for name, res in results.items() if not (name in studies and studies[name].same_runs_as)
-            for r in res.values()]
+    runs = [r for res in results.values() for r in res.values()]
     lines = ["# The reports' claims, checked", "",
              f"Each claim in our words (keeping the report's quantifiers), where the report makes it, and its parts: "
              f"one comparison each, b − a on a metric, paired over the seeds both arms ran at profile `{profile}`; a "
@@ -425,9 +426,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
                 or "nothing run yet."),
              *([f"Of them, the pilot (one run of each kind of arm, run first to size the profile: "
                 f"[pilot.{profile}.md](pilot.{profile}.md)): {cost_line(pilot)}"] if pilot else []),
-             *([f"Still to rerun (older code, †): {cost_line(older)}"] if (older := [
-                 r for r in runs if code is not None and r.get("code") != code])
-               else []),
+             *([still_to_run(left)] if left and left["runs"] else []),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]
     findings = ["## Findings, one line each", "",
