@@ -232,6 +232,17 @@ def test_a_claim_part_without_a_direction_is_refused():
 
 
 
+def test_a_caveat_quotes_the_measured_reference_numbers_and_names_a_missing_one():
+    from mtbert.experiments.analysis import claims as C
+
+    claim = C.Claim(id="splits-differ", report="000", where="nowhere", claim="dev and test agree", study="000-t2",
+                    a="pcgrad", parts=[{"metric": "sst_acc", "split_b": "test", "test": "equivalent"}],
+                    caveat="SST majority {majority[dev][sst_acc]:.3f} on dev, probe {no_finetuning[dev][quora_acc]:.2f}.\n")
+    assert C.caveat_text(claim, {"majority": MAJORITY, "no_finetuning": PROBE}) == "SST majority 0.250 on dev, probe 0.78."
+    with pytest.raises(ValueError, match="claim splits-differ: its caveat quotes 'no_finetuning'"):
+        C.caveat_text(claim, {"majority": MAJORITY})
+
+
 def test_a_part_is_read_at_the_first_look_that_decides_it_and_later_seeds_do_not_reopen_it():
     """The plan as tests/test_seed_plan.py simulates it: decided at 5 seeds stays decided whatever seeds 5-9 (run for
     another part on the same arms) say; undecided at 5 is read again at 10; before 5, any gate is provisional."""

@@ -84,17 +84,10 @@ def projection(groups: list[Kind], code: str, workers: int) -> tuple[list[dict],
 def remaining(groups: list[Kind], code: str, workers: int) -> dict:
     """The runs still to make at this code, how many of them replace an older record, and the wall hours they would
     take at `workers` runs at once, as their kinds' pilots stopped (None until every pilot ran)."""
-    left = older = 0
-    seconds = 0.0
-    for g in groups:
-        pilot = measured(g.pilot, code)
-        for run in g.runs:
-            if measured(run, code) is None:
-                left += 1
-                older += run.key in store.load(run.study, run.profile)
-                seconds = seconds + pilot["wall_seconds"] if pilot and seconds is not None else None
-    return {"runs": left, "older": older, "hours": None if seconds is None else seconds / workers / 3600,
-            "workers": workers}
+    left = [(measured(g.pilot, code), run) for g in groups for run in g.runs if measured(run, code) is None]
+    older = sum(run.key in store.load(run.study, run.profile) for _, run in left)
+    hours = None if any(p is None for p, _ in left) else sum(p["wall_seconds"] for p, _ in left) / workers / 3600
+    return {"runs": len(left), "older": older, "hours": hours, "workers": workers}
 
 
 def render(rows: list[dict], total: tuple[float, float] | None, profile: str, workers: int) -> str:

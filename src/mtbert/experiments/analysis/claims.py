@@ -67,7 +67,7 @@ class Claim(BaseModel):
     parts: list[ClaimPart] = []
     untestable: str | None = None  # why this claim cannot be tested here (then no parts)
     fixed_budget: FixedBudget | None = None
-    caveat: str | None = None  # what a verdict here cannot speak to (shown beside it)
+    caveat: str | None = None  # what a verdict here cannot speak to (shown beside it); may quote reference.json
 
     @model_validator(mode="after")
     def _parts(self) -> "Claim":
@@ -397,6 +397,16 @@ METHOD = [
 ]
 
 
+def caveat_text(claim: Claim, reference: dict) -> str:
+    """The claim's caveat with its `{majority[dev][sst_acc]:.3f}`-style fields filled from reference.json, so that its
+    numbers are the measured ones."""
+    try:
+        return claim.caveat.strip().format_map(reference)
+    except (KeyError, IndexError, ValueError) as e:
+        raise ValueError(f"studies/claims.yaml, claim {claim.id}: its caveat quotes {e}, which reference.json "
+                         f"(keys: {sorted(reference)}) does not have") from e
+
+
 def render_claims(claims: list[Claim], published: Published, studies: dict[str, Study],
                   results: dict[str, dict[str, dict]], profile: str, code: str | None = None,
                   reference: dict | None = None, pilot: list[dict] | None = None, left: dict | None = None) -> str:
@@ -465,7 +475,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | {joint}"
                        + (f" ({'; '.join(said)})" if said else "") + f"{mark} |")
         findings.append(finding(c, rows, joint) + (" (caveat in its section)" if c.caveat else ""))
-        caveat = [f"*Caveat:* {c.caveat.strip()}", ""] if c.caveat else []
+        caveat = [f"*Caveat:* {caveat_text(c, reference)}", ""] if c.caveat else []
         body += head + [f"**Verdict: {joint}**{mark}", "", *caveat,
                         "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [interval] (level) | "
                         "seeds | p (test, × m) | verdict |", "|---|---|---:|---:|---:|---:|---:|---|"]
