@@ -4,7 +4,7 @@ import json
 
 from mtbert.experiments import pilot
 from mtbert.experiments.provenance import budget_id
-from mtbert.experiments.study import Study
+from mtbert.experiments.study import Run, Study, profile_base
 
 TABLE = {"report": "r", "table": "t", "seeds": [0, 1], "profiles": {"p": {}}}
 
@@ -55,3 +55,8 @@ def test_kinds_group_runs_by_what_they_cost_and_count_a_shared_run_once(tmp_path
     assert pilot.remaining(groups, "c1", workers=2) == {"runs": 6, "older": 0, "workers": 2,
                                                         "hours": (600 * 3 + 1200 + 60 + 900) / 2 / 3600}
     assert pilot.remaining(groups, "c2", workers=2) == {"runs": 10, "older": 4, "hours": None, "workers": 2}
+    # each pending run weighted by its kind's pilot (two's same_as_a is one's a: a's time; no pilot at c2: none)
+    todo = [r for study in (one, two) for v, s in study.runs()
+            if (r := Run(study, "p", v, s, study.overrides("p", v, s, profile_base("p")))).seed == 1]
+    assert [r.expected for r in pilot.with_expected(todo, groups, "c1")] == [600.0, 600.0, 1200.0, 60.0, 600.0, 900.0]
+    assert {r.expected for r in pilot.with_expected(todo, groups, "c2")} == {None}

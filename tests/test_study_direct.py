@@ -88,3 +88,15 @@ def test_progress_says_what_is_left_at_the_pace_so_far():
     # 3 of 30 runs in 1.5 h: 0.5 h a run, 27 left -> 13.5 h
     assert progress(3, 30, "a@seed1", 613.4, 5400) == "[3/30] a@seed1 done in 613 s · 1.5 h elapsed, about 13.5 h left at this pace"
     assert progress(30, 30, "b@seed4", 90, 7200) == "[30/30] b@seed4 done in 90 s · 2.0 h elapsed"
+    # weighted by the pilots' times: a quarter of the work done in 1.5 h -> 4.5 h left, whatever the count
+    assert progress(3, 30, "a@seed1", 613.4, 5400, share_done=0.25).endswith("about 4.5 h left at this pace")
+
+
+def test_shares_weight_runs_by_their_pilots_times():
+    from types import SimpleNamespace
+
+    from mtbert.experiments.executors.direct import shares
+
+    runs = [SimpleNamespace(expected=e) for e in (300.0, 100.0, None)]
+    assert shares(runs) == [0.5, 100 / 600, 200 / 600]  # the unknown run takes the known runs' mean
+    assert shares([SimpleNamespace(expected=None)] * 4) == [0.25] * 4  # none known: by count

@@ -205,13 +205,14 @@ def tables_main(argv: list[str] | None = None) -> None:
         executor = executor_of(args)
         todo = [r for name, s in studies.items() if not args.only or name in args.only
                 for r in runner.missing(s, args.profile, code)]
+        groups = pilot.kinds(studies, args.profile)
         if args.pilot:
-            pilots = {g.pilot.name for g in pilot.kinds(studies, args.profile)}
+            pilots = {g.pilot.name for g in groups}
             todo = [r for r in todo if r.name in pilots]
         print(f"{len(todo)} runs missing at profile {args.profile}", flush=True)
 
         def run(todo: list) -> None:
-            failed = runner.run(todo, executor, code)
+            failed = runner.run(pilot.with_expected(todo, groups, code), executor, code)
             if failed:
                 for path in render(args.profile, args.workers or 2):
                     print("wrote", path)

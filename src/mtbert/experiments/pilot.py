@@ -1,10 +1,10 @@
 """The pilot before a profile's full run: the lowest seed of one variant of each kind of arm (the params that set what
 a run costs), run first and into the profile's own stores, so that their times project the whole profile's wall time
-before it is committed to (and count towards it)."""
+before it is committed to (and count towards it) and weight the runner's estimate of the hours left."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mtbert.experiments import store
 from mtbert.experiments.provenance import budget_id, is_current
@@ -79,6 +79,15 @@ def projection(groups: list[Kind], code: str, workers: int) -> tuple[list[dict],
     if any(r["hours"] is None for r in rows):
         return rows, None
     return rows, (sum(r["hours"] for r in rows) / workers, sum(r["cap_hours"] for r in rows) / workers)
+
+
+def with_expected(todo: list[Run], groups: list[Kind], code: str) -> list[Run]:
+    """The runs, each with the wall seconds its kind's pilot took (where the pilot has a record at this code)."""
+    seconds = {}
+    for g in groups:
+        if (record := measured(g.pilot, code)) is not None:
+            seconds |= {budget_id(run.overrides): record.get("wall_seconds") for run in g.runs}
+    return [replace(r, expected=seconds.get(budget_id(r.overrides))) for r in todo]
 
 
 def remaining(groups: list[Kind], code: str, workers: int) -> dict:

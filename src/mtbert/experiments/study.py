@@ -223,6 +223,7 @@ class Run:
     variant: str
     seed: int | None
     overrides: dict[str, Any]
+    expected: float | None = None  # wall seconds its kind's pilot took, where known: weights the progress estimate
 
     @property
     def key(self) -> str:

@@ -47,9 +47,20 @@ def run_one(root: str, variant: str, overrides: dict[str, Any], workspace: str, 
         return collect(variant, overrides, spent["wall_seconds"]) | where() | spent
 
 
-def progress(n: int, total: int, key: str, seconds: float, elapsed: float) -> str:
-    """One finished run, with the time so far and what is left at the pace so far (runs done per hour of wall)."""
-    left = elapsed / n * (total - n)
+def shares(todo: list[Run]) -> list[float]:
+    """Each run's share of the work: its expected seconds (its kind's pilot), the mean of those known where not;
+    equal shares when none is known."""
+    known = [r.expected for r in todo if r.expected]
+    fill = sum(known) / len(known) if known else 1.0
+    weights = [r.expected or fill for r in todo]
+    return [w / sum(weights) for w in weights]
+
+
+def progress(n: int, total: int, key: str, seconds: float, elapsed: float, share_done: float | None = None) -> str:
+    """One finished run, with the time so far and what is left at the pace so far: the runs' share of the work done
+    (`share_done`, by their pilots' times; by count where not given) per hour of wall."""
+    share_done = share_done or n / total
+    left = elapsed * (1 - share_done) / share_done
     pace = f"{elapsed / 3600:.1f} h elapsed" + (f", about {left / 3600:.1f} h left at this pace" if n < total else "")
     return f"[{n}/{total}] {key} done in {seconds:.0f} s · {pace}"
 
@@ -67,7 +78,7 @@ class Direct:
         memo.mkdir(parents=True, exist_ok=True)
         print(f"{len(todo)} runs pending; {self.workers} at once, {self.threads} threads each", flush=True)
         failed: list[tuple[Run, str]] = []
-        start = time.monotonic()
+        start, share, done_share = time.monotonic(), dict(zip(map(id, todo), shares(todo))), 0.0
         # spawn: each run gets a fresh interpreter (CUDA cannot be forked into, and no state leaks between runs)
         with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                     max_tasks_per_child=1) as pool:
@@ -82,5 +93,7 @@ class Direct:
                     print(f"[{n}/{len(todo)}] {r.key} FAILED: {type(err).__name__}: {err}", flush=True)
                     continue
                 done(r, record)
-                print(progress(n, len(todo), r.key, record["wall_seconds"], time.monotonic() - start), flush=True)
+                done_share += share[id(r)]
+                print(progress(n, len(todo), r.key, record["wall_seconds"], time.monotonic() - start, done_share),
+                      flush=True)
         return failed
