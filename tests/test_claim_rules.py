@@ -96,7 +96,7 @@ def test_the_published_size_is_a_test_whatever_the_sign():
 def test_the_claim_verdict_from_its_parts_and_their_gates():
     assert joint(["reproduced", "no harm shown"], [False, False], [False, False]) == "reproduced"
     assert joint(["reproduced", "reversed"], [False, False], [False, False]) == "contradicted"
-    assert joint(["reproduced", "reversed"], [False, True], [False, False]) == "not testable at this profile"
+    assert joint(["reproduced", "reversed"], [False, True], [False, False]) == "not testable with this setup"
     assert joint(["reversed", "reproduced"], [False, True], [False, False]) == "contradicted"
     assert joint(["reversed", "not run yet"], [False, False], [False, False]) == "contradicted"  # one refutes "all"
     assert joint(["reproduced", "not run yet"], [False, False], [False, False]) == "awaiting runs"
@@ -112,13 +112,13 @@ def _arm(name="b", means=None, curves=None, fine_tuned=True, checkpoint=MINILM, 
 
 
 def test_the_summary_counts_answered_claims_and_the_gates_that_stopped_the_rest():
-    counts = {"reproduced": 2, "contradicted": 1, "not distinguishable": 3, "not testable at this profile": 4,
+    counts = {"reproduced": 2, "contradicted": 1, "not distinguishable": 3, "not testable with this setup": 4,
               "not testable here": 1, "awaiting runs": 2}
     line = summary_line(counts, {"encoder confound": 1, "undertrained": 3, "below floor": 1})
-    assert line == ("13 claims; 6 with an experiment that can answer at this profile: 2 reproduced, 1 contradicted, "
-                    "3 not distinguishable. 4 not testable at this profile (the gates that stopped them: undertrained "
+    assert line == ("13 claims; 6 answerable with this setup (model, data, profile): 2 reproduced, 1 contradicted, "
+                    "3 not distinguishable. 4 not testable with this setup (the gates that stopped them: undertrained "
                     "in 3, below floor in 1, encoder confound in 1). 1 not testable here; 2 awaiting runs.")
-    assert summary_line({"reproduced": 1}, {}) == "1 claims; 1 with an experiment that can answer at this profile: " \
+    assert summary_line({"reproduced": 1}, {}) == "1 claims; 1 answerable with this setup (model, data, profile): " \
                                                   "1 reproduced."
 
 
@@ -211,7 +211,7 @@ def test_a_claims_finding_line_names_its_parts_intervals_published_sizes_and_gat
                     "simple → lstm, sst_acc (test) +0.020 [+0.010, +0.030] against the published -0.050: gated "
                     "(undertrained, below floor).")  # a gated part rules nothing out: it was not tested
     many = finding(claim, [row("reproduced")] * FINDING_PARTS + [row("x", gates=["inert: same"]), row("reproduced")],
-                   "not testable at this profile")
+                   "not testable with this setup")
     assert many.endswith("; and 2 more parts (1 gated).")
 
 
@@ -274,3 +274,61 @@ def test_a_part_is_read_at_the_first_look_that_decides_it_and_later_seeds_do_not
                     {"dev": {"sst_acc": 0.25}})  # below the floor on 2 seeds: provisional, the claim awaits runs
     assert not row["gated"] and "provisionally gated: below floor" in row["verdict"]
     assert C.claim_verdict([row]) == "awaiting runs"
+
+
+def _two_arm_results(a: str, b: str, gains: list[float], quora_a: float = 0.40, profile: str = "cpu") -> dict:
+    """Per-seed records of arms a and b: b gains on SST; a's Quora sits at `quora_a`; curves levelled off."""
+    def rec(sst, quora, s):
+        return {"metrics": {"dev": {"sst_acc": sst, "quora_acc": quora}}, "overrides": {}, "profile": profile,
+                "commit": f"c{s % 2}", "curves": {"sst_acc": [sst - 0.05, sst, sst], "quora_acc": [quora] * 3}}
+    noise = [0.003, -0.002, 0.004, -0.001, 0.0]
+    return ({f"{a}@seed{s}": rec(0.45 + noise[s], quora_a, s) for s in range(5)}
+            | {f"{b}@seed{s}": rec(0.45 + noise[s] + g, 0.80 + noise[s], s) for s, g in enumerate(gains)})
+
+
+def test_an_untrained_by_design_head_has_no_floor_and_a_budget_run_elsewhere_gates_as_such():
+    from mtbert.experiments.analysis import claims as C
+    from mtbert.experiments.published import load_published
+    from mtbert.experiments.study import table_studies
+
+    study = table_studies()["004-t3"]
+    a, b = list(study.all_variants())[:2]
+    res = _two_arm_results(a, b, [0.02, 0.021, 0.019, 0.022, 0.02])
+    parts = [{"metric": "quora_acc", "test": "increase"}]
+    plain = C.Claim(id="x", report="004", where="nowhere", claim="b beats a", study="004-t3", a=a, b=b, parts=parts)
+    row, = C.assess(plain, study, res, load_published(), MAJORITY)
+    assert row["gated"] and row["gates"][0].startswith(f"below floor: {a} (dev) quora_acc 0.4000 < 0.6200")
+    exempt = plain.model_copy(update={"untrained": {a: ["quora_acc"]}})
+    row, = C.assess(exempt, study, res, load_published(), MAJORITY)
+    assert not row["gated"] and row["verdict"] == "reproduced"  # +0.40 over a head the claim leaves untrained
+    with pytest.raises(ValueError, match=r"`untrained` names \['nobody'\], not arms of its parts"):
+        C.Claim(id="x", report="004", where="nowhere", claim="c", study="004-t3", a=a, b=b, parts=parts,
+                untrained={"nobody": ["quora_acc"]})
+    # the claim is about the report's budget, run only at gpu: at cpu, b is gated as such, not as undertrained
+    sst = [{"metric": "sst_acc", "test": "increase"}]
+    gpu_only = C.Claim(id="y", report="004", where="nowhere", claim="b beats a", study="004-t3", a=a, b=b, parts=sst,
+                       fixed_budget={"profiles": ["gpu"], "arms": [b]})
+    row, = C.assess(gpu_only, study, res, load_published(), MAJORITY)
+    assert row["gates"] == [f"report's budget elsewhere: {b} runs the budget the claim is about only at profile gpu"]
+    lifted = gpu_only.model_copy(update={"fixed_budget": C.FixedBudget(profiles=["cpu"], arms=[b])})
+    row, = C.assess(lifted, study, res, load_published(), MAJORITY)
+    assert row["verdict"] == "reproduced" and row["lifted"] == [b]
+    line = C._part_line(row, study, res, 0.01, ["[z](#004--z)"])
+    assert "sst_acc (dev; increase)" in line and line.endswith(
+        f"(plateau gate lifted for {b}: the budget the report states) (also in [z](#004--z)) |")
+    assert C.runs_read([row], res) == "Runs read: 10, seeds 0, 1, 2, 3, 4; made at commits `c0` (6), `c1` (4)."
+
+
+def test_two_claims_making_one_comparison_link_each_other_and_the_summary_says_what_lifts_each_gate():
+    from mtbert.experiments.analysis import claims as C
+
+    def claim(cid, parts):
+        return C.Claim(id=cid, report="001", where="w", claim="c", study="s", a="p", b="q", parts=parts)
+
+    one = claim("one", [{"metric": "sst_acc"}, {"metric": "quora_acc"}])
+    two = claim("two", [{"metric": "sst_acc", "test": "increase"}])  # the same runs compared, another test
+    assert C.shared_comparisons([one, two]) == {("s", "p", "q", "dev", "dev", "sst_acc", None):
+                                                ["[one](#001--one)", "[two](#001--two)"]}
+    table = C.lift_table({"encoder confound": 3, "undertrained": 5})
+    assert table[2].startswith("| undertrained | 5 | a longer budget") and "another checkpoint" in table[3]
+    assert C.lift_table({}) == []

@@ -226,7 +226,7 @@ def test_the_seed_plan_brings_a_comparison_to_five_seeds_then_ten_if_undecided_w
     assert sorted(ran) == sorted(f"9-t1-{v}-seed{s}" for s in range(2, 10) for v in ("plain", "fancy"))
     results = json.loads((tiny_repo / "reports" / "tables" / "results" / "9-t1.tiny.json").read_text())
     assert len(results) == 20
-    assert "| plain → fancy | sst_acc (dev) |" in (tiny_repo / "reports" / "tables" / "claims.md").read_text()
+    assert "| plain → fancy | sst_acc (dev; " in (tiny_repo / "reports" / "tables" / "claims.md").read_text()
     assert "| 10 |" in (tiny_repo / "reports" / "tables" / "claims.md").read_text()
 
 

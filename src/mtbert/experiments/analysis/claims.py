@@ -67,6 +67,9 @@ class Claim(BaseModel):
     parts: list[ClaimPart] = []
     untestable: str | None = None  # why this claim cannot be tested here (then no parts)
     fixed_budget: FixedBudget | None = None
+    # arm -> metrics whose heads the claim's own design leaves untrained (a baseline that never trains its pair heads):
+    # the comparison is against that untrained head, so no floor gate there
+    untrained: dict[str, list[str]] = {}
     caveat: str | None = None  # what a verdict here cannot speak to (shown beside it); may quote reference.json
 
     @model_validator(mode="after")
@@ -76,6 +79,9 @@ class Claim(BaseModel):
         for p in self.parts:
             if not (p.a or self.a) or not (p.b or self.b or p.split_b):
                 raise ValueError(f"claim {self.id}: part on {p.metric} needs arms a and b (on the part or the claim)")
+        compared = {arm for p in self.parts for arm in self.arms(p)[:2]}
+        if unknown := sorted(set(self.untrained) - compared):
+            raise ValueError(f"claim {self.id}: `untrained` names {unknown}, not arms of its parts {sorted(compared)}")
         return self
 
     def arms(self, part: ClaimPart) -> tuple[str, str, str, str]:
@@ -196,15 +202,15 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
         stale = any(is_stale(r, code) for arm in (a, b) for r in records_of(results, arm).values())
         row = {"a": a, "b": b, "split_a": split_a, "split_b": split_b, "metric": part.metric, "than": part.than,
                "test": part.test, "published": effect, "stale": stale, "ran": len(common), "common": common,
-               "diverged": diverged, "seeds": [], "gates": [], "gated": False}
+               "diverged": diverged, "seeds": [], "gates": [], "gated": False, "lifted": []}
         if not common:
             row.update(decision=None, verdict="not run yet", text=None)
             rows.append(row)
             continue
         looks = [k for k in plan.LOOKS if k <= len(common)]
         if not looks:  # before the first look: the gates on what there is, provisional (more seeds may lift them)
-            gates, _, _ = _gates(claim, part, a, b, split_a, split_b, results, sorted(common), majority, probe,
-                                 probe_checkpoint)
+            gates, _, _, _ = _gates(claim, part, a, b, split_a, split_b, results, sorted(common), majority, probe,
+                                    probe_checkpoint)
             row.update(decision=None, gates=gates, text=None,
                        verdict=f"awaiting seeds ({len(common)} of the plan's first {plan.LOOKS[0]} paired)"
                                + (f"; provisionally gated: {'; '.join(gates)}" if gates else ""))
@@ -212,8 +218,8 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
             continue
         for k in looks:  # the plan's looks in turn: the first that gates or decides the part is the one it is read at
             seeds = sorted(common)[:k]
-            gates, per_a, per_b = _gates(claim, part, a, b, split_a, split_b, results, seeds, majority, probe,
-                                         probe_checkpoint)
+            gates, per_a, per_b, lifted = _gates(claim, part, a, b, split_a, split_b, results, seeds, majority,
+                                                 probe, probe_checkpoint)
             value = lambda r: r[part.metric] - (r[part.than] if part.than else 0.0)  # noqa: E731
             diffs = [value(y) - value(x) for x, y in zip(per_a, per_b)]
             decision = R.decide(diffs, kind, direction, claim.margin, len(claim.parts), plan.NOMINAL_ALPHA, effect)
@@ -224,6 +230,7 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
         pending = not gates and decision.verdict == R.UNDECIDED and plan.next_look(len(seeds)) is not None
         verdict = "gated" if gates else (R.PENDING if pending else decision.verdict)
         row.update(seeds=seeds, decision=decision, gates=gates, gated=bool(gates) or degenerate, verdict=verdict,
+                   lifted=lifted,
                    text=decision.text() + (f"; {R.PENDING} ({plan.next_look(len(seeds))} seeds)" if pending else ""))
         rows.append(row)
     return rows
@@ -237,7 +244,7 @@ def summary_line(counts: dict[str, int], stopped_by: dict[str, int]) -> str:
     their verdicts, then what stopped the rest; `stopped_by` counts the gated claims each gate stopped."""
     testable = sum(counts.get(k, 0) for k in ANSWERED)
     said = ", ".join(f"{counts[k]} {k}" for k in ANSWERED if counts.get(k))
-    line = (f"{sum(counts.values())} claims; {testable} with an experiment that can answer at this profile"
+    line = (f"{sum(counts.values())} claims; {testable} answerable with this setup (model, data, profile)"
             + (f": {said}." if said else "."))
     if counts.get(R.GATED):
         gates = ", ".join(f"{g} in {n}" for g, n in sorted(stopped_by.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -247,24 +254,29 @@ def summary_line(counts: dict[str, int], stopped_by: dict[str, int]) -> str:
 
 
 def _gates(claim: Claim, part, a: str, b: str, split_a: str, split_b: str, results: dict, seeds: list[int],
-           majority: dict, probe: dict, probe_checkpoint: str | None) -> tuple[list[str], list[dict], list[dict]]:
-    """Every gate a part fails on `seeds`, each arm checked on the compared metrics (see METHOD), and both arms'
-    per-seed metrics."""
+           majority: dict, probe: dict, probe_checkpoint: str | None
+           ) -> tuple[list[str], list[dict], list[dict], list[str]]:
+    """Every gate a part fails on `seeds`, each arm checked on the compared metrics (see METHOD), both arms' per-seed
+    metrics, and the arms whose plateau gate the report's stated budget lifted."""
     arm_a, per_a = arm_view(results, a, split_a, seeds)
     arm_b, per_b = arm_view(results, b, split_b, seeds)
     metrics = G.metrics_of(part.metric, part.than)
-    gates = []
+    gates, lifted = [], []
     for arm in (arm_a, arm_b) if a != b or split_a != split_b else (arm_a,):
         records = [records_of(results, arm.name)[s] for s in seeds]
         changed = sorted({c for r in records for c in r.get("params_changed") or []})
         if changed:
             gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
-        stated = claim.fixed_budget is not None and claim.fixed_budget.covers(arm.name, records[0].get("profile"))
-        gates += G.below_floor(arm, metrics, majority)
-        gates += G.undertrained(arm, metrics, majority, stated)
+        budget, profile = claim.fixed_budget, records[0].get("profile")
+        stated = budget is not None and budget.covers(arm.name, profile)
+        elsewhere = budget is not None and not stated and budget.covers(arm.name, budget.profiles[0])
+        own = tuple(m for m in metrics if m not in claim.untrained.get(arm.name, ()))  # trained heads only
+        gates += G.below_floor(arm, own, majority)
+        gates += G.budget_elsewhere(arm, budget.profiles) if elsewhere else G.undertrained(arm, own, majority, stated)
         gates += G.encoder_confound(arm, metrics, probe, probe_checkpoint)
+        lifted += [arm.name] if stated else []
     gates += G.inert(arm_a, arm_b, per_a, per_b)
-    return list(dict.fromkeys(gates)), per_a, per_b  # a dev → test part's one arm can fail the same gate twice
+    return list(dict.fromkeys(gates)), per_a, per_b, lifted  # a dev → test part's one arm can fail a gate twice
 
 
 def claim_verdict(rows: list[dict]) -> str:
@@ -288,10 +300,16 @@ def _seeds_text(row: dict) -> str:
     return text + (f" ({lost} diverged, dropped)" if lost else "")
 
 
-def _part_line(row: dict, study: Study, results: dict) -> str:
+TEST_WORDS = {"no_harm": "no harm, margin −{m:g}", "no_gain": "no gain, margin +{m:g}",
+              "equivalent": "agree, margin ±{m:g}", "increase": "increase", "decrease": "decrease"}
+
+
+def _part_line(row: dict, study: Study, results: dict, margin: float, also: list[str]) -> str:
+    """One part's table row; `also`: the other claims that make the same comparison (read at their own levels)."""
     d: R.Decision | None = row["decision"]
     splits = row["split_a"] if row["split_a"] == row["split_b"] else f"{row['split_a']} → {row['split_b']}"
     arms = f"{row['a']} → {row['b']}" if row["a"] != row["b"] else row["a"]
+    claimed = TEST_WORDS.get(row["test"], "direction published").format(m=margin)
     metric = row["metric"] + (f" − {row['than']}" if row["than"] else "")
     shown_seeds = row["seeds"] or row["common"]
     if row["than"]:
@@ -314,8 +332,13 @@ def _part_line(row: dict, study: Study, results: dict) -> str:
         verdict = "**gated**: " + "; ".join(row["gates"])
     else:
         verdict = row["text"] if d is not None else row["verdict"]
+        if row["lifted"]:
+            verdict += f" (plateau gate lifted for {', '.join(row['lifted'])}: the budget the report states)"
+    if also:
+        verdict += " (also in " + ", ".join(also) + ")"
     mark = f" {STALE_MARK}" if row["stale"] else ""
-    return f"| {arms} | {metric} ({splits}) | {values} | {shown} | {ours} | {_seeds_text(row)} | {ptext} | {verdict}{mark} |"
+    return (f"| {arms} | {metric} ({splits}; {claimed}) | {values} | {shown} | {ours} | {_seeds_text(row)} | {ptext} "
+            f"| {verdict}{mark} |")
 
 
 FINDING_PARTS = 4  # parts spelled out in a claim's one-line finding; the rest counted
@@ -354,20 +377,28 @@ METHOD = [
     "- **Gates first.** A part gets a verdict only if the experiment can answer it. Each compared arm is checked, over "
     "the seeds the part reads, on the compared metric (for an overall score also its three components, for a `than` "
     "part both metrics), and each failing gate is named in place of a verdict: **below floor** (a mean below its "
-    "floor: accuracy {margin} above the split's majority class, CFIMDB {margin} above chance, STS r ≥ {min_r}); "
+    "floor: accuracy {margin} above the split's majority class, CFIMDB {margin} above chance, STS r ≥ {min_r}; not on "
+    "a head the claim's own design leaves untrained, such as a baseline's never-trained pair heads, which is what "
+    "that claim compares against); "
     "**undertrained** (the arm's runs rose by more than {rising} on average over their own last evaluations, or its "
     "cap rather than its plateau rule stopped half its runs or more, or it has only one dev evaluation, or its mean "
     "curve is never above the floor; for a claim about a budget the report states, \"after one epoch\", only the "
-    "last applies, and only to the named arms at the profiles whose runs have that budget); **encoder confound** (a "
+    "last applies, and only to the named arms at the profiles whose runs have that budget, where the row says "
+    "\"plateau gate lifted\"); **report's budget elsewhere** (such an arm at a profile whose runs have another "
+    "budget: the claim waits for the profile that runs the report's); **encoder confound** (a "
     "fine-tuned arm whose 95% interval over the seeds read lies below the frozen probe of its own checkpoint on a "
     "task the checkpoint was trained for: {trained}; probe from `reference.json`, mean-pooled whatever the arm's "
-    "pooling); **inert** (the arms agree to {same:g} on every metric of "
+    "pooling, so for a [CLS]-pooled arm a stricter bar than its own untouched start. Passing it does not remove the "
+    "contamination: an arm above the probe may still owe its Quora and STS numbers to the checkpoint's training, so "
+    "no verdict here on those tasks speaks for bert-base); **inert** (the arms agree to {same:g} on every metric of "
     "every seed, or the manipulation's recorded size is below {inert:g} of the loss it joins); **set-up changed** "
     "(the run was made with params the study has changed since: it answers another question until it is rerun). "
     "A paired difference with no spread over the seeds gets no p-value (**degenerate**, counted as gated). A gated "
     "part shows its interval but is not tested (no p, no published size ruled out) and gets no extra seeds. Before the first look a part's gates "
     "are provisional and its claim awaits runs. Every number of a fine-tuned run is its best dev epoch's (the "
-    "checkpoint kept), so dev numbers are selected on dev.",
+    "checkpoint kept), so dev numbers are selected on dev. Not every gate lifts with a longer budget: the summary "
+    "says what would lift each (the encoder confound needs another checkpoint; the `gpu` profile offline runs the "
+    "same one).",
     "- **The seed plan, fixed in advance.** A part is read on its first {look1} paired seeds; only if it is undecided "
     "there (**second look pending**) does it get seeds up to {look2}, read once more; a part is read at the first "
     "look that gates or decides it. Each look tests at the same "
@@ -380,8 +411,16 @@ METHOD = [
     "of the 1 − 2·{alpha}/m interval is above −margin, **harm** when its upper end is below 0. \"Did not improve\": "
     "the mirror (**no gain shown** / **gain**). \"Agree\": equivalence first, **equivalent** when the interval lies "
     "inside ±margin (two one-sided tests), **differ** when it lies wholly beyond ±margin (a difference larger than the "
-    "claim allows), else not distinguishable. Every verdict reads off the printed interval; the printed p is that "
-    "test's, times m.",
+    "claim allows); a part neither supported nor contradicted is **not distinguishable**, whatever its test. Every "
+    "verdict reads off the printed interval; the printed p is that test's, times m, and decides below {alpha}. The "
+    "margin is the smallest effect the claim treats as mattering (0.01 of accuracy or r unless the claim sets "
+    "another: 0.03 where the report says \"comparable\"), fixed before any run; where it is narrow against the "
+    "seeds' spread, the interval's width shows that the plan's seeds cannot show it. Error rates hold per claim, not "
+    "across the page: of k claims answered, about 0.05·k may get a wrong verdict by chance. A comparison two claims "
+    "make is read at each claim's own level (their m differ), so their verdicts can differ; its row links the "
+    "other. The study pages (`mtbert study`) use Holm across a study's questions; here a claim's parts share its "
+    "level by Bonferroni so that the printed interval is the one tested (Holm's step-down levels depend on the order "
+    "of the p-values, which one printed interval per part cannot show).",
     "- **The published size as a test.** Where the report prints both numbers, a part whose interval excludes the "
     "published b − a says **published size ruled out**, and whether ours is smaller (the \"small telescopes\" "
     "reading: any effect here is smaller than the report's), larger, or of the other sign. An undecided part states "
@@ -390,11 +429,49 @@ METHOD = [
     "other splits, taken as exact: its own seed-to-seed spread is not in our interval, so a narrow miss says less "
     "than a wide one.",
     "- **The claim's verdict** follows from its parts, in this order: **contradicted** if any part that passed its "
-    "gates goes against it (one such part refutes a claim over all of them); else **not testable at this profile** "
+    "gates goes against it (one such part refutes a claim over all of them); else **not testable with this setup** "
     "if any part is gated; else **awaiting runs** while any part waits for seeds; else **reproduced** if every part "
     "supports it; else **published size ruled out** if an undecided part excludes the report's effect; else **not "
     "distinguishable**. A claim the project cannot test at all says why: **not testable here**.",
 ]
+
+
+def comparison_of(claim: Claim, part: ClaimPart) -> tuple:
+    """What a part compares (study, arms, splits, metrics): two claims with the same one read the same runs."""
+    return (claim.study, *claim.arms(part), part.metric, part.than)
+
+
+def shared_comparisons(claims: list[Claim]) -> dict[tuple, list[str]]:
+    """Each comparison made by more than one claim -> those claims, as links to their sections."""
+    out: dict[tuple, list[str]] = {}
+    for c in claims:
+        for part in c.parts:
+            link = f"[{c.id}](#{c.report}--{c.id})"
+            if link not in (seen := out.setdefault(comparison_of(c, part), [])):
+                seen.append(link)
+    return {k: v for k, v in out.items() if len(v) > 1}
+
+
+def runs_read(rows: list[dict], results: dict) -> str:
+    """The seeds and commits of the runs a claim's parts read (each run once)."""
+    read = {(arm, s) for r in rows for arm in (r["a"], r["b"]) for s in r["seeds"]}
+    if not read:
+        return ""
+    commits: dict[str, int] = {}
+    for arm, s in read:
+        c = (records_of(results, arm).get(s) or {}).get("commit") or "unknown"
+        commits[c] = commits.get(c, 0) + 1
+    seeds = sorted({s for _, s in read})
+    said = ", ".join(f"`{c[:12]}` ({n})" for c, n in sorted(commits.items(), key=lambda kv: -kv[1]))
+    return f"Runs read: {len(read)}, seeds {', '.join(map(str, seeds))}; made at commits {said}."
+
+
+def lift_table(stopped_by: dict[str, int]) -> list[str]:
+    """What stopped the gated claims, and what would lift each gate."""
+    if not stopped_by:
+        return []
+    rows = [f"| {g} | {n} | {G.LIFT.get(g, '–')} |" for g, n in sorted(stopped_by.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return ["| gate | claims it stopped | what would lift it |", "|---|---:|---|", *rows, ""]
 
 
 def caveat_text(claim: Claim, reference: dict) -> str:
@@ -442,13 +519,16 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
     findings = ["## Findings, one line each", "",
                 "Each claim's verdict, then its parts: ours b − a [interval at the part's level] against the published "
                 "b − a, and the part's verdict or the gates that stopped it (details in the claim's section).", ""]
-    body, counts, stopped_by = [], {}, {}
+    body, counts, stopped_by, shared = [], {}, {}, shared_comparisons(claims)
     any_stale = False
     for c in claims:
         budget = (f"; about a budget the report states, ours at profile {', '.join(c.fixed_budget.profiles)}"
                   + (f" for {', '.join(c.fixed_budget.arms)}" if c.fixed_budget.arms else "")) if c.fixed_budget else ""
-        head = [f"## {c.report} · `{c.id}`", "", f"*{c.claim}* ({c.where}; study `{c.study}`, margin {c.margin}"
-                + budget + ")", ""]
+        margin = f", margin {c.margin}" if any(p.test in ("no_harm", "no_gain", "equivalent") for p in c.parts) else ""
+        untrained = ("; untrained by the claim's design, so no floor there: " + ", ".join(
+            f"{arm} on {', '.join(ms)}" for arm, ms in c.untrained.items())) if c.untrained else ""
+        head = [f"## {c.report} · `{c.id}`", "", f"*{c.claim}* ({c.where}; study `{c.study}`{margin}"
+                + budget + untrained + ")", ""]
         if c.untestable:
             counts["not testable here"] = counts.get("not testable here", 0) + 1
             summary.append(f"| {c.report} | [{c.id}](#{c.report}--{c.id}) | not testable here |")
@@ -477,10 +557,13 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         findings.append(finding(c, rows, joint) + (" (caveat in its section)" if c.caveat else ""))
         caveat = [f"*Caveat:* {caveat_text(c, reference)}", ""] if c.caveat else []
         body += head + [f"**Verdict: {joint}**{mark}", "", *caveat,
-                        "| comparison (a → b) | metric (split) | a · b | published b − a | ours b − a [interval] (level) | "
-                        "seeds | p (test, × m) | verdict |", "|---|---|---:|---:|---:|---:|---:|---|"]
-        body += [_part_line(r, study, res) for r in rows]
-        body.append("")
+                        "| comparison (a → b) | metric (split; what the claim says) | a · b | published b − a | ours b − a "
+                        f"[interval] (level) | seeds | p (test, × m; decides below {plan.NOMINAL_ALPHA}) | verdict |",
+                        "|---|---|---:|---:|---:|---:|---:|---|"]
+        body += [_part_line(r, study, res, c.margin, [x for x in shared.get(comparison_of(c, part), [])
+                                                      if f"[{c.id}]" not in x])
+                 for r, part in zip(rows, c.parts)]
+        body += ["", runs_read(rows, res), ""] if runs_read(rows, res) else [""]
     setup = ("Our setup differs from every report's, on every number below: a smaller encoder already trained for "
              "two of the tasks (all-MiniLM-L6-v2, see the encoder-confound gate) where the reports fine-tuned "
              "bert-base; Quora on the offline re-split of 20,212 labelled pairs; the profile's budgets and learning "
@@ -490,5 +573,5 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         setup += (f" {STALE_MARK}: some of the runs compared came from older pipeline code than this commit's, or "
                   "from params the study has changed since (`make tables` reruns them).")
     lines[lines.index("{setup}")] = setup
-    lines += ["## Summary", "", summary_line(counts, stopped_by), ""]
+    lines += ["## Summary", "", summary_line(counts, stopped_by), "", *lift_table(stopped_by)]
     return "\n".join(lines + summary + [""] + findings + [""] + body).rstrip() + "\n"

@@ -28,6 +28,16 @@ TRAINED_FOR = {
         "sts_pearson": "it was trained for sentence similarity (cosine of mean-pooled embeddings)",
     },
 }
+# What would lift each gate (claims.md's summary says it beside the claims each stopped): not every gate lifts with a
+# longer budget, and the `gpu` profile offline runs the same checkpoint.
+LIFT = {
+    "below floor": "an arm that learns the task at its budget (a longer one, another learning rate)",
+    "undertrained": "a longer budget: a larger cap at `cpu`, or the `gpu` profile (the reports' own epochs)",
+    "report's budget elsewhere": "running the profile with the report's budget (`make tables PROFILE=gpu`)",
+    "encoder confound": "another checkpoint (online: `bert-base-uncased`); the `gpu` profile offline uses the same",
+    "inert": "a manipulation that measurably changes the run (another weight or reading of it)",
+    "set-up changed": "rerunning the study at its current params (`make tables`)",
+}
 # A param a comparison varies -> the diagnostics key where each run records that manipulation's size relative to the
 # loss it joins (mean over steps); runs that do not record it are not judged on size.
 MANIPULATION_SIZE = {"train.smart.weight": "smart/relative_size"}
@@ -99,6 +109,13 @@ def _upper(values: list[float]) -> float:
     """The upper end of the 95% t interval of the values' mean (the one value, for one)."""
     mean, _, high = t_interval(values)
     return mean if len(values) < 2 else high
+
+
+def budget_elsewhere(arm: Arm, profiles: list[str]) -> list[str]:
+    """The claim is about a budget the report states, which only `profiles` run: this profile's runs of the arm have
+    another budget, so no plateau can stand in for it."""
+    return [f"report's budget elsewhere: {arm.name} runs the budget the claim is about only at profile "
+            f"{', '.join(profiles)}"]
 
 
 def encoder_confound(arm: Arm, metrics: tuple[str, ...], probe: dict, probe_checkpoint: str | None) -> list[str]:

@@ -19,7 +19,7 @@ CONTRADICTS = ("reversed", "harm", "gain", "differ")
 UNDECIDED = "not distinguishable"
 PENDING = "second look pending"  # undecided at the seed plan's first look: its second decides
 AWAITING = "awaiting runs"
-GATED = "not testable at this profile"  # a claim with a gated part and no part against it
+GATED = "not testable with this setup"  # a claim with a gated part and no part against it (model, data, profile)
 
 
 @dataclass
@@ -122,7 +122,7 @@ def decide(diffs, kind: Kind, direction: float, margin: float, m: int, alpha: fl
 def joint(verdicts: list[str], gated: list[bool], ruled_out: list[bool]) -> str:
     """A claim over its parts ("on every task", "without hurting"), in this order: contradicted if any part that
     passed its gates goes against it (one such part refutes a claim over all of them, whatever the others); not
-    testable at this profile while any part is gated; awaiting runs while any part waits for seeds; reproduced if
+    testable with this setup while any part is gated; awaiting runs while any part waits for seeds; reproduced if
     every part supports it; "published size ruled out" if an undecided part excludes the report's effect; else not
     distinguishable."""
     if not verdicts:
