@@ -462,7 +462,7 @@ def runs_read(rows: list[dict], results: dict) -> str:
         c = (records_of(results, arm).get(s) or {}).get("commit") or "unknown"
         commits[c] = commits.get(c, 0) + 1
     seeds = sorted({s for _, s in read})
-    said = ", ".join(f"`{c[:12]}` ({n})" for c, n in sorted(commits.items(), key=lambda kv: -kv[1]))
+    said = ", ".join(f"`{c[:12]}` ({n})" for c, n in sorted(commits.items(), key=lambda kv: (-kv[1], kv[0])))
     return f"Runs read: {len(read)}, seeds {', '.join(map(str, seeds))}; made at commits {said}."
 
 
