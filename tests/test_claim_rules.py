@@ -146,7 +146,7 @@ def test_runs_of_a_plateau_rule_are_read_at_their_own_ends_and_an_arm_mostly_sto
     assert capped(runs) == (1, 2)
     arm = _arm(curves={"sst_acc": [0.30, 0.325, 0.345, 0.355]}, last_gains=last_gains(runs), capped=capped(runs))
     assert G.undertrained(arm, ("sst_acc",), MAJORITY) == [
-        "undertrained: b reached its cap before levelling off on 1 of 2 runs"]
+        "undertrained: b reached its cap before levelling off on 1 of its 2 runs under a plateau rule"]
     assert G.undertrained(_arm(curves=arm.curves, last_gains=arm.last_gains, capped=(1, 3)), ("sst_acc",), MAJORITY) == []
     assert G.undertrained(arm, ("sst_acc",), MAJORITY, fixed_budget=True) == []  # the report's own budget
     assert capped([{"curves": {}, "stopped": stop("cap", True) | {"patience": 0}}]) == (0, 0)  # no rule: no count
@@ -327,8 +327,9 @@ def test_two_claims_making_one_comparison_link_each_other_and_the_summary_says_w
 
     one = claim("one", [{"metric": "sst_acc"}, {"metric": "quora_acc"}])
     two = claim("two", [{"metric": "sst_acc", "test": "increase"}])  # the same runs compared, another test
-    assert C.shared_comparisons([one, two]) == {("s", "p", "q", "dev", "dev", "sst_acc", None):
-                                                ["[one](#001--one)", "[two](#001--two)"]}
+    three = claim("three", [{"a": "q", "b": "p", "metric": "sst_acc"}])  # the same, as a − b
+    assert C.shared_comparisons([one, two, three]) == {("s", ("p", "dev"), ("q", "dev"), "sst_acc", None):
+                                                       ["[one](#001--one)", "[two](#001--two)", "[three](#001--three)"]}
     table = C.lift_table({"encoder confound": 3, "undertrained": 5})
     assert table[2].startswith("| undertrained | 5 | a longer budget") and "another checkpoint" in table[3]
     assert C.lift_table({}) == []

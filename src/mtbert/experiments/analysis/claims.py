@@ -437,8 +437,10 @@ METHOD = [
 
 
 def comparison_of(claim: Claim, part: ClaimPart) -> tuple:
-    """What a part compares (study, arms, splits, metrics): two claims with the same one read the same runs."""
-    return (claim.study, *claim.arms(part), part.metric, part.than)
+    """What a part compares (study, its two (arm, split) in either order, metrics): two claims with the same one read
+    the same runs, b − a in one being a − b in the other."""
+    a, b, split_a, split_b = claim.arms(part)
+    return (claim.study, *sorted([(a, split_a), (b, split_b)]), part.metric, part.than)
 
 
 def shared_comparisons(claims: list[Claim]) -> dict[tuple, list[str]]:
@@ -453,7 +455,8 @@ def shared_comparisons(claims: list[Claim]) -> dict[tuple, list[str]]:
 
 
 def runs_read(rows: list[dict], results: dict) -> str:
-    """The seeds and commits of the runs a claim's parts read (each run once)."""
+    """The seeds and commits of the runs a claim's parts read at a look (each run once; parts before their first
+    look read nothing yet)."""
     read = {(arm, s) for r in rows for arm in (r["a"], r["b"]) for s in r["seeds"]}
     if not read:
         return ""
@@ -463,7 +466,9 @@ def runs_read(rows: list[dict], results: dict) -> str:
         commits[c] = commits.get(c, 0) + 1
     seeds = sorted({s for _, s in read})
     said = ", ".join(f"`{c[:12]}` ({n})" for c, n in sorted(commits.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"Runs read: {len(read)}, seeds {', '.join(map(str, seeds))}; made at commits {said}."
+    early = sum(not r["seeds"] for r in rows)
+    return (f"Runs read: {len(read)}, seeds {', '.join(map(str, seeds))}; made at commits {said}."
+            + (f" Not counted: {early} parts before their first look." if early else ""))
 
 
 def lift_table(stopped_by: dict[str, int]) -> list[str]:
@@ -522,8 +527,9 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
     body, counts, stopped_by, shared = [], {}, {}, shared_comparisons(claims)
     any_stale = False
     for c in claims:
-        budget = (f"; about a budget the report states, ours at profile {', '.join(c.fixed_budget.profiles)}"
-                  + (f" for {', '.join(c.fixed_budget.arms)}" if c.fixed_budget.arms else "")) if c.fixed_budget else ""
+        budget = (f"; about the budget the report states for {', '.join(c.fixed_budget.arms or ['every arm'])}, "
+                  f"which our runs have at profile{'s' * (len(c.fixed_budget.profiles) > 1)} "
+                  f"{' and '.join(c.fixed_budget.profiles)}") if c.fixed_budget else ""
         margin = f", margin {c.margin}" if any(p.test in ("no_harm", "no_gain", "equivalent") for p in c.parts) else ""
         untrained = ("; untrained by the claim's design, so no floor there: " + ", ".join(
             f"{arm} on {', '.join(ms)}" for arm, ms in c.untrained.items())) if c.untrained else ""

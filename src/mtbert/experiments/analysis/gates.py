@@ -98,7 +98,7 @@ def undertrained(arm: Arm, metrics: tuple[str, ...], majority: dict, fixed_budge
             rising.append(f"{m} ({arm.last_gains.get(m, curve[-1] - curve[-2]):+.4f})")
     capped, ruled = arm.capped
     at_cap = [] if fixed_budget or not ruled or 2 * capped < ruled else [
-        f"reached its cap before levelling off on {capped} of {ruled} runs"]
+        f"reached its cap before levelling off on {capped} of its {ruled} runs under a plateau rule"]
     said = ([f"still rising over its last dev evaluation on {', '.join(rising)}"] if rising else []) + at_cap + (
         [f"never above the floor on {', '.join(flat)}"] if flat else []) + (
         ["one dev evaluation, no plateau shown"] if single else [])
