@@ -27,6 +27,7 @@ from mtbert.experiments.study import Study, split_key
 CLAIMS = Path("studies/claims.yaml")
 
 Test = Literal["published", "increase", "decrease", "no_harm", "no_gain", "equivalent"]
+MARGIN_TESTS = ("no_harm", "no_gain", "equivalent")  # the tests that read the claim's margin
 
 
 class ClaimPart(BaseModel):
@@ -49,8 +50,11 @@ class FixedBudget(BaseModel):
     profiles: list[str]
     arms: list[str] | None = None
 
+    def names(self, arm: str) -> bool:
+        return self.arms is None or arm in self.arms
+
     def covers(self, arm: str, profile: str | None) -> bool:
-        return profile in self.profiles and (self.arms is None or arm in self.arms)
+        return profile in self.profiles and self.names(arm)
 
 
 class Claim(BaseModel):
@@ -193,7 +197,7 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
     for part in claim.parts:
         a, b, split_a, split_b = claim.arms(part)
         effect = published_effect(published, study, claim, part)
-        kind = {"no_harm": "no_harm", "no_gain": "no_gain", "equivalent": "equivalent"}.get(part.test, "difference")
+        kind = part.test if part.test in MARGIN_TESTS else "difference"
         direction = direction_of(part.test, effect)
         if kind == "difference" and direction == 0:  # its verdict could only ever be "not distinguishable"
             raise ValueError(f"{CLAIMS}: claim {claim.id}, part {a} → {b} on {part.metric}: the report prints no effect "
@@ -269,7 +273,7 @@ def _gates(claim: Claim, part, a: str, b: str, split_a: str, split_b: str, resul
             gates.append(f"set-up changed: {arm.name} ran with {'; '.join(changed)} (rerun)")
         budget, profile = claim.fixed_budget, records[0].get("profile")
         stated = budget is not None and budget.covers(arm.name, profile)
-        elsewhere = budget is not None and not stated and budget.covers(arm.name, budget.profiles[0])
+        elsewhere = budget is not None and not stated and budget.names(arm.name)
         own = tuple(m for m in metrics if m not in claim.untrained.get(arm.name, ()))  # trained heads only
         gates += G.below_floor(arm, own, majority)
         gates += G.budget_elsewhere(arm, budget.profiles) if elsewhere else G.undertrained(arm, own, majority, stated)
@@ -530,7 +534,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         budget = (f"; about the budget the report states for {', '.join(c.fixed_budget.arms or ['every arm'])}, "
                   f"which our runs have at profile{'s' * (len(c.fixed_budget.profiles) > 1)} "
                   f"{' and '.join(c.fixed_budget.profiles)}") if c.fixed_budget else ""
-        margin = f", margin {c.margin}" if any(p.test in ("no_harm", "no_gain", "equivalent") for p in c.parts) else ""
+        margin = f", margin {c.margin}" if any(p.test in MARGIN_TESTS for p in c.parts) else ""
         untrained = ("; untrained by the claim's design, so no floor there: " + ", ".join(
             f"{arm} on {', '.join(ms)}" for arm, ms in c.untrained.items())) if c.untrained else ""
         head = [f"## {c.report} · `{c.id}`", "", f"*{c.claim}* ({c.where}; study `{c.study}`{margin}"
@@ -569,7 +573,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
         body += [_part_line(r, study, res, c.margin, [x for x in shared.get(comparison_of(c, part), [])
                                                       if f"[{c.id}]" not in x])
                  for r, part in zip(rows, c.parts)]
-        body += ["", runs_read(rows, res), ""] if runs_read(rows, res) else [""]
+        body += ["", read, ""] if (read := runs_read(rows, res)) else [""]
     setup = ("Our setup differs from every report's, on every number below: a smaller encoder already trained for "
              "two of the tasks (all-MiniLM-L6-v2, see the encoder-confound gate) where the reports fine-tuned "
              "bert-base; Quora on the offline re-split of 20,212 labelled pairs; the profile's budgets and learning "
