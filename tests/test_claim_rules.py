@@ -269,11 +269,31 @@ def test_a_part_is_read_at_the_first_look_that_decides_it_and_later_seeds_do_not
     row, = C.assess(claim, study, results(unclear + [0.02, -0.01, 0.0, 0.01, -0.02]), load_published(), {})
     assert len(row["seeds"]) == 10 and row["verdict"] == "not distinguishable"
     row, = C.assess(claim, study, results(unclear), load_published(), {})
-    assert row["verdict"] == "second look pending"
+    assert row["verdict"] == "second look pending" and C.claim_verdict([row]) == "awaiting runs"
+    # the profile's budget spent before the second look: read at the first, said so, and the claim answered
+    row, = C.assess(claim, study, results(unclear), load_published(), {}, second_look=False)
+    assert row["seeds"] == [0, 1, 2, 3, 4] and row["verdict"] == "not distinguishable"
+    assert row["text"].endswith("second look not run (the profile's budget was spent)")
+    assert C.claim_verdict([row]) == "not distinguishable"
     row, = C.assess(claim, study, results([0.02, 0.02], base=0.05), load_published(),
                     {"dev": {"sst_acc": 0.25}})  # below the floor on 2 seeds: provisional, the claim awaits runs
     assert not row["gated"] and "provisionally gated: below floor" in row["verdict"]
     assert C.claim_verdict([row]) == "awaiting runs"
+
+
+def test_the_second_look_closes_only_when_every_first_look_run_is_in_and_the_budget_is_spent():
+    from mtbert.experiments.analysis.claims import second_look_open
+
+    def rec(start: str, end: str) -> dict:
+        return {"code": "c1", "started": f"2026-01-01T{start}:00", "finished": f"2026-01-01T{end}:00"}
+    # two runs side by side, 10:00-13:00 and 11:00-14:00: four hours wall, not six; an older-code run not counted
+    results = {"s": {"a@seed0": rec("10:00", "13:00"), "b@seed0": rec("11:00", "14:00"),
+                     "c@seed0": {**rec("00:00", "09:00"), "code": "c0"}}}
+    done, left = {"runs": 0}, {"runs": 3}
+    assert not second_look_open(results, "c1", done, budget_hours=4.0)
+    assert second_look_open(results, "c1", done, budget_hours=4.5)
+    assert second_look_open(results, "c1", left, budget_hours=4.0)  # first-look runs still to come
+    assert second_look_open(results, "c1", None, budget_hours=1.0)  # nothing known of what is left
 
 
 def _two_arm_results(a: str, b: str, gains: list[float], quora_a: float = 0.40, profile: str = "cpu") -> dict:

@@ -15,7 +15,7 @@ from scipy import stats
 from conftest import ROOT
 
 from mtbert.experiments import pilot, store
-from mtbert.experiments.analysis.claims import assess, claim_verdict, load_claims, render_claims
+from mtbert.experiments.analysis.claims import assess, claim_verdict, load_claims, render_claims, second_look_open
 from mtbert.experiments.provenance import code_version
 from mtbert.experiments.published import load_published
 from mtbert.experiments.study import profile_base, table_studies
@@ -33,13 +33,14 @@ def committed():
         results = store.page_results(studies, "cpu")
         claims, published, reference = load_claims(), load_published(), store.load_reference()
         code = code_version(strict=False)
-        rows = {c.id: assess(c, studies[c.study], results.get(c.study, {}), published, reference["majority"], code,
-                             reference)
-                for c in claims if not c.untestable}
         groups = pilot.kinds(studies, "cpu")
         pilots, left = pilot.pilot_records(groups, code), pilot.remaining(groups, code, 2)
+        second_look = second_look_open(results, code, left)
+        rows = {c.id: assess(c, studies[c.study], results.get(c.study, {}), published, reference["majority"], code,
+                             reference, second_look)
+                for c in claims if not c.untestable}
         page = render_claims(claims, published, studies, results, "cpu", code, reference, pilots, left)
-        yield {"pilots": pilots, "left": left, "studies": studies, "results": results, "claims": claims, "reference": reference, "code": code,
+        yield {"second_look": second_look, "pilots": pilots, "left": left, "studies": studies, "results": results, "claims": claims, "reference": reference, "code": code,
                "rows": rows, "page": page}
 
 
@@ -159,7 +160,10 @@ def test_no_part_that_fails_a_gate_carries_a_verdict_and_every_ruled_out_publish
             else:
                 assert not row["gates"], (claim.id, row["metric"], row["gates"])
                 if d.verdict == "not distinguishable" and len(row["seeds"]) < 10:  # the plan reads it again at 10
-                    assert row["verdict"] == PENDING and PENDING in row["text"], (claim.id, row["metric"])
+                    if committed["second_look"]:
+                        assert row["verdict"] == PENDING and PENDING in row["text"], (claim.id, row["metric"])
+                    else:  # the budget spent: read at the first look, and said
+                        assert row["verdict"] == d.verdict and "second look not run" in row["text"], claim.id
             if row["published"] is not None and not np.isnan(d.low):
                 excluded = not (d.low <= row["published"] <= d.high)
                 assert d.published_ruled_out == excluded

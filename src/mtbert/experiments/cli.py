@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from mtbert.experiments import pilot, runner, store
+from mtbert.experiments.analysis import plan
 from mtbert.experiments.analysis.claims import load_claims, render_claims
 from mtbert.experiments.dry import SHAPES
 from mtbert.experiments.executors import KINDS, Executor, make
@@ -109,7 +110,7 @@ def data_sizes(prepared: Path = PREPARED) -> dict[str, dict[str, int]]:
     return out
 
 
-def render(profile: str, workers: int = 2) -> list[Path]:
+def render(profile: str, workers: int = 2, budget_hours: float = plan.BUDGET_HOURS) -> list[Path]:
     """reports/tables/<report>.md, claims.md and the pilot's projection (at `workers` runs at once) from the records
     present."""
     published, studies = load_published(), table_studies()
@@ -129,7 +130,8 @@ def render(profile: str, workers: int = 2) -> list[Path]:
     groups = pilot.kinds(studies, profile)
     target = OUT / "claims.md"
     write_text(target, render_claims(claims, published, studies, results, profile, code, reference,
-                                     pilot.pilot_records(groups, code), pilot.remaining(groups, code, workers)))
+                                     pilot.pilot_records(groups, code), pilot.remaining(groups, code, workers),
+                                     budget_hours))
     projected = OUT / f"pilot.{profile}.md"
     write_text(projected, pilot.render(*pilot.projection(groups, code, workers), profile, workers))
     return written + [target, projected]
@@ -179,7 +181,7 @@ def tables_main(argv: list[str] | None = None) -> None:
     ap.add_argument("--pilot", action="store_true",
                     help="run only the pilot (the lowest seed of one variant of each kind of arm: experiments/pilot.py) "
                          "and write its projection of the whole profile to reports/tables/pilot.<profile>.md")
-    ap.add_argument("--budget-hours", type=float, default=24.0,
+    ap.add_argument("--budget-hours", type=float, default=plan.BUDGET_HOURS,
                     help="after the studies' own seeds, comparisons undecided at the seed plan's first look get the "
                          "seeds of its second (analysis/plan.py) while the profile's runs at this code so far took less "
                          "wall time than this (0: none; 24: the cpu profile's limit on 2 cores)")
@@ -214,7 +216,7 @@ def tables_main(argv: list[str] | None = None) -> None:
         def run(todo: list) -> None:
             failed = runner.run(pilot.with_expected(todo, groups, code), executor, code)
             if failed:
-                for path in render(args.profile, args.workers or 2):
+                for path in render(args.profile, args.workers or 2, args.budget_hours):
                     print("wrote", path)
                 raise SystemExit(f"{len(failed)} runs failed every attempt (see above); rerun to retry them")
 
@@ -222,7 +224,7 @@ def tables_main(argv: list[str] | None = None) -> None:
         if not args.only and not args.pilot and args.executor != "queue":
             extend(load_claims(), studies, load_published(), args.profile, code, store.load_reference(),
                    args.budget_hours, run=run)
-    for path in render(args.profile, args.workers or 2):
+    for path in render(args.profile, args.workers or 2, args.budget_hours):
         print("wrote", path)
 
 

@@ -16,7 +16,7 @@ from mtbert.experiments.analysis import gates as G
 from mtbert.experiments.analysis import plan
 from mtbert.experiments.analysis import rules as R
 from mtbert.experiments.analysis import floors as F
-from mtbert.experiments.analysis.cost import cost_line, still_to_run
+from mtbert.experiments.analysis.cost import cost_line, elapsed_hours, still_to_run
 from mtbert.experiments.analysis.curves import METRICS as CURVE_METRICS
 from mtbert.experiments.analysis.curves import capped, last_gains, mean_curve
 from mtbert.experiments.analysis.ours import STALE_MARK, is_stale, records_of
@@ -189,8 +189,10 @@ def paired_seeds(results: dict[str, dict], claim: Claim, part: ClaimPart) -> tup
 
 
 def assess(claim: Claim, study: Study, results: dict[str, dict], published: Published,
-           majority: dict[str, dict[str, float]], code: str | None = None, reference: dict | None = None) -> list[dict]:
-    """Every part of a claim: its seeds (by the seed plan), gates, Bonferroni-adjusted decision and verdict text."""
+           majority: dict[str, dict[str, float]], code: str | None = None, reference: dict | None = None,
+           second_look: bool = True) -> list[dict]:
+    """Every part of a claim: its seeds (by the seed plan), gates, Bonferroni-adjusted decision and verdict text;
+    `second_look` False (the profile's budget spent) reads a part undecided at the first look there."""
     reference = reference or {}
     probe, probe_checkpoint = reference.get("no_finetuning", {}), reference.get("checkpoint")
     rows = []
@@ -231,11 +233,13 @@ def assess(claim: Claim, study: Study, results: dict[str, dict], published: Publ
                 break
         degenerate = decision.verdict.startswith("degenerate")
         # undecided at a look before the last: the plan's next look decides, not this one
-        pending = not gates and decision.verdict == R.UNDECIDED and plan.next_look(len(seeds)) is not None
+        undecided = not gates and decision.verdict == R.UNDECIDED and plan.next_look(len(seeds)) is not None
+        pending = undecided and second_look
         verdict = "gated" if gates else (R.PENDING if pending else decision.verdict)
+        later = (f"; {R.PENDING} ({plan.next_look(len(seeds))} seeds)" if pending
+                 else f"; {R.NO_SECOND_LOOK} (the profile's budget was spent)" if undecided else "")
         row.update(seeds=seeds, decision=decision, gates=gates, gated=bool(gates) or degenerate, verdict=verdict,
-                   lifted=lifted,
-                   text=decision.text() + (f"; {R.PENDING} ({plan.next_look(len(seeds))} seeds)" if pending else ""))
+                   lifted=lifted, text=decision.text() + later)
         rows.append(row)
     return rows
 
@@ -405,7 +409,9 @@ METHOD = [
     "same one).",
     "- **The seed plan, fixed in advance.** A part is read on its first {look1} paired seeds; only if it is undecided "
     "there (**second look pending**) does it get seeds up to {look2}, read once more; a part is read at the first "
-    "look that gates or decides it. Each look tests at the same "
+    "look that gates or decides it. The second look gets what the first leaves of the profile's {budget:g} hours wall "
+    "(`--budget-hours`): once every first-look run is in and the runs at this code took them, a part undecided at "
+    "the first look is read there (**second look not run**). Each look tests at the same "
     "nominal {alpha} (Pocock's design, calibrated for t tests on so few seeds) so that both looks together keep a "
     "false verdict under 5% (`tests/test_seed_plan.py` simulates it). Seeds run beyond the look reached are not read "
     "(the seeds column says \"5 of 7\"); diverged runs are counted and dropped from the pair.",
@@ -493,21 +499,33 @@ def caveat_text(claim: Claim, reference: dict) -> str:
                          f"(keys: {sorted(reference)}) does not have") from e
 
 
+def second_look_open(results: dict[str, dict[str, dict]], code: str | None, left: dict | None,
+                     budget_hours: float = plan.BUDGET_HOURS) -> bool:
+    """Whether the seed plan's second look may still come: not once every first-look run is in (`pilot.remaining`)
+    and the runs at `code` took the profile's budget."""
+    spent = elapsed_hours([r for res in results.values() for r in res.values() if r.get("code") == code])
+    return not (left is not None and not left["runs"] and spent >= budget_hours)
+
+
 def render_claims(claims: list[Claim], published: Published, studies: dict[str, Study],
                   results: dict[str, dict[str, dict]], profile: str, code: str | None = None,
-                  reference: dict | None = None, pilot: list[dict] | None = None, left: dict | None = None) -> str:
-    """claims.md: the method, what the runs cost and have left (`pilot.remaining`), the summary, each claim."""
+                  reference: dict | None = None, pilot: list[dict] | None = None, left: dict | None = None,
+                  budget_hours: float = plan.BUDGET_HOURS) -> str:
+    """claims.md: the method, what the runs cost and have left (`pilot.remaining`), the summary, each claim; once every
+    first-look run is in and the runs at `code` took `budget_hours`, no second look comes."""
     reference = load_reference() if reference is None else reference
     majority = reference.get("majority", {})
     probe = reference.get("no_finetuning", {})
     trained = "; ".join(f"{ckpt.split('/')[-1]} on " + " and ".join(f"{m} ({why})" for m, why in tasks.items())
                         for ckpt, tasks in G.TRAINED_FOR.items())
     method = [line.format(trained=trained, margin=F.FLOOR_MARGIN, min_r=F.MIN_R, rising=G.STILL_RISING, same=G.SAME_RUN,
-                          inert=G.INERT_FRACTION, look1=plan.LOOKS[0], look2=plan.LOOKS[-1], alpha=plan.NOMINAL_ALPHA)
+                          inert=G.INERT_FRACTION, look1=plan.LOOKS[0], look2=plan.LOOKS[-1], alpha=plan.NOMINAL_ALPHA,
+                          budget=budget_hours)
               for line in METHOD]
     probe_text = ", ".join(f"{split}: SST {v['sst_acc']:.3f}, Quora {v['quora_acc']:.3f}, STS r {v['sts_pearson']:.3f}"
                            for split, v in probe.items() if {"sst_acc", "quora_acc", "sts_pearson"} <= set(v))
     runs = [r for res in results.values() for r in res.values()]
+    second_look = second_look_open(results, code, left, budget_hours)
     lines = ["# The reports' claims, checked", "",
              f"Each claim in our words (keeping the report's quantifiers), where the report makes it, and its parts: "
              f"one comparison each, b − a on a metric, paired over the seeds both arms ran at profile `{profile}`; a "
@@ -547,7 +565,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
             continue
         study = studies[c.study]
         res = results.get(study.name, {})
-        rows = assess(c, study, res, published, majority, code, reference)
+        rows = assess(c, study, res, published, majority, code, reference, second_look)
         joint = claim_verdict(rows)
         counts[joint] = counts.get(joint, 0) + 1
         stale = any(r["stale"] for r in rows)

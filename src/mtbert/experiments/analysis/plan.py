@@ -12,6 +12,9 @@ LOOKS = (5, 10)  # paired seeds read at each look; seeds between looks wait for 
 # (tests/test_seed_plan.py's 10,000, seed 0: 4.5%).
 NOMINAL_ALPHA = 0.026
 OVERALL_ALPHA = 0.05
+# Wall-clock hours a profile's runs at one pipeline code may take (`tables run --budget-hours`): the second look gets
+# what the first leaves of them, and none once they are spent.
+BUDGET_HOURS = 24.0
 
 
 def look(n: int) -> int | None:

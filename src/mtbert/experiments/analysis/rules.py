@@ -18,6 +18,7 @@ SUPPORTS = ("reproduced", "no harm shown", "no gain shown", "equivalent")
 CONTRADICTS = ("reversed", "harm", "gain", "differ")
 UNDECIDED = "not distinguishable"
 PENDING = "second look pending"  # undecided at the seed plan's first look: its second decides
+NO_SECOND_LOOK = "second look not run"  # undecided at the first look once the budget is spent: read there
 AWAITING = "awaiting runs"
 GATED = "not testable with this setup"  # a claim with a gated part and no part against it (model, data, profile)
 
