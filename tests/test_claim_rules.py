@@ -296,6 +296,19 @@ def test_the_second_look_closes_only_when_every_first_look_run_is_in_and_the_bud
     assert second_look_open(results, "c1", None, budget_hours=1.0)  # nothing known of what is left
 
 
+def test_the_cap_line_counts_fine_tuned_runs_the_cap_stopped_where_the_plateau_rule_could_act():
+    from mtbert.experiments.analysis.curves import cap_line
+
+    def rec(mode: str, by: str, cap: int = 10) -> dict:
+        return {"overrides": {"train.mode": mode}, "stopped": {"by": by, "cap": cap, "patience": 2, "epoch": cap}}
+    records = [rec("full", "cap"), rec("full", "cap"), rec("full", "plateau"), rec("full", "plateau"),
+               rec("frozen", "cap"),  # heads on a frozen encoder: not a fine-tuned run
+               rec("full", "cap", cap=1),  # a report's one-epoch budget: the rule never had room
+               {"overrides": {"train.mode": "full"}}]  # no plateau rule at all
+    assert cap_line(records).endswith(": 4; the cap, not the rule, stopped 2 of them (50%) before dev levelled off.")
+    assert cap_line(records[4:]) == ""
+
+
 def _two_arm_results(a: str, b: str, gains: list[float], quora_a: float = 0.40, profile: str = "cpu") -> dict:
     """Per-seed records of arms a and b: b gains on SST; a's Quora sits at `quora_a`; curves levelled off."""
     def rec(sst, quora, s):

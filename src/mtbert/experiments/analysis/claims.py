@@ -16,9 +16,9 @@ from mtbert.experiments.analysis import gates as G
 from mtbert.experiments.analysis import plan
 from mtbert.experiments.analysis import rules as R
 from mtbert.experiments.analysis import floors as F
-from mtbert.experiments.analysis.cost import cost_line, elapsed_hours, still_to_run
+from mtbert.experiments.analysis.cost import cost_line, each_run_once, elapsed_hours, still_to_run
 from mtbert.experiments.analysis.curves import METRICS as CURVE_METRICS
-from mtbert.experiments.analysis.curves import capped, last_gains, mean_curve
+from mtbert.experiments.analysis.curves import cap_line, capped, last_gains, mean_curve
 from mtbert.experiments.analysis.ours import STALE_MARK, is_stale, records_of
 from mtbert.experiments.published import METRIC_COLUMNS, Published, is_nan
 from mtbert.experiments.store import load_reference
@@ -540,6 +540,7 @@ def render_claims(claims: list[Claim], published: Published, studies: dict[str, 
                 or "nothing run yet."),
              *([f"Of them, the pilot (one run of each kind of arm, run first to size the profile: "
                 f"[pilot.{profile}.md](pilot.{profile}.md)): {cost_line(pilot)}"] if pilot else []),
+             *([line] if (line := cap_line(each_run_once([r for r in runs if r.get("code") == code]))) else []),
              *([still_to_run(left)] if left and left["runs"] else []),
              ""]
     summary = ["| report | claim | verdict |", "|---|---|---|"]

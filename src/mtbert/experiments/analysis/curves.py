@@ -42,6 +42,18 @@ def capped(records: list[dict]) -> tuple[int, int]:
     return sum(s.get("by") == "cap" for s in ruled), len(ruled)
 
 
+def cap_line(records: list[dict]) -> str:
+    """How many fine-tuned runs the cap, not the plateau rule, stopped: of those whose cap leaves the rule room to act
+    (above its patience; a one-epoch cap, a report's own budget, does not)."""
+    stops = [(r, r.get("stopped") or {}) for r in records]
+    fine = [r for r, s in stops if (r.get("overrides") or {}).get("train.mode") == "full"
+            and s.get("patience") and s.get("cap", 0) > s["patience"]]
+    at_cap, ruled = capped(fine)
+    return (f"Fine-tuned runs among them under a plateau rule with room to act (a cap above its patience): {ruled}; "
+            f"the cap, not the rule, stopped {at_cap} of them ({at_cap / ruled:.0%}) before dev levelled off."
+            if ruled else "")
+
+
 def still_learning(results: dict[str, dict], variant: str, metric: str) -> bool:
     gain = last_gains(list(records_of(results, variant).values())).get(metric)
     return gain is not None and gain > STILL_RISING
