@@ -243,3 +243,13 @@ def test_the_stale_legend_shows_only_with_a_stale_mark(committed):
             stale = any((r.get("params_changed") or r["code"] != committed["code"]) and r["variant"] in compared
                         for r in committed["results"].get(claim.study, {}).values())
             assert bool(marked) == stale, claim.id
+
+
+def test_every_interval_docs_tables_quotes_of_the_cpu_profile_is_on_the_claims_page(committed):
+    """docs/tables.md's findings quote claims.md: each "b − a [low, high]" there is on the page as printed."""
+    docs = (ROOT / "docs" / "tables.md").read_text()
+    found = docs[docs.index("## What the `cpu` profile found"):]
+    quoted = re.findall(r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]", " ".join(found.split()))
+    assert len(quoted) >= 5
+    for interval in quoted:
+        assert interval in committed["page"], f"docs/tables.md quotes {interval}, which claims.md does not print"
