@@ -75,7 +75,7 @@ def test_jobs_through_submitits_local_executor_render_what_the_sequential_runner
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=twin, capture_output=True, text=True).stdout
     assert subprocess.run(["git", "rev-parse", "HEAD"], cwd=twin / ".jobs" / "workspaces" / "cpu0",
                           capture_output=True, text=True).stdout == head
-    render("tiny")
+    render("tiny", budget_hours=0)  # the budget the sequential run rendered with
     assert pages(twin) == sequential
 
     # rerunning submits only what is missing
