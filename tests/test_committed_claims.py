@@ -40,8 +40,8 @@ def committed():
                              reference, second_look)
                 for c in claims if not c.untestable}
         page = render_claims(claims, published, studies, results, "cpu", code, reference, pilots, left)
-        yield {"second_look": second_look, "pilots": pilots, "left": left, "studies": studies, "results": results, "claims": claims, "reference": reference, "code": code,
-               "rows": rows, "page": page}
+        yield {"second_look": second_look, "pilots": pilots, "left": left, "studies": studies, "results": results,
+               "claims": claims, "reference": reference, "code": code, "rows": rows, "page": page}
 
 
 def test_the_committed_claims_page_is_what_the_committed_results_say(committed):
