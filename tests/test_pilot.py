@@ -55,6 +55,12 @@ def test_kinds_group_runs_by_what_they_cost_and_count_a_shared_run_once(tmp_path
     assert pilot.remaining(groups, "c1", workers=2) == {"runs": 6, "older": 0, "workers": 2,
                                                         "hours": (600 * 3 + 1200 + 60 + 900) / 2 / 3600}
     assert pilot.remaining(groups, "c2", workers=2) == {"runs": 10, "older": 4, "hours": None, "workers": 2}
+    # a second run of one-a's kind took 1200 s: the kind's 2 runs left count at the mean of its runs so far, 900 s
+    second = next(r for r in groups[0].runs if r is not groups[0].pilot)
+    name = second.study.name
+    stores[name][second.key] = {"code": "c1", "budget": budget_id(second.overrides), "wall_seconds": 1200.0}
+    (tmp_path / "reports" / "tables" / "results" / f"{name}.p.json").write_text(json.dumps(stores[name]))
+    assert pilot.remaining(groups, "c1", workers=2)["hours"] == (900 * 2 + 1200 + 60 + 900) / 2 / 3600
     # each pending run weighted by its kind's pilot (two's same_as_a is one's a: a's time; no pilot at c2: none)
     todo = [r for study in (one, two) for v, s in study.runs()
             if (r := Run(study, "p", v, s, study.overrides("p", v, s, profile_base("p")))).seed == 1]

@@ -324,7 +324,7 @@ def test_a_run_shown_again_or_copied_to_another_arm_counts_once():
                         "finished": "2026-12-02T12:00:00+00:00"}
     assert cost_line([run, dict(run), copied, other_seed]) == "2 runs: 2.00 h wall, 2.00 h of CPU time (measured for 2 of them)."
     assert still_to_run({"runs": 3, "older": 2, "hours": 1.25, "workers": 2}) == (
-        "Still to rerun: 3 runs (2 replace older-code records, †), about 1.2 h wall at 2 at once by the pilot's times.")
+        "Still to rerun: 3 runs (2 replace older-code records, †), about 1.2 h wall at 2 at once by each kind's runs so far.")
     assert still_to_run({"runs": 3, "older": 0, "hours": None, "workers": 2}) == "Still to rerun: 3 runs."
 
 

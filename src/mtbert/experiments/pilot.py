@@ -90,12 +90,22 @@ def with_expected(todo: list[Run], groups: list[Kind], code: str) -> list[Run]:
     return [replace(r, expected=seconds.get(budget_id(r.overrides))) for r in todo]
 
 
+def kind_seconds(group: Kind, code: str) -> float | None:
+    """A run's wall seconds in this kind: the mean over its runs made at this code so far (None until its pilot ran),
+    so that the machine's drift, and a pilot that ran unusually fast, weigh less as the kind's runs come in."""
+    if measured(group.pilot, code) is None:
+        return None
+    done = [r["wall_seconds"] for run in group.runs if (r := measured(run, code)) and r.get("wall_seconds")]
+    return sum(done) / len(done) if done else None
+
+
 def remaining(groups: list[Kind], code: str, workers: int) -> dict:
     """The runs still to make at this code, how many of them replace an older record, and the wall hours they would
-    take at `workers` runs at once, as their kinds' pilots stopped (None until every pilot ran)."""
-    left = [(measured(g.pilot, code), run) for g in groups for run in g.runs if measured(run, code) is None]
+    take at `workers` runs at once by their kinds' runs so far (`kind_seconds`; None until every pilot ran)."""
+    left = [(seconds, run) for g in groups for seconds in [kind_seconds(g, code)]
+            for run in g.runs if measured(run, code) is None]
     older = sum(run.key in store.load(run.study, run.profile) for _, run in left)
-    hours = None if any(p is None for p, _ in left) else sum(p["wall_seconds"] for p, _ in left) / workers / 3600
+    hours = None if any(t is None for t, _ in left) else sum(t for t, _ in left) / workers / 3600
     return {"runs": len(left), "older": older, "hours": hours, "workers": workers}
 
 

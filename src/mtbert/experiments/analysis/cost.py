@@ -51,6 +51,6 @@ def cost_line(records: list[dict]) -> str:
 def still_to_run(left: dict) -> str:
     """What the profile has left (`pilot.remaining`): runs, the older-code records they replace, hours ahead."""
     replace = f" ({left['older']} replace older-code records, †)" if left["older"] else ""
-    ahead = (f", about {left['hours']:.1f} h wall at {left['workers']} at once by the pilot's times"
+    ahead = (f", about {left['hours']:.1f} h wall at {left['workers']} at once by each kind's runs so far"
              if left["hours"] is not None else "")
     return f"Still to rerun: {left['runs']} runs{replace}{ahead}."
