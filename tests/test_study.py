@@ -187,6 +187,35 @@ def test_a_run_another_study_made_is_copied_and_how_params_yaml_spells_it_does_n
     assert len(executor.calls) == 2
 
 
+
+def test_runs_pending_together_with_the_same_params_run_once_and_the_twin_is_copied(tmp_path, monkeypatch):
+    import json
+
+    from mtbert.experiments import runner
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "reports" / "studies").mkdir(parents=True)
+    first = S(name="first", seeds=[0, 1], variants={"shared": {"params": {"train": {"lr": 0.1}}}, "own": {}})
+    second = S(name="second", seeds=[0, 1], variants={"twin": {"params": {"train": {"lr": 0.1}}}})
+    executor = FakeExecutor()
+    todo = runner.missing(first, None, "c1") + runner.missing(second, None, "c1")
+    assert runner.run(todo, executor, "c1", commit="abc") == []
+    # 6 runs asked for, 4 run: the second study's twin waits for the first's and is copied from it
+    assert sorted(name for name, _ in executor.calls) == ["first-own-seed0", "first-own-seed1", "first-shared-seed0",
+                                                         "first-shared-seed1"]
+    saved = json.loads((tmp_path / "reports" / "studies" / "second.json").read_text())
+    assert saved["twin@seed1"]["copied_from"] == "reports/studies/first.json:shared@seed1"
+    assert (saved["twin@seed1"]["variant"], saved["twin@seed1"]["seed"], saved["twin@seed1"]["code"]) == ("twin", 1, "c1")
+    assert runner.missing(second, None, "c1") == []
+
+    class Failing(FakeExecutor):
+        def run(self, todo, done):
+            return [(r, "boom") for r in todo]
+
+    failed = runner.run(runner.missing(first, None, "c2") + runner.missing(second, None, "c2"), Failing(), "c2", commit="x")
+    assert sorted(r.key for r, _ in failed) == ["own@seed0", "own@seed1", "shared@seed0", "shared@seed1",
+                                                "twin@seed0", "twin@seed1"]  # a twin fails with its source
+
 class _FakePopen:
     """subprocess.Popen's context manager with canned output and exit status."""
 

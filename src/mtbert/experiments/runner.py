@@ -49,23 +49,37 @@ def made(code: str, folders: tuple[Path, ...] = (STUDY_STORES, TABLE_STORES)) ->
 def run(todo: list[Run], executor: Executor, code: str, commit: str | None = None,
         target: Path | None = None) -> list[tuple[Run, str]]:
     """Every run through `executor`, each record written as it arrives (into `target` instead of the study's store
-    where given), except those another study made already, copied naming their source; returns the runs that failed,
-    with their last error."""
+    where given), except those another study made already or that run with the same params among `todo`, copied
+    naming their source; returns the runs that failed, with their last error."""
     commit = commit or git_commit()
 
     def done(r: Run, record: dict, ran_at: str | None = None) -> None:
         store.add(target or r.study.store(r.profile), {r.key: record | stamp(r, code, ran_at or commit)})
 
     known, fresh = made(code) if todo else {}, []
+    twins: dict[str, list[Run]] = {}  # runs pending together with the same params: one runs, the rest are copied
     for r in todo:
-        source = known.get(budget_id(r.overrides))
-        if source is None:
+        params = budget_id(r.overrides)
+        source = known.get(params)
+        if source is not None:
+            where, record = source
+            done(r, record | {"variant": r.variant, "copied_from": where}, record.get("commit"))
+            print(f"{r.key}: copied from {where} (the same code and params)", flush=True)
+        elif params in twins:
+            twins[params].append(r)
+        else:
             fresh.append(r)
-            continue
-        where, record = source
-        done(r, record | {"variant": r.variant, "copied_from": where}, record.get("commit"))
-        print(f"{r.key}: copied from {where} (the same code and params)", flush=True)
-    failed = executor.run(fresh, done) if fresh else []
+            twins[params] = []
+
+    def arrived(r: Run, record: dict) -> None:
+        done(r, record)
+        where = f"{(target or r.study.store(r.profile)).as_posix()}:{r.key}"
+        for twin in twins.get(budget_id(r.overrides), []):
+            done(twin, record | {"variant": twin.variant, "copied_from": where})
+            print(f"{twin.key}: copied from {where} (the same code and params)", flush=True)
+
+    failed = executor.run(fresh, arrived) if fresh else []
+    failed += [(twin, message) for r, message in failed for twin in twins.get(budget_id(r.overrides), [])]
     for r, message in failed:
         print(f"{r.name}: failed; last error: {message}", flush=True)
     return failed
