@@ -187,7 +187,6 @@ def test_a_run_another_study_made_is_copied_and_how_params_yaml_spells_it_does_n
     assert len(executor.calls) == 2
 
 
-
 def test_runs_pending_together_with_the_same_params_run_once_and_the_twin_is_copied(tmp_path, monkeypatch):
     import json
 
@@ -215,6 +214,7 @@ def test_runs_pending_together_with_the_same_params_run_once_and_the_twin_is_cop
     failed = runner.run(runner.missing(first, None, "c2") + runner.missing(second, None, "c2"), Failing(), "c2", commit="x")
     assert sorted(r.key for r, _ in failed) == ["own@seed0", "own@seed1", "shared@seed0", "shared@seed1",
                                                 "twin@seed0", "twin@seed1"]  # a twin fails with its source
+
 
 class _FakePopen:
     """subprocess.Popen's context manager with canned output and exit status."""

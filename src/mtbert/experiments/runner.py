@@ -56,6 +56,10 @@ def run(todo: list[Run], executor: Executor, code: str, commit: str | None = Non
     def done(r: Run, record: dict, ran_at: str | None = None) -> None:
         store.add(target or r.study.store(r.profile), {r.key: record | stamp(r, code, ran_at or commit)})
 
+    def copy(r: Run, record: dict, where: str, ran_at: str | None = None) -> None:
+        done(r, record | {"variant": r.variant, "copied_from": where}, ran_at)
+        print(f"{r.key}: copied from {where} (the same code and params)", flush=True)
+
     known, fresh = made(code) if todo else {}, []
     twins: dict[str, list[Run]] = {}  # runs pending together with the same params: one runs, the rest are copied
     for r in todo:
@@ -63,8 +67,7 @@ def run(todo: list[Run], executor: Executor, code: str, commit: str | None = Non
         source = known.get(params)
         if source is not None:
             where, record = source
-            done(r, record | {"variant": r.variant, "copied_from": where}, record.get("commit"))
-            print(f"{r.key}: copied from {where} (the same code and params)", flush=True)
+            copy(r, record, where, record.get("commit"))
         elif params in twins:
             twins[params].append(r)
         else:
@@ -75,8 +78,7 @@ def run(todo: list[Run], executor: Executor, code: str, commit: str | None = Non
         done(r, record)
         where = f"{(target or r.study.store(r.profile)).as_posix()}:{r.key}"
         for twin in twins.get(budget_id(r.overrides), []):
-            done(twin, record | {"variant": twin.variant, "copied_from": where})
-            print(f"{twin.key}: copied from {where} (the same code and params)", flush=True)
+            copy(twin, record, where)
 
     failed = executor.run(fresh, arrived) if fresh else []
     failed += [(twin, message) for r, message in failed for twin in twins.get(budget_id(r.overrides), [])]
